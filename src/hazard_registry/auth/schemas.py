@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{3,64}$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds")
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    password: Password
+    role: Literal["enterprise", "regulator", "admin"]
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    enterprise_uscc: str | None = Field(None, description="For role enterprise")
+    department_code: str | None = Field(None, description="For role regulator")
+    region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3})?$")] | None = Field(
+        None, description="For role admin")
+    can_close: bool = Field(False, description="Closing authority (销号), regulators only")
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    password: Password | None = None
+    active: bool | None = None
+    can_close: bool | None = None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    enterprise_id: int | None
+    department_id: int | None
+    region_code: str | None
+    can_close: bool
+    active: bool

@@ -1,0 +1,138 @@
+"""The ``hazard-registry`` command: serve, migrate, demo, create-user, audit verify, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from hazard_registry.config import get_settings
+
+
+def _sessionmaker():  # noqa: ANN202
+    from hazard_registry.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(get_settings().effective_database_url))
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from hazard_registry.migrate import upgrade
+
+    upgrade(get_settings().effective_database_url)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if not args.no_migrate:
+        cmd_migrate(args)
+    if args.demo:
+        from hazard_registry.demo import load_demo
+
+        with _sessionmaker()() as session:
+            print(load_demo(session))
+    uvicorn.run("hazard_registry.main:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers)
+    return 0
+
+
+def cmd_demo(_args: argparse.Namespace) -> int:
+    from hazard_registry.demo import load_demo
+
+    with _sessionmaker()() as session:
+        print(load_demo(session))
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from hazard_registry.auth.principal import SYSTEM
+    from hazard_registry.auth.schemas import UserCreate
+    from hazard_registry.auth.service import create_user
+    from hazard_registry.errors import DomainError
+
+    try:
+        data = UserCreate(username=args.username, password=args.password, role=args.role,
+                          enterprise_uscc=args.enterprise_uscc, department_code=args.department,
+                          region_code=args.region, can_close=args.can_close)
+        with _sessionmaker()() as session:
+            user = create_user(session, SYSTEM, data)
+            session.commit()
+            print(f"created user {user.username} (id {user.id}, role {user.role})")
+    except ValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from hazard_registry.hazards.audit import verify_chains
+
+    broken = 0
+    with _sessionmaker()() as session:
+        for b in verify_chains(session, args.hazard):
+            broken += 1
+            print(f"BROKEN hazard {b.hazard_id} event {b.event_id} (seq {b.seq}): {b.reason}")
+    if broken:
+        print(f"{broken} broken chain(s)")
+        return 1
+    print("all event chains are intact")
+    return 0
+
+
+def cmd_openapi(_args: argparse.Namespace) -> int:
+    from hazard_registry.openapi import document
+
+    print(json.dumps(document(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hazard-registry", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="migrate, then serve the API on 127.0.0.1:8000")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--demo", action="store_true", help="load the demo district first (once)")
+    p.add_argument("--no-migrate", action="store_true")
+    p.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load a demo district and print its users").set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("create-user", help="create a user")
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--role", required=True, choices=["enterprise", "regulator", "admin"])
+    p.add_argument("--enterprise-uscc")
+    p.add_argument("--department", help="department code (regulators)")
+    p.add_argument("--region", help="region code (administrators)")
+    p.add_argument("--can-close", action="store_true", help="closing authority (销号)")
+    p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("audit", help="audit tools")
+    audit = p.add_subparsers(dest="audit_command", required=True)
+    v = audit.add_parser("verify", help="check every hazard's event chain")
+    v.add_argument("--hazard", type=int, help="only this hazard")
+    v.set_defaults(func=cmd_audit_verify)
+
+    sub.add_parser("openapi", help="print the OpenAPI document").set_defaults(func=cmd_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""One Settings class. Every setting is read from the environment with the prefix ``HAZARD_``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAZARD_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    # Empty means "an SQLite file inside data_dir": the embedded default.
+    database_url: str = ""
+    database_pool_size: int = 20
+    jwt_secret: str = ""
+    jwt_ttl_minutes: int = 8 * 60
+    attachments_dir: Path | None = None
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_types: list[str] = Field(
+        default=[
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "image/heic",
+            "application/pdf",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ]
+    )
+    idempotency_ttl_hours: int = 24
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'hazard_registry.db').resolve()}"
+
+    @property
+    def effective_attachments_dir(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
+
+    @property
+    def effective_jwt_secret(self) -> str:
+        """The configured secret, or one generated once and kept in data_dir so tokens survive restarts."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

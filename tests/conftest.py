@@ -1,0 +1,92 @@
+"""Test harness: a real database built by the real migrations, once per run.
+
+HAZARD_TEST_DATABASE_URL points the suite at a PostgreSQL server (a fresh database is created on it and
+dropped afterwards); without it the suite runs on a temporary SQLite file. The reference world (departments,
+enterprises, users) is made once; what a test writes to the register is wiped after it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from hazard_registry.config import Settings
+from hazard_registry.main import create_app
+from hazard_registry.migrate import upgrade
+from tests.factories import World, make_world
+
+PG_URL = os.environ.get("HAZARD_TEST_DATABASE_URL")
+
+# What tests write; wiped after each test (reference data and the world stay).
+MUTABLE = ["idempotency_keys", "hazard_extensions", "hazard_attachments", "attachments", "hazard_events",
+           "hazards", "hazard_counters"]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    server = make_url(PG_URL)
+    name = f"hazard_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    upgrade(database_url)
+    data = tmp_path_factory.mktemp("data")
+    return Settings(database_url=database_url, data_dir=Path(data), jwt_secret="test-secret-" + "x" * 32,
+                    attachment_max_bytes=256 * 1024)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):  # noqa: ANN201
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def world(app) -> World:  # noqa: ANN001
+    with app.state.sessionmaker() as session:
+        w = make_world(session)
+        session.commit()
+        return w
+
+
+@pytest.fixture
+def db(app, world) -> Iterator[Session]:  # noqa: ANN001
+    with app.state.sessionmaker() as session:
+        yield session
+    _wipe(app)
+
+
+@pytest.fixture
+def client(app, world, db) -> Iterator[TestClient]:  # noqa: ANN001
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def _wipe(app) -> None:  # noqa: ANN001
+    engine = app.state.engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(MUTABLE)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in MUTABLE:
+                conn.execute(text(f"DELETE FROM {table}"))
