@@ -26,8 +26,15 @@ from tests.factories import World, make_world
 PG_URL = os.environ.get("HAZARD_TEST_DATABASE_URL")
 
 # What tests write; wiped after each test (reference data and the world stay).
-MUTABLE = ["idempotency_keys", "hazard_extensions", "hazard_attachments", "attachments", "hazard_events",
-           "hazards", "hazard_counters"]
+MUTABLE = [
+    "idempotency_keys",
+    "hazard_extensions",
+    "hazard_attachments",
+    "attachments",
+    "hazard_events",
+    "hazards",
+    "hazard_counters",
+]
 
 
 @pytest.fixture(scope="session")
@@ -50,19 +57,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     upgrade(database_url)
     data = tmp_path_factory.mktemp("data")
-    return Settings(database_url=database_url, data_dir=Path(data), jwt_secret="test-secret-" + "x" * 32,
-                    attachment_max_bytes=256 * 1024)
+    return Settings(
+        database_url=database_url,
+        data_dir=Path(data),
+        jwt_secret="test-secret-" + "x" * 32,
+        attachment_max_bytes=256 * 1024,
+    )
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings):  # noqa: ANN201
+def app(settings: Settings):
     application = create_app(settings)
     yield application
     application.state.engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def world(app) -> World:  # noqa: ANN001
+def world(app) -> World:
     with app.state.sessionmaker() as session:
         w = make_world(session)
         session.commit()
@@ -70,19 +81,19 @@ def world(app) -> World:  # noqa: ANN001
 
 
 @pytest.fixture
-def db(app, world) -> Iterator[Session]:  # noqa: ANN001
+def db(app, world) -> Iterator[Session]:
     with app.state.sessionmaker() as session:
         yield session
     _wipe(app)
 
 
 @pytest.fixture
-def client(app, world, db) -> Iterator[TestClient]:  # noqa: ANN001
+def client(app, world, db) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
 
-def _wipe(app) -> None:  # noqa: ANN001
+def _wipe(app) -> None:
     engine = app.state.engine
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

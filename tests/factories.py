@@ -64,8 +64,11 @@ def make_world(session: Session) -> World:
         ("T-SZ-YJ", "深圳市应急管理局", SHENZHEN, True, ["hazardous_chemicals", "industry_trade"]),
     ]
     for code, name, region, default, sectors in depts:
-        d = ref.create_department(session, SYSTEM, rs.DepartmentCreate(
-            code=code, name=name, region_code=region, is_default_lead=default, sectors=sectors))
+        d = ref.create_department(
+            session,
+            SYSTEM,
+            rs.DepartmentCreate(code=code, name=name, region_code=region, is_default_lead=default, sectors=sectors),
+        )
         w.ids[code] = d.id
     ents = [
         ("chem", "91440300MA5T00001", "南山测试化工有限公司", NANSHAN, "26"),
@@ -74,9 +77,18 @@ def make_world(session: Session) -> World:
         ("futian", "91440300MA5T00004", "福田测试化工有限公司", FUTIAN, "26"),
     ]
     for key, body, name, region, industry in ents:
-        e = ref.create_enterprise(session, SYSTEM, rs.EnterpriseCreate(
-            uscc=uscc(body), name=name, region_code=region, industry_code=industry,
-            principal_name="张三", principal_phone="13800138000"))
+        e = ref.create_enterprise(
+            session,
+            SYSTEM,
+            rs.EnterpriseCreate(
+                uscc=uscc(body),
+                name=name,
+                region_code=region,
+                industry_code=industry,
+                principal_name="张三",
+                principal_phone="13800138000",
+            ),
+        )
         w.ids[key] = e.id
     users: list[tuple[str, str, dict[str, Any]]] = [
         ("ent_chem", "enterprise", {"enterprise_uscc": uscc("91440300MA5T00001")}),
@@ -116,8 +128,12 @@ def hazard_body(world: World, **over: Any) -> dict[str, Any]:
 
 
 PLAN = {
-    "measures": "加装温度与进料联锁", "responsible_unit": "设备部", "responsible_person": "李四",
-    "funds": "30万元", "safety_measures": "停产改造", "contingency_plan": "专项应急预案",
+    "measures": "加装温度与进料联锁",
+    "responsible_unit": "设备部",
+    "responsible_person": "李四",
+    "funds": "30万元",
+    "safety_measures": "停产改造",
+    "contingency_plan": "专项应急预案",
 }
 
 PNG = bytes.fromhex(

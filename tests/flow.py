@@ -33,15 +33,27 @@ class Flow:
         assert r.status_code == 200, r.text
         return r.json()
 
-    def attach(self, hazard: dict[str, Any], username: str = "ent_chem", content: bytes = PNG,
-               name: str = "after.png", kind: str = "photo_after") -> Any:
-        return self.client.post(f"/api/v1/hazards/{hazard['id']}/attachments", headers=self.h(username),
-                                files={"file": (name, content, "application/octet-stream")}, data={"kind": kind})
+    def attach(
+        self,
+        hazard: dict[str, Any],
+        username: str = "ent_chem",
+        content: bytes = PNG,
+        name: str = "after.png",
+        kind: str = "photo_after",
+    ) -> Any:
+        return self.client.post(
+            f"/api/v1/hazards/{hazard['id']}/attachments",
+            headers=self.h(username),
+            files={"file": (name, content, "application/octet-stream")},
+            data={"kind": kind},
+        )
 
     def body_for(self, action: str, hazard: dict[str, Any]) -> dict[str, Any]:
         if action == "assign":
-            return {"officer_id": self.world.ids["officer"],
-                    "deadline": (date.today() + timedelta(days=30)).isoformat()}
+            return {
+                "officer_id": self.world.ids["officer"],
+                "deadline": (date.today() + timedelta(days=30)).isoformat(),
+            }
         if action == "reject":
             return {"reason": "not_major"}
         if action == "start_rectification":
@@ -62,8 +74,13 @@ class Flow:
         hazard = self.report(reporter)
         if state == "rejected":
             return self.ok(hazard, "officer", "reject", reason="not_major")
-        steps = [("assign", "officer"), ("start_rectification", "ent_chem"), ("request_verification", "ent_chem"),
-                 ("verify", "officer"), ("close", "chief")]
+        steps = [
+            ("assign", "officer"),
+            ("start_rectification", "ent_chem"),
+            ("request_verification", "ent_chem"),
+            ("verify", "officer"),
+            ("close", "chief"),
+        ]
         for action, who in steps[: ORDER.index(state)]:
             hazard = self.ok(hazard, who, action, **self.body_for(action, hazard))
         return hazard

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 
 from tests.factories import PLAN, hazard_body
 from tests.flow import Flow
@@ -22,22 +23,37 @@ def test_full_life_from_report_to_closure(client, world):
     hazard = flow.ok(hazard, "ent_chem", "start_rectification", plan={**PLAN, "deadline": deadline})
     assert hazard["plan"]["responsible_person"] == "李四"
     evidence = flow.attach(hazard).json()
-    hazard = flow.ok(hazard, "ent_chem", "request_verification", report="done", evaluated_by="expert",
-                     evidence_ids=[evidence["id"]])
+    hazard = flow.ok(
+        hazard, "ent_chem", "request_verification", report="done", evaluated_by="expert", evidence_ids=[evidence["id"]]
+    )
     hazard = flow.ok(hazard, "officer", "fail_verification", reasons="联锁未投用")
     assert hazard["state"] == "rectifying" and hazard["failed_verifications"] == 1
-    hazard = flow.ok(hazard, "ent_chem", "request_verification", report="fixed again", evaluated_by="self",
-                     evidence_ids=[evidence["id"]])
+    hazard = flow.ok(
+        hazard,
+        "ent_chem",
+        "request_verification",
+        report="fixed again",
+        evaluated_by="self",
+        evidence_ids=[evidence["id"]],
+    )
     hazard = flow.ok(hazard, "officer", "verify", check_record="现场核查合格")
     hazard = flow.ok(hazard, "chief", "close", note="同意销号")
     assert hazard["state"] == "closed" and hazard["closed_by_id"] == world.ids["chief"]
 
     events = client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("ent_chem")).json()
     assert [e["action"] for e in events] == [
-        "report", "assign", "start_rectification", "attach", "request_verification", "fail_verification",
-        "request_verification", "verify", "close"]
+        "report",
+        "assign",
+        "start_rectification",
+        "attach",
+        "request_verification",
+        "fail_verification",
+        "request_verification",
+        "verify",
+        "close",
+    ]
     assert [e["seq"] for e in events] == list(range(1, 10))
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(events, events[1:]))
+    assert all(b["prev_hash"] == a["hash"] for a, b in pairwise(events))
     assert events[-1]["actor_name"] == "chief" and events[-1]["note"] == "同意销号"
     assert events[5]["data"]["reasons"] == "联锁未投用"
 
@@ -46,8 +62,9 @@ def test_regulator_reports_an_inspection_finding(client, world):
     flow = Flow(client, world)
     hazard = flow.report("officer", enterprise_id=world.ids["metal"], clause_id=world.clause_trade)
     assert hazard["source"] == "inspection" and hazard["sector_code"] == "industry_trade"
-    r = client.post("/api/v1/hazards", headers=flow.h("officer"),
-                    json=hazard_body(world, enterprise_id=world.ids["futian"]))
+    r = client.post(
+        "/api/v1/hazards", headers=flow.h("officer"), json=hazard_body(world, enterprise_id=world.ids["futian"])
+    )
     assert r.status_code == 404 and r.json()["code"] == "enterprise_not_found"
 
 
@@ -77,7 +94,9 @@ def test_report_gates(client, world):
     assert r.status_code == 404, "an enterprise reports only for itself"
     r = client.post("/api/v1/hazards", headers=h, json=hazard_body(world, source="inspection"))
     assert r.status_code == 422 and r.json()["code"] == "source_not_allowed"
-    r = client.post("/api/v1/hazards", headers=flow.h("admin"), json=hazard_body(world, enterprise_id=world.ids["chem"]))
+    r = client.post(
+        "/api/v1/hazards", headers=flow.h("admin"), json=hazard_body(world, enterprise_id=world.ids["chem"])
+    )
     assert r.status_code == 403
 
 
@@ -88,7 +107,7 @@ def test_validation_errors_name_the_field_and_never_500(client, world):
     assert r.headers["content-type"] == "application/problem+json"
     fields = {e["field"] for e in r.json()["errors"]}
     assert {"title", "found_at", "clause_id", "description"} <= fields
-    for bad in [b"{", b"[]", b'"x"', b"null", "{\"title\": \"\u0000\"}".encode(), b'{"clause_id": 1e400}']:
+    for bad in [b"{", b"[]", b'"x"', b"null", '{"title": "\u0000"}'.encode(), b'{"clause_id": 1e400}']:
         r = client.post("/api/v1/hazards", headers={**h, "content-type": "application/json"}, content=bad)
         assert r.status_code == 422, (bad, r.text)
     assert client.get("/api/v1/hazards/notanumber", headers=h).status_code == 422
@@ -138,14 +157,21 @@ def test_gates(client, world):
     past = (date.today() - timedelta(days=1)).isoformat()
     r = flow.act(hazard, "officer", "assign", officer_id=world.ids["officer"], deadline=past)
     assert r.status_code == 409 and r.json()["code"] == "deadline_in_past"
-    r = flow.act(hazard, "officer", "assign", officer_id=world.ids["builder"],
-                 deadline=(date.today() + timedelta(days=9)).isoformat())
+    r = flow.act(
+        hazard,
+        "officer",
+        "assign",
+        officer_id=world.ids["builder"],
+        deadline=(date.today() + timedelta(days=9)).isoformat(),
+    )
     assert r.json()["code"] == "officer_invalid"
     r = flow.act(hazard, "officer", "reject", reason="duplicate")
     assert r.json()["code"] == "duplicate_link_required"
 
     assigned = flow.to_state("assigned")
-    r = flow.act(assigned, "ent_chem", "start_rectification", plan={**PLAN, "funds": "", "deadline": assigned["deadline"]})
+    r = flow.act(
+        assigned, "ent_chem", "start_rectification", plan={**PLAN, "funds": "", "deadline": assigned["deadline"]}
+    )
     assert r.status_code == 409 and r.json()["code"] == "plan_incomplete" and "funds" in r.json()["detail"]
     late = (date.fromisoformat(assigned["deadline"]) + timedelta(days=1)).isoformat()
     r = flow.act(assigned, "ent_chem", "start_rectification", plan={**PLAN, "deadline": late})
@@ -155,17 +181,24 @@ def test_gates(client, world):
     r = flow.act(rect, "ent_chem", "request_verification", report="done", evaluated_by="self", evidence_ids=[])
     assert r.json()["code"] == "evidence_required"
     foreign = flow.attach(flow.to_state("rectifying")).json()
-    r = flow.act(rect, "ent_chem", "request_verification", report="done", evaluated_by="self",
-                 evidence_ids=[foreign["id"]])
+    r = flow.act(
+        rect, "ent_chem", "request_verification", report="done", evaluated_by="self", evidence_ids=[foreign["id"]]
+    )
     assert r.json()["code"] == "evidence_unknown"
 
     # The verifier is not the reporter: a hazard the officer found on inspection needs another officer.
     own = flow.report("officer", enterprise_id=world.ids["chem"])
-    own = flow.ok(own, "officer2", "assign", officer_id=world.ids["officer2"],
-                  deadline=(date.today() + timedelta(days=20)).isoformat())
+    own = flow.ok(
+        own,
+        "officer2",
+        "assign",
+        officer_id=world.ids["officer2"],
+        deadline=(date.today() + timedelta(days=20)).isoformat(),
+    )
     own = flow.ok(own, "ent_chem", "start_rectification", plan={**PLAN, "deadline": own["deadline"]})
-    own = flow.ok(own, "ent_chem", "request_verification", **{
-        k: v for k, v in flow.body_for("request_verification", own).items()})
+    own = flow.ok(
+        own, "ent_chem", "request_verification", **{k: v for k, v in flow.body_for("request_verification", own).items()}
+    )
     r = flow.act(own, "officer", "verify", check_record="ok")
     assert r.status_code == 409 and r.json()["code"] == "verifier_is_reporter"
     own = flow.ok(own, "chief", "verify", check_record="ok")
@@ -179,8 +212,13 @@ def test_list_filters_scope_and_keyset_pages(client, world):
     made = [flow.report() for _ in range(5)]
     flow.report("ent_futian", clause_id=world.clause_chem)
     metal = flow.report("ent_metal", clause_id=world.clause_trade, title="抛光除尘未设泄爆")
-    assigned = flow.ok(made[0], "officer", "assign", officer_id=world.ids["officer"],
-                       deadline=(date.today() + timedelta(days=5)).isoformat())
+    assigned = flow.ok(
+        made[0],
+        "officer",
+        "assign",
+        officer_id=world.ids["officer"],
+        deadline=(date.today() + timedelta(days=5)).isoformat(),
+    )
 
     mine = client.get("/api/v1/hazards", headers=flow.h("ent_chem")).json()["items"]
     assert {h["id"] for h in mine} == {h["id"] for h in made}
@@ -218,8 +256,9 @@ def test_overdue_is_computed_on_the_deadline(client, world, db):
     db.commit()
     got = client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).json()
     assert got["overdue"] is True
-    assert [h["id"] for h in client.get("/api/v1/hazards?overdue=true", headers=flow.h("officer")).json()["items"]] \
-        == [hazard["id"]]
+    assert [h["id"] for h in client.get("/api/v1/hazards?overdue=true", headers=flow.h("officer")).json()["items"]] == [
+        hazard["id"]
+    ]
 
 
 def test_attachments_are_checked_by_content_and_stored_once(client, world, settings):
@@ -241,11 +280,16 @@ def test_attachments_are_checked_by_content_and_stored_once(client, world, setti
     assert r.status_code == 403
     listed = client.get(f"/api/v1/hazards/{hazard['id']}/attachments", headers=flow.h("officer")).json()
     assert len(listed) == 2
-    body = client.get(f"/api/v1/hazards/{hazard['id']}/attachments/{listed[0]['id']}/content",
-                      headers=flow.h("officer"))
+    body = client.get(
+        f"/api/v1/hazards/{hazard['id']}/attachments/{listed[0]['id']}/content", headers=flow.h("officer")
+    )
     assert body.status_code == 200 and body.content.startswith(b"\x89PNG")
-    assert client.get(f"/api/v1/hazards/{hazard['id']}/attachments/{listed[0]['id']}/content",
-                      headers=flow.h("ent_metal")).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/hazards/{hazard['id']}/attachments/{listed[0]['id']}/content", headers=flow.h("ent_metal")
+        ).status_code
+        == 404
+    )
 
 
 def test_extension_request_and_decision(client, world):
@@ -255,7 +299,10 @@ def test_extension_request_and_decision(client, world):
     later = (date.fromisoformat(hazard["deadline"]) + timedelta(days=15)).isoformat()
     r = client.post(url, headers=flow.h("ent_chem"), json={"requested_deadline": hazard["deadline"], "reason": "x"})
     assert r.status_code == 422 and r.json()["code"] == "extension_not_later"
-    assert client.post(url, headers=flow.h("officer"), json={"requested_deadline": later, "reason": "x"}).status_code == 403
+    assert (
+        client.post(url, headers=flow.h("officer"), json={"requested_deadline": later, "reason": "x"}).status_code
+        == 403
+    )
     ext = client.post(url, headers=flow.h("ent_chem"), json={"requested_deadline": later, "reason": "设备到货延迟"})
     assert ext.status_code == 201 and ext.json()["state"] == "pending"
     r = client.post(url, headers=flow.h("ent_chem"), json={"requested_deadline": later, "reason": "again"})

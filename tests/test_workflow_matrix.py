@@ -12,13 +12,21 @@ import pytest
 from tests.flow import Flow
 
 SOURCE = {
-    "assign": "reported", "reject": "reported", "start_rectification": "assigned",
-    "request_verification": "rectifying", "verify": "verification_requested",
-    "fail_verification": "verification_requested", "close": "verified",
+    "assign": "reported",
+    "reject": "reported",
+    "start_rectification": "assigned",
+    "request_verification": "rectifying",
+    "verify": "verification_requested",
+    "fail_verification": "verification_requested",
+    "close": "verified",
 }
 DEST = {
-    "assign": "assigned", "reject": "rejected", "start_rectification": "rectifying",
-    "request_verification": "verification_requested", "verify": "verified", "fail_verification": "rectifying",
+    "assign": "assigned",
+    "reject": "rejected",
+    "start_rectification": "rectifying",
+    "request_verification": "verification_requested",
+    "verify": "verified",
+    "fail_verification": "rectifying",
     "close": "closed",
 }
 ENTERPRISE_ACTIONS = {"start_rectification", "request_verification"}
@@ -77,8 +85,12 @@ def test_action_by_caller(client, world, action, caller):
         assert r.json()["code"] in {"role_forbidden", "closing_authority_required", "hazard_not_found"}
 
 
-WRONG_STATE = [(a, s) for a in SOURCE for s in ["reported", "assigned", "rectifying", "verification_requested",
-                                                 "verified", "closed", "rejected"] if s != SOURCE[a]]
+WRONG_STATE = [
+    (a, s)
+    for a in SOURCE
+    for s in ["reported", "assigned", "rectifying", "verification_requested", "verified", "closed", "rejected"]
+    if s != SOURCE[a]
+]
 
 
 @pytest.mark.parametrize(("action", "state"), WRONG_STATE, ids=[f"{a}-from-{s}" for a, s in WRONG_STATE])
@@ -86,8 +98,11 @@ def test_action_in_wrong_state_is_409(client, world, action, state):
     flow = Flow(client, world)
     hazard = flow.to_state(state)
     caller = "ent_chem" if action in ENTERPRISE_ACTIONS else ("chief2" if action == "close" else "officer")
-    body = flow.body_for(action, hazard) if action != "request_verification" or state not in {"closed", "rejected"} \
+    body = (
+        flow.body_for(action, hazard)
+        if action != "request_verification" or state not in {"closed", "rejected"}
         else {"report": "x", "evaluated_by": "self", "evidence_ids": [1]}
+    )
     r = flow.act(hazard, caller, action, **body)
     assert r.status_code == 409, r.text
     assert r.json()["code"] == "wrong_state"

@@ -14,7 +14,6 @@ from alembic import op
 
 import hazard_registry.db
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -60,9 +59,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("level", sa.String(length=16), nullable=False),
         sa.Column("parent_code", sa.String(length=12), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["parent_code"], ["regions.code"], name=op.f("fk_regions_parent_code_regions")
-        ),
+        sa.ForeignKeyConstraint(["parent_code"], ["regions.code"], name=op.f("fk_regions_parent_code_regions")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_regions")),
     )
     with op.batch_alter_table("regions", schema=None) as batch_op:
@@ -85,9 +82,7 @@ def upgrade() -> None:
         sa.Column("head_name", sa.String(length=64), nullable=True),
         sa.Column("head_phone", sa.String(length=32), nullable=True),
         sa.Column("head_email", sa.String(length=254), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["region_code"], ["regions.code"], name=op.f("fk_departments_region_code_regions")
-        ),
+        sa.ForeignKeyConstraint(["region_code"], ["regions.code"], name=op.f("fk_departments_region_code_regions")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_departments")),
         sa.UniqueConstraint("code", name=op.f("uq_departments_code")),
     )
@@ -101,9 +96,7 @@ def upgrade() -> None:
         sa.Column("level", sa.String(length=16), nullable=False),
         sa.Column("section", sa.String(length=1), nullable=False),
         sa.Column("sector_code", sa.String(length=32), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["sector_code"], ["sectors.code"], name=op.f("fk_industries_sector_code_sectors")
-        ),
+        sa.ForeignKeyConstraint(["sector_code"], ["sectors.code"], name=op.f("fk_industries_sector_code_sectors")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_industries")),
     )
     op.create_table(
@@ -119,9 +112,7 @@ def upgrade() -> None:
         sa.Column("effective_from", sa.Date(), nullable=False),
         sa.Column("effective_to", sa.Date(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["sector_code"], ["sectors.code"], name=op.f("fk_standards_sector_code_sectors")
-        ),
+        sa.ForeignKeyConstraint(["sector_code"], ["sectors.code"], name=op.f("fk_standards_sector_code_sectors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_standards")),
         sa.UniqueConstraint("family", "edition", name=op.f("uq_standards_family_edition")),
     )
@@ -166,9 +157,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["industry_code"], ["industries.code"], name=op.f("fk_enterprises_industry_code_industries")
         ),
-        sa.ForeignKeyConstraint(
-            ["region_code"], ["regions.code"], name=op.f("fk_enterprises_region_code_regions")
-        ),
+        sa.ForeignKeyConstraint(["region_code"], ["regions.code"], name=op.f("fk_enterprises_region_code_regions")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enterprises")),
         sa.UniqueConstraint("uscc", name=op.f("uq_enterprises_uscc")),
     )
@@ -176,9 +165,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_enterprises_industry_code"), ["industry_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_enterprises_name"), ["name"], unique=False)
         batch_op.create_index(batch_op.f("ix_enterprises_region_code"), ["region_code"], unique=False)
-        batch_op.create_index(
-            "ix_enterprises_region_industry", ["region_code", "industry_code"], unique=False
-        )
+        batch_op.create_index("ix_enterprises_region_industry", ["region_code", "industry_code"], unique=False)
 
     op.create_table(
         "standard_clauses",
@@ -209,12 +196,8 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("token_generation", sa.Integer(), nullable=False),
         sa.Column("created_at", hazard_registry.db.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["department_id"], ["departments.id"], name=op.f("fk_users_department_id_departments")
-        ),
-        sa.ForeignKeyConstraint(
-            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_users_enterprise_id_enterprises")
-        ),
+        sa.ForeignKeyConstraint(["department_id"], ["departments.id"], name=op.f("fk_users_department_id_departments")),
+        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_users_enterprise_id_enterprises")),
         sa.ForeignKeyConstraint(["region_code"], ["regions.code"], name=op.f("fk_users_region_code_regions")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
@@ -265,9 +248,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["department_id"], ["departments.id"], name=op.f("fk_hazards_department_id_departments")
         ),
-        sa.ForeignKeyConstraint(
-            ["duplicate_of_id"], ["hazards.id"], name=op.f("fk_hazards_duplicate_of_id_hazards")
-        ),
+        sa.ForeignKeyConstraint(["duplicate_of_id"], ["hazards.id"], name=op.f("fk_hazards_duplicate_of_id_hazards")),
         sa.ForeignKeyConstraint(
             ["enterprise_id"], ["enterprises.id"], name=op.f("fk_hazards_enterprise_id_enterprises")
         ),
@@ -275,21 +256,11 @@ def upgrade() -> None:
             ["industry_code"], ["industries.code"], name=op.f("fk_hazards_industry_code_industries")
         ),
         sa.ForeignKeyConstraint(["officer_id"], ["users.id"], name=op.f("fk_hazards_officer_id_users")),
-        sa.ForeignKeyConstraint(
-            ["recurrence_of_id"], ["hazards.id"], name=op.f("fk_hazards_recurrence_of_id_hazards")
-        ),
-        sa.ForeignKeyConstraint(
-            ["region_code"], ["regions.code"], name=op.f("fk_hazards_region_code_regions")
-        ),
-        sa.ForeignKeyConstraint(
-            ["reported_by_id"], ["users.id"], name=op.f("fk_hazards_reported_by_id_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["sector_code"], ["sectors.code"], name=op.f("fk_hazards_sector_code_sectors")
-        ),
-        sa.ForeignKeyConstraint(
-            ["verified_by_id"], ["users.id"], name=op.f("fk_hazards_verified_by_id_users")
-        ),
+        sa.ForeignKeyConstraint(["recurrence_of_id"], ["hazards.id"], name=op.f("fk_hazards_recurrence_of_id_hazards")),
+        sa.ForeignKeyConstraint(["region_code"], ["regions.code"], name=op.f("fk_hazards_region_code_regions")),
+        sa.ForeignKeyConstraint(["reported_by_id"], ["users.id"], name=op.f("fk_hazards_reported_by_id_users")),
+        sa.ForeignKeyConstraint(["sector_code"], ["sectors.code"], name=op.f("fk_hazards_sector_code_sectors")),
+        sa.ForeignKeyConstraint(["verified_by_id"], ["users.id"], name=op.f("fk_hazards_verified_by_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hazards")),
         sa.UniqueConstraint("number", name=op.f("uq_hazards_number")),
     )
@@ -316,9 +287,7 @@ def upgrade() -> None:
             ["attachments.id"],
             name=op.f("fk_hazard_attachments_attachment_id_attachments"),
         ),
-        sa.ForeignKeyConstraint(
-            ["hazard_id"], ["hazards.id"], name=op.f("fk_hazard_attachments_hazard_id_hazards")
-        ),
+        sa.ForeignKeyConstraint(["hazard_id"], ["hazards.id"], name=op.f("fk_hazard_attachments_hazard_id_hazards")),
         sa.ForeignKeyConstraint(
             ["uploaded_by_id"], ["users.id"], name=op.f("fk_hazard_attachments_uploaded_by_id_users")
         ),
@@ -344,9 +313,7 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_hazard_events_actor_id_users")),
-        sa.ForeignKeyConstraint(
-            ["hazard_id"], ["hazards.id"], name=op.f("fk_hazard_events_hazard_id_hazards")
-        ),
+        sa.ForeignKeyConstraint(["hazard_id"], ["hazards.id"], name=op.f("fk_hazard_events_hazard_id_hazards")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hazard_events")),
         sa.UniqueConstraint("hazard_id", "seq", name=op.f("uq_hazard_events_hazard_id_seq")),
     )
@@ -363,12 +330,8 @@ def upgrade() -> None:
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", hazard_registry.db.UTCDateTime(), nullable=True),
         sa.Column("decision_note", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["decided_by_id"], ["users.id"], name=op.f("fk_hazard_extensions_decided_by_id_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["hazard_id"], ["hazards.id"], name=op.f("fk_hazard_extensions_hazard_id_hazards")
-        ),
+        sa.ForeignKeyConstraint(["decided_by_id"], ["users.id"], name=op.f("fk_hazard_extensions_decided_by_id_users")),
+        sa.ForeignKeyConstraint(["hazard_id"], ["hazards.id"], name=op.f("fk_hazard_extensions_hazard_id_hazards")),
         sa.ForeignKeyConstraint(
             ["requested_by_id"], ["users.id"], name=op.f("fk_hazard_extensions_requested_by_id_users")
         ),

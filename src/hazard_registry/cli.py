@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from hazard_registry.config import get_settings
 
 
-def _sessionmaker():  # noqa: ANN202
+def _sessionmaker():
     from hazard_registry.db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(get_settings().effective_database_url))
@@ -34,8 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         with _sessionmaker()() as session:
             print(load_demo(session))
-    uvicorn.run("hazard_registry.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers)
+    uvicorn.run("hazard_registry.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -56,9 +55,15 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     from hazard_registry.errors import DomainError
 
     try:
-        data = UserCreate(username=args.username, password=args.password, role=args.role,
-                          enterprise_uscc=args.enterprise_uscc, department_code=args.department,
-                          region_code=args.region, can_close=args.can_close)
+        data = UserCreate(
+            username=args.username,
+            password=args.password,
+            role=args.role,
+            enterprise_uscc=args.enterprise_uscc,
+            department_code=args.department,
+            region_code=args.region,
+            can_close=args.can_close,
+        )
         with _sessionmaker()() as session:
             user = create_user(session, SYSTEM, data)
             session.commit()

@@ -19,6 +19,7 @@ from hazard_registry.auth.service import create_user
 from hazard_registry.config import get_settings
 from hazard_registry.hazards import schemas as hs
 from hazard_registry.hazards import service as hazards
+from hazard_registry.hazards.models import Hazard
 from hazard_registry.reference import schemas as rs
 from hazard_registry.reference import service as ref
 from hazard_registry.reference.models import Industry, Standard
@@ -28,8 +29,13 @@ CITY, DISTRICT = "440300", "440305"
 
 DEPARTMENTS = [
     ("SZ-YJGLJ", "深圳市应急管理局", CITY, True, ["hazardous_chemicals", "fireworks", "industry_trade", "metallurgy"]),
-    ("NS-YJGLJ", "深圳市南山区应急管理局", DISTRICT, True,
-     ["hazardous_chemicals", "fireworks", "industry_trade", "metallurgy"]),
+    (
+        "NS-YJGLJ",
+        "深圳市南山区应急管理局",
+        DISTRICT,
+        True,
+        ["hazardous_chemicals", "fireworks", "industry_trade", "metallurgy"],
+    ),
     ("NS-ZJJ", "深圳市南山区住房和建设局", DISTRICT, False, ["construction", "gas"]),
     ("NS-JTJ", "深圳市南山区交通运输局", DISTRICT, False, ["road_transport", "highway", "waterway"]),
     ("NS-SCJGJ", "深圳市南山区市场监督管理局", DISTRICT, False, ["special_equipment"]),
@@ -71,7 +77,7 @@ def _clause_for(session: Session, sector: str, on: date) -> int:
 
 
 def _credentials() -> str:
-    lines = ["demo users (password for all: %s):" % PASSWORD]
+    lines = [f"demo users (password for all: {PASSWORD}):"]
     for name, what in [
         ("demo-admin", "admin of 南山区 (安委会办公室): users and reference data"),
         ("demo-officer", "regulator, 南山区应急管理局: assigns and verifies"),
@@ -91,17 +97,40 @@ def load_demo(session: Session, today: date | None = None) -> str:
         return "demo data already loaded\n" + _credentials()
     today = today or date.today()
     for code, name, region, default, sectors in DEPARTMENTS:
-        ref.create_department(session, SYSTEM, rs.DepartmentCreate(
-            code=code, name=name, region_code=region, is_default_lead=default, sectors=sectors,
-            head_name="局长", head_phone="0755-2666" + code[-2:].replace("J", "1").replace("Y", "2")[:2] + "00",
-            head_email=f"{code.lower()}@example.gov.cn"))
+        ref.create_department(
+            session,
+            SYSTEM,
+            rs.DepartmentCreate(
+                code=code,
+                name=name,
+                region_code=region,
+                is_default_lead=default,
+                sectors=sectors,
+                head_name="局长",
+                head_phone="0755-2666" + code[-2:].replace("J", "1").replace("Y", "2")[:2] + "00",
+                head_email=f"{code.lower()}@example.gov.cn",
+            ),
+        )
     ents = []
     for body, name, industry, principal in ENTERPRISES:
-        ents.append(ref.create_enterprise(session, SYSTEM, rs.EnterpriseCreate(
-            uscc=_uscc(body), name=name, region_code=DISTRICT, industry_code=industry,
-            address=f"深圳市南山区{name[2:4]}路{len(ents) + 1}号", principal_name=principal,
-            principal_phone=f"1380013{len(ents):04d}", principal_email=f"principal{len(ents)}@example.com",
-            controller_name=principal, controller_phone=f"1390013{len(ents):04d}")))
+        ents.append(
+            ref.create_enterprise(
+                session,
+                SYSTEM,
+                rs.EnterpriseCreate(
+                    uscc=_uscc(body),
+                    name=name,
+                    region_code=DISTRICT,
+                    industry_code=industry,
+                    address=f"深圳市南山区{name[2:4]}路{len(ents) + 1}号",
+                    principal_name=principal,
+                    principal_phone=f"1380013{len(ents):04d}",
+                    principal_email=f"principal{len(ents)}@example.com",
+                    controller_name=principal,
+                    controller_phone=f"1390013{len(ents):04d}",
+                ),
+            )
+        )
     users = {}
     for username, role, extra in [
         ("demo-admin", "admin", {"region_code": DISTRICT}),
@@ -112,8 +141,9 @@ def load_demo(session: Session, today: date | None = None) -> str:
         ("demo-chem", "enterprise", {"enterprise_uscc": ents[0].uscc}),
         ("demo-metal", "enterprise", {"enterprise_uscc": ents[1].uscc}),
     ]:
-        users[username] = create_user(session, SYSTEM, UserCreate(
-            username=username, password=PASSWORD, role=role, **extra))
+        users[username] = create_user(
+            session, SYSTEM, UserCreate(username=username, password=PASSWORD, role=role, **extra)
+        )
     session.flush()
     actor = {name: actor_for_user(session, u) for name, u in users.items()}
     _walk_hazards(session, actor, ents, today)
@@ -122,9 +152,13 @@ def load_demo(session: Session, today: date | None = None) -> str:
 
 
 _BODIES: dict[str, type] = {
-    "assign": hs.AssignBody, "reject": hs.RejectBody, "start_rectification": hs.StartRectificationBody,
-    "request_verification": hs.RequestVerificationBody, "verify": hs.VerifyBody,
-    "fail_verification": hs.FailVerificationBody, "close": hs.CloseBody,
+    "assign": hs.AssignBody,
+    "reject": hs.RejectBody,
+    "start_rectification": hs.StartRectificationBody,
+    "request_verification": hs.RequestVerificationBody,
+    "verify": hs.VerifyBody,
+    "fail_verification": hs.FailVerificationBody,
+    "close": hs.CloseBody,
 }
 
 
@@ -142,17 +176,34 @@ def _walk_hazards(session: Session, actor: dict[str, Actor], ents: list, today: 
         (metal, "demo-metal", "吊运熔融金属起重机非冶金专用", "铝液转运使用普通桥式起重机。"),
     ]
     # The final state each demo hazard is walked to, in order.
-    targets = ["reported", "assigned", "rectifying", "verification_requested", "verified", "closed",
-               "rejected", "rectifying"]
+    targets = [
+        "reported",
+        "assigned",
+        "rectifying",
+        "verification_requested",
+        "verified",
+        "closed",
+        "rejected",
+        "rectifying",
+    ]
     for i, ((ent, owner, title, desc), target) in enumerate(zip(plan_titles, targets, strict=True)):
         found = today - timedelta(days=90 - i * 9)
         sector = session.get(Industry, ent.industry_code).sector_code
-        h = hazards.report(session, actor[owner], hs.HazardCreate(
-            clause_id=_clause_for(session, sector, found), title=title, description=desc,
-            location="厂区" + ("东" if i % 2 else "西") + "侧", found_at=found), _at(found))
+        h = hazards.report(
+            session,
+            actor[owner],
+            hs.HazardCreate(
+                clause_id=_clause_for(session, sector, found),
+                title=title,
+                description=desc,
+                location="厂区" + ("东" if i % 2 else "西") + "侧",
+                found_at=found,
+            ),
+            _at(found),
+        )
         step = found
 
-        def act(who: str, body: dict, days: int = 3) -> None:
+        def act(who: str, body: dict, days: int = 3, h: Hazard = h) -> None:
             nonlocal step
             step = min(step + timedelta(days=days), today)
             body["version"] = h.version
@@ -165,23 +216,51 @@ def _walk_hazards(session: Session, actor: dict[str, Actor], ents: list, today: 
         if target == "reported":
             continue
         deadline = step + timedelta(days=45 if i != 7 else 20)
-        act("demo-officer", {"action": "assign", "officer_id": actor["demo-officer"].user_id,
-                             "deadline": deadline.isoformat()})
+        act(
+            "demo-officer",
+            {"action": "assign", "officer_id": actor["demo-officer"].user_id, "deadline": deadline.isoformat()},
+        )
         if target == "assigned":
             continue
-        act(owner, {"action": "start_rectification", "plan": {
-            "measures": "停用相关设备，委托设计单位改造并加装联锁", "responsible_unit": "设备部",
-            "responsible_person": "设备部经理", "funds": "专项资金30万元，物资已采购",
-            "deadline": (deadline - timedelta(days=5)).isoformat(),
-            "safety_measures": "改造期间停产并设置警戒", "contingency_plan": "已修订专项应急预案并演练"}})
+        act(
+            owner,
+            {
+                "action": "start_rectification",
+                "plan": {
+                    "measures": "停用相关设备，委托设计单位改造并加装联锁",
+                    "responsible_unit": "设备部",
+                    "responsible_person": "设备部经理",
+                    "funds": "专项资金30万元，物资已采购",
+                    "deadline": (deadline - timedelta(days=5)).isoformat(),
+                    "safety_measures": "改造期间停产并设置警戒",
+                    "contingency_plan": "已修订专项应急预案并演练",
+                },
+            },
+        )
         if target == "rectifying":
             continue
         link, _ = hazards.add_attachment(
-            session, actor[owner], h.id, kind="photo_after", filename=f"after-{i}.png", stream=io.BytesIO(PNG),
-            root=settings.effective_attachments_dir, max_bytes=settings.attachment_max_bytes,
-            allowed_types=settings.attachment_types, now=_at(step, 12))
-        act(owner, {"action": "request_verification", "report": "已完成整改并自查合格", "evaluated_by": "expert",
-                    "evidence_ids": [link.id]}, days=20)
+            session,
+            actor[owner],
+            h.id,
+            kind="photo_after",
+            filename=f"after-{i}.png",
+            stream=io.BytesIO(PNG),
+            root=settings.effective_attachments_dir,
+            max_bytes=settings.attachment_max_bytes,
+            allowed_types=settings.attachment_types,
+            now=_at(step, 12),
+        )
+        act(
+            owner,
+            {
+                "action": "request_verification",
+                "report": "已完成整改并自查合格",
+                "evaluated_by": "expert",
+                "evidence_ids": [link.id],
+            },
+            days=20,
+        )
         if target == "verification_requested":
             continue
         act("demo-officer", {"action": "verify", "check_record": "现场核查：整改措施已落实，联锁投用正常"})

@@ -78,16 +78,30 @@ class UnsupportedMedia(DomainError):
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"urn:hazard-registry:problem:{code}", "title": title, "status": status,
-            "code": code, "detail": detail, **extra}
+    body = {
+        "type": f"urn:hazard-registry:problem:{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "invalid_input", 429: "too_many_requests",
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
 }
 
 
@@ -108,8 +122,13 @@ def install_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
-        return problem(422, "invalid_input", "Invalid input", f"invalid fields: {fields}" if fields else
-                       "the request is malformed", errors=errors)
+        return problem(
+            422,
+            "invalid_input",
+            "Invalid input",
+            f"invalid fields: {fields}" if fields else "the request is malformed",
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:

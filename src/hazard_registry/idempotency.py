@@ -19,8 +19,12 @@ from hazard_registry.hazards.models import IdempotencyKey
 
 IdempotencyHeader = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=8, max_length=128,
-           description="Any unique string (a UUID); a retry with the same key returns the first result"),
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=128,
+        description="Any unique string (a UUID); a retry with the same key returns the first result",
+    ),
 ]
 
 
@@ -56,8 +60,9 @@ def run_once(
             return _replay(found, request_hash)
     status, body = create()
     if key is not None:
-        session.add(IdempotencyKey(principal=principal, key=key, request_hash=request_hash,
-                                   status_code=status, response=body))
+        session.add(
+            IdempotencyKey(principal=principal, key=key, request_hash=request_hash, status_code=status, response=body)
+        )
     try:
         session.commit()
     except IntegrityError:

@@ -26,8 +26,9 @@ class BodyLimit:
         if scope["type"] == "http":
             for name, value in scope.get("headers", []):
                 if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    resp = problem(413, "payload_too_large", "Payload too large",
-                                   f"requests are limited to {self.max_bytes} bytes")
+                    resp = problem(
+                        413, "payload_too_large", "Payload too large", f"requests are limited to {self.max_bytes} bytes"
+                    )
                     await resp(scope, receive, send)
                     return
         await self.app(scope, receive, send)

@@ -23,7 +23,21 @@ from hazard_registry.reference.models import (
 )
 
 __all__ = [
-    "Attachment", "Base", "Department", "DepartmentSector", "Enterprise", "Extension", "Hazard",
-    "HazardAttachment", "HazardCounter", "HazardEvent", "IdempotencyKey", "Industry", "Region", "Sector",
-    "Standard", "StandardClause", "User",
+    "Attachment",
+    "Base",
+    "Department",
+    "DepartmentSector",
+    "Enterprise",
+    "Extension",
+    "Hazard",
+    "HazardAttachment",
+    "HazardCounter",
+    "HazardEvent",
+    "IdempotencyKey",
+    "Industry",
+    "Region",
+    "Sector",
+    "Standard",
+    "StandardClause",
+    "User",
 ]

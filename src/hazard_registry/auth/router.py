@@ -14,18 +14,24 @@ from hazard_registry.auth.models import User
 from hazard_registry.auth.security import issue_token
 from hazard_registry.db import DbSession
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
+from hazard_registry.types import IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/token", response_model=schemas.Token, operation_id="login",
-             summary="Log in (OAuth2 password flow)")
+@router.post("/auth/token", response_model=schemas.Token, operation_id="login", summary="Log in (OAuth2 password flow)")
 def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: DbSession) -> schemas.Token:
     user = service.authenticate(session, form.username, form.password)
     settings = request.app.state.settings
     ttl = timedelta(minutes=settings.jwt_ttl_minutes)
-    token = issue_token(user_id=user.id, generation=user.token_generation, role=user.role,
-                        secret=settings.effective_jwt_secret, now=clock.now(), ttl=ttl)
+    token = issue_token(
+        user_id=user.id,
+        generation=user.token_generation,
+        role=user.role,
+        secret=settings.effective_jwt_secret,
+        now=clock.now(),
+        ttl=ttl,
+    )
     return schemas.Token(access_token=token, expires_in=int(ttl.total_seconds()))
 
 
@@ -38,7 +44,8 @@ def me(actor: CurrentActor, session: DbSession) -> User:
 
 @router.get("/users", response_model=list[schemas.UserOut], operation_id="list_users")
 def list_users(
-    actor: AdminActor, session: DbSession,
+    actor: AdminActor,
+    session: DbSession,
     role: Literal["enterprise", "regulator", "admin"] | None = None,
     after_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -54,17 +61,18 @@ def create_user(
         user = service.create_user(session, actor, data)
         return 201, schemas.UserOut.model_validate(user).model_dump(mode="json")
 
-    return run_once(session, actor, idempotency_key,
-                    fingerprint("user", data.model_dump(mode="json", exclude={"password"})), create)
+    return run_once(
+        session, actor, idempotency_key, fingerprint("user", data.model_dump(mode="json", exclude={"password"})), create
+    )
 
 
 @router.get("/users/{user_id}", response_model=schemas.UserOut, operation_id="get_user")
-def get_user(user_id: int, actor: AdminActor, session: DbSession) -> User:
+def get_user(user_id: IdPath, actor: AdminActor, session: DbSession) -> User:
     return service.get_user(session, actor, user_id)
 
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut, operation_id="update_user")
-def update_user(user_id: int, data: schemas.UserUpdate, actor: AdminActor, session: DbSession) -> User:
+def update_user(user_id: IdPath, data: schemas.UserUpdate, actor: AdminActor, session: DbSession) -> User:
     user = service.update_user(session, actor, user_id, data)
     session.commit()
     return user

@@ -24,7 +24,8 @@ class UserCreate(BaseModel):
     enterprise_uscc: str | None = Field(None, description="For role enterprise")
     department_code: str | None = Field(None, description="For role regulator")
     region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3})?$")] | None = Field(
-        None, description="For role admin")
+        None, description="For role admin"
+    )
     can_close: bool = Field(False, description="Closing authority (销号), regulators only")
 
 

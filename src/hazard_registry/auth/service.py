@@ -28,8 +28,13 @@ def _invalid(field: str, message: str) -> InvalidInput:
 
 
 def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> User:
-    user = User(username=data.username, display_name=data.display_name, role=data.role,
-                password_hash=hash_password(data.password), can_close=False)
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        role=data.role,
+        password_hash=hash_password(data.password),
+        can_close=False,
+    )
     if data.role == Role.enterprise:
         if not data.enterprise_uscc:
             raise _invalid("enterprise_uscc", "an enterprise user needs its enterprise's credit code")
@@ -62,7 +67,7 @@ def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> Use
     return user
 
 
-def _scoped(actor: Actor):  # noqa: ANN202 - a Select
+def _scoped(actor: Actor):
     stmt = select(User)
     if actor.role is Role.system:
         return stmt

@@ -28,9 +28,18 @@ def _canonical_time(at: datetime) -> str:
 
 def event_hash(e: HazardEvent) -> str:
     body = {
-        "hazard_id": e.hazard_id, "seq": e.seq, "action": e.action, "from": e.from_state, "to": e.to_state,
-        "actor_id": e.actor_id, "actor_name": e.actor_name, "actor_role": e.actor_role,
-        "at": _canonical_time(e.at), "note": e.note, "data": e.data or {}, "prev": e.prev_hash,
+        "hazard_id": e.hazard_id,
+        "seq": e.seq,
+        "action": e.action,
+        "from": e.from_state,
+        "to": e.to_state,
+        "actor_id": e.actor_id,
+        "actor_name": e.actor_name,
+        "actor_role": e.actor_role,
+        "at": _canonical_time(e.at),
+        "note": e.note,
+        "data": e.data or {},
+        "prev": e.prev_hash,
     }
     raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -61,9 +70,18 @@ def append_event(
     ).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     ev = HazardEvent(
-        hazard_id=hazard.id, seq=seq, action=action, from_state=from_state, to_state=to_state,
-        actor_id=actor.user_id, actor_name=actor.username, actor_role=str(actor.role),
-        at=now, note=note, data=data or {}, prev_hash=prev,
+        hazard_id=hazard.id,
+        seq=seq,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        actor_role=str(actor.role),
+        at=now,
+        note=note,
+        data=data or {},
+        prev_hash=prev,
     )
     ev.hash = event_hash(ev)
     session.add(ev)

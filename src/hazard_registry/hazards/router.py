@@ -14,6 +14,7 @@ from hazard_registry.errors import InvalidInput
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
+from hazard_registry.types import IdPath
 
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
 
@@ -25,13 +26,21 @@ def _version_from(if_match: str | None, body_version: int | None) -> int | None:
         return body_version
     m = _ETAG.match(if_match)
     if not m:
-        raise InvalidInput("If-Match must carry the hazard's version, e.g. \"3\"", code="invalid_if_match",
-                           errors=[{"field": "If-Match", "message": "expected a version"}])
+        raise InvalidInput(
+            'If-Match must carry the hazard\'s version, e.g. "3"',
+            code="invalid_if_match",
+            errors=[{"field": "If-Match", "message": "expected a version"}],
+        )
     return int(m.group(1))
 
 
-@router.post("", status_code=201, response_model=schemas.HazardDetail, operation_id="report_hazard",
-             summary="Report a hazard (上账)")
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.HazardDetail,
+    operation_id="report_hazard",
+    summary="Report a hazard (上账)",
+)
 def report_hazard(
     data: schemas.HazardCreate, actor: CurrentActor, session: DbSession, idempotency_key: IdempotencyHeader = None
 ) -> Response:
@@ -57,29 +66,44 @@ def list_hazards(
     overdue: bool | None = None,
     found_from: date | None = None,
     found_to: date | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="Text in number, title or description")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Text in number, title or description")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.HazardPage:
     filters = service.HazardFilters(
-        state=[s.value for s in state or []], region=region, industry_code=industry_code, sector_code=sector_code,
-        department_id=department_id, enterprise_id=enterprise_id, source=source, overdue=overdue,
-        found_from=found_from, found_to=found_to, q=q,
+        state=[s.value for s in state or []],
+        region=region,
+        industry_code=industry_code,
+        sector_code=sector_code,
+        department_id=department_id,
+        enterprise_id=enterprise_id,
+        source=source,
+        overdue=overdue,
+        found_from=found_from,
+        found_to=found_to,
+        q=q,
     )
     return service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=clock.today_in_china())
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")
-def get_hazard(hazard_id: int, actor: CurrentActor, session: DbSession, response: Response) -> schemas.HazardDetail:
+def get_hazard(hazard_id: IdPath, actor: CurrentActor, session: DbSession, response: Response) -> schemas.HazardDetail:
     hazard = service.get_visible(session, actor, hazard_id)
     response.headers["ETag"] = f'"{hazard.version}"'
     return service.to_detail(session, hazard, actor, clock.today_in_china())
 
 
-@router.post("/{hazard_id}/transitions", response_model=schemas.HazardDetail, operation_id="transition_hazard",
-             summary="Take a workflow action", responses={409: {"description": "Wrong state, failed gate or stale version"}})
+@router.post(
+    "/{hazard_id}/transitions",
+    response_model=schemas.HazardDetail,
+    operation_id="transition_hazard",
+    summary="Take a workflow action",
+    responses={409: {"description": "Wrong state, failed gate or stale version"}},
+)
 def transition_hazard(
-    hazard_id: int,
+    hazard_id: IdPath,
     body: Annotated[schemas.TransitionBody, Body()],
     actor: CurrentActor,
     session: DbSession,
@@ -87,22 +111,27 @@ def transition_hazard(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> schemas.HazardDetail:
     now = clock.now()
-    hazard = service.transition(session, actor, hazard_id, body,
-                                expected_version=_version_from(if_match, body.version), now=now)
+    hazard = service.transition(
+        session, actor, hazard_id, body, expected_version=_version_from(if_match, body.version), now=now
+    )
     session.commit()
     response.headers["ETag"] = f'"{hazard.version}"'
     return service.to_detail(session, hazard, actor, clock.today_in_china(now))
 
 
 @router.get("/{hazard_id}/events", response_model=list[schemas.EventOut], operation_id="list_hazard_events")
-def list_events(hazard_id: int, actor: CurrentActor, session: DbSession) -> list[schemas.EventOut]:
+def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.EventOut]:
     return [schemas.EventOut.model_validate(e) for e in service.list_events(session, actor, hazard_id)]
 
 
-@router.post("/{hazard_id}/attachments", status_code=201, response_model=schemas.AttachmentOut,
-             operation_id="add_hazard_attachment")
+@router.post(
+    "/{hazard_id}/attachments",
+    status_code=201,
+    response_model=schemas.AttachmentOut,
+    operation_id="add_hazard_attachment",
+)
 def add_attachment(
-    hazard_id: int,
+    hazard_id: IdPath,
     request: Request,
     actor: CurrentActor,
     session: DbSession,
@@ -114,9 +143,16 @@ def add_attachment(
 
     def create() -> tuple[int, dict]:
         link, blob = service.add_attachment(
-            session, actor, hazard_id, kind=kind, filename=file.filename or "upload", stream=file.file,
-            root=settings.effective_attachments_dir, max_bytes=settings.attachment_max_bytes,
-            allowed_types=settings.attachment_types, now=clock.now(),
+            session,
+            actor,
+            hazard_id,
+            kind=kind,
+            filename=file.filename or "upload",
+            stream=file.file,
+            root=settings.effective_attachments_dir,
+            max_bytes=settings.attachment_max_bytes,
+            allowed_types=settings.attachment_types,
+            now=clock.now(),
         )
         return 201, service.attachment_out(link, blob).model_dump(mode="json")
 
@@ -124,45 +160,63 @@ def add_attachment(
     return run_once(session, actor, idempotency_key, fingerprint("attach", hazard_id, kind, file.filename), create)
 
 
-@router.get("/{hazard_id}/attachments", response_model=list[schemas.AttachmentOut],
-            operation_id="list_hazard_attachments")
-def list_attachments(hazard_id: int, actor: CurrentActor, session: DbSession) -> list[schemas.AttachmentOut]:
+@router.get(
+    "/{hazard_id}/attachments", response_model=list[schemas.AttachmentOut], operation_id="list_hazard_attachments"
+)
+def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.AttachmentOut]:
     return [service.attachment_out(link, blob) for link, blob in service.list_attachments(session, actor, hazard_id)]
 
 
-@router.get("/{hazard_id}/attachments/{attachment_id}/content", operation_id="download_hazard_attachment",
-            response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})
+@router.get(
+    "/{hazard_id}/attachments/{attachment_id}/content",
+    operation_id="download_hazard_attachment",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 def download_attachment(
-    hazard_id: int, attachment_id: int, request: Request, actor: CurrentActor, session: DbSession
+    hazard_id: IdPath, attachment_id: IdPath, request: Request, actor: CurrentActor, session: DbSession
 ) -> FileResponse:
     link, blob = service.get_attachment(session, actor, hazard_id, attachment_id)
     path = service.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
     return FileResponse(path, media_type=blob.media_type, filename=link.filename)
 
 
-@router.post("/{hazard_id}/extensions", status_code=201, response_model=schemas.ExtensionOut,
-             operation_id="request_extension", summary="Ask for a later deadline (延期)")
+@router.post(
+    "/{hazard_id}/extensions",
+    status_code=201,
+    response_model=schemas.ExtensionOut,
+    operation_id="request_extension",
+    summary="Ask for a later deadline (延期)",
+)
 def request_extension(
-    hazard_id: int, data: schemas.ExtensionCreate, actor: CurrentActor, session: DbSession,
+    hazard_id: IdPath,
+    data: schemas.ExtensionCreate,
+    actor: CurrentActor,
+    session: DbSession,
     idempotency_key: IdempotencyHeader = None,
 ) -> Response:
     def create() -> tuple[int, dict]:
         ext = service.request_extension(session, actor, hazard_id, data, clock.now())
         return 201, schemas.ExtensionOut.model_validate(ext).model_dump(mode="json")
 
-    return run_once(session, actor, idempotency_key,
-                    fingerprint("extension", hazard_id, data.model_dump(mode="json")), create)
+    return run_once(
+        session, actor, idempotency_key, fingerprint("extension", hazard_id, data.model_dump(mode="json")), create
+    )
 
 
 @router.get("/{hazard_id}/extensions", response_model=list[schemas.ExtensionOut], operation_id="list_extensions")
-def list_extensions(hazard_id: int, actor: CurrentActor, session: DbSession) -> list[schemas.ExtensionOut]:
+def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.ExtensionOut]:
     return [schemas.ExtensionOut.model_validate(e) for e in service.list_extensions(session, actor, hazard_id)]
 
 
-@router.post("/{hazard_id}/extensions/{extension_id}/decision", response_model=schemas.ExtensionOut,
-             operation_id="decide_extension", summary="Approve or refuse an extension")
+@router.post(
+    "/{hazard_id}/extensions/{extension_id}/decision",
+    response_model=schemas.ExtensionOut,
+    operation_id="decide_extension",
+    summary="Approve or refuse an extension",
+)
 def decide_extension(
-    hazard_id: int, extension_id: int, data: schemas.ExtensionDecision, actor: CurrentActor, session: DbSession
+    hazard_id: IdPath, extension_id: IdPath, data: schemas.ExtensionDecision, actor: CurrentActor, session: DbSession
 ) -> schemas.ExtensionOut:
     ext = service.decide_extension(session, actor, hazard_id, extension_id, data, clock.now())
     session.commit()

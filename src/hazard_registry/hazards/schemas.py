@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hazard_registry.types import Id, Version
+
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -20,8 +22,8 @@ class Strict(BaseModel):
 
 
 class HazardCreate(Strict):
-    enterprise_id: int | None = Field(None, description="Required for regulators; enterprises report for themselves")
-    clause_id: int = Field(description="The cited clause of a determination standard in force on found_at")
+    enterprise_id: Id | None = Field(None, description="Required for regulators; enterprises report for themselves")
+    clause_id: Id = Field(description="The cited clause of a determination standard in force on found_at")
     title: Text200
     description: LongText
     location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
@@ -29,24 +31,24 @@ class HazardCreate(Strict):
     source: Source | None = Field(None, description="Defaults to self_report (enterprise) or inspection")
     region_code: RegionCode | None = Field(None, description="Defaults to the enterprise's region")
     production_suspended: bool = False
-    recurrence_of_id: int | None = Field(None, description="A closed hazard this one brings back")
+    recurrence_of_id: Id | None = Field(None, description="A closed hazard this one brings back")
 
 
 class AssignBody(Strict):
     action: Literal["assign"]
-    version: int | None = None
+    version: Version | None = None
     note: ShortText | None = None
-    officer_id: int
+    officer_id: Id
     deadline: date
     production_suspended: bool | None = None
 
 
 class RejectBody(Strict):
     action: Literal["reject"]
-    version: int | None = None
+    version: Version | None = None
     note: ShortText | None = None
     reason: Literal["not_major", "duplicate", "not_a_hazard", "outside_scope"]
-    duplicate_of_id: int | None = None
+    duplicate_of_id: Id | None = None
 
 
 class Plan(Strict):
@@ -63,7 +65,7 @@ class Plan(Strict):
 
 class StartRectificationBody(Strict):
     action: Literal["start_rectification"]
-    version: int | None = None
+    version: Version | None = None
     note: ShortText | None = None
     plan: Plan
     production_suspended: bool | None = None
@@ -71,38 +73,44 @@ class StartRectificationBody(Strict):
 
 class RequestVerificationBody(Strict):
     action: Literal["request_verification"]
-    version: int | None = None
+    version: Version | None = None
     note: ShortText | None = None
     report: LongText = Field(description="The completion report")
     evaluated_by: Literal["self", "expert", "agency"]
-    evidence_ids: list[int] = Field(default_factory=list, max_length=100,
-                                    description="Ids of this hazard's attachments that prove the fix")
+    evidence_ids: list[Id] = Field(
+        default_factory=list, max_length=100, description="Ids of this hazard's attachments that prove the fix"
+    )
     completed_on: date | None = None
 
 
 class VerifyBody(Strict):
     action: Literal["verify"]
-    version: int | None = None
+    version: Version | None = None
     note: ShortText | None = None
     check_record: LongText = Field(description="What was checked on site and found")
 
 
 class FailVerificationBody(Strict):
     action: Literal["fail_verification"]
-    version: int | None = None
+    version: Version | None = None
     note: ShortText | None = None
     reasons: LongText
 
 
 class CloseBody(Strict):
     action: Literal["close"]
-    version: int | None = None
+    version: Version | None = None
     note: ShortText | None = None
 
 
 TransitionBody = Annotated[
-    AssignBody | RejectBody | StartRectificationBody | RequestVerificationBody | VerifyBody
-    | FailVerificationBody | CloseBody,
+    AssignBody
+    | RejectBody
+    | StartRectificationBody
+    | RequestVerificationBody
+    | VerifyBody
+    | FailVerificationBody
+    | CloseBody,
     Field(discriminator="action"),
 ]
 

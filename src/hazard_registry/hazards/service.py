@@ -39,8 +39,24 @@ from hazard_registry.errors import (
 )
 from hazard_registry.hazards import schemas
 from hazard_registry.hazards.audit import append_event
-from hazard_registry.hazards.models import Attachment, Extension, Hazard, HazardAttachment, HazardCounter, HazardEvent
-from hazard_registry.hazards.workflow import DEADLINE_RUNNING, RULES, TERMINAL, Action, Context, State, actions_for, fire
+from hazard_registry.hazards.models import (
+    Attachment,
+    Extension,
+    Hazard,
+    HazardAttachment,
+    HazardCounter,
+    HazardEvent,
+)
+from hazard_registry.hazards.workflow import (
+    DEADLINE_RUNNING,
+    RULES,
+    TERMINAL,
+    Action,
+    Context,
+    State,
+    actions_for,
+    fire,
+)
 from hazard_registry.reference.models import (
     Department,
     DepartmentSector,
@@ -84,9 +100,12 @@ def to_detail(session: Session, hazard: Hazard, actor: Actor, today: date) -> sc
         **to_out(hazard, actor, today).model_dump(),
         enterprise=schemas.EnterpriseRef(id=ent.id, name=ent.name, uscc=ent.uscc),
         clause=schemas.ClauseRef(
-            id=clause.id, number=clause.number, title=clause.title,
-            standard=schemas.StandardRef(id=std.id, title=std.title, edition=std.edition,
-                                         document_number=std.document_number),
+            id=clause.id,
+            number=clause.number,
+            title=clause.title,
+            standard=schemas.StandardRef(
+                id=std.id, title=std.title, edition=std.edition, document_number=std.document_number
+            ),
         ),
     )
 
@@ -119,8 +138,11 @@ def _decode_cursor(cursor: str) -> int:
             raise TypeError
         return last_id
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise InvalidInput("the cursor is not one this service gave out", code="invalid_cursor",
-                           errors=[{"field": "cursor", "message": "invalid cursor"}]) from exc
+        raise InvalidInput(
+            "the cursor is not one this service gave out",
+            code="invalid_cursor",
+            errors=[{"field": "cursor", "message": "invalid cursor"}],
+        ) from exc
 
 
 def _escape_like(text: str) -> str:
@@ -160,8 +182,11 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
         stmt = stmt.where(Hazard.found_at <= f.found_to)
     if f.q:
         like = f"%{_escape_like(f.q)}%"
-        stmt = stmt.where(or_(Hazard.number == f.q, Hazard.title.ilike(like, escape="\\"),
-                              Hazard.description.ilike(like, escape="\\")))
+        stmt = stmt.where(
+            or_(
+                Hazard.number == f.q, Hazard.title.ilike(like, escape="\\"), Hazard.description.ilike(like, escape="\\")
+            )
+        )
     return stmt
 
 
@@ -183,9 +208,9 @@ def list_hazards(
 
 def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEvent]:
     get_visible(session, actor, hazard_id)
-    return list(session.scalars(
-        select(HazardEvent).where(HazardEvent.hazard_id == hazard_id).order_by(HazardEvent.seq)
-    ))
+    return list(
+        session.scalars(select(HazardEvent).where(HazardEvent.hazard_id == hazard_id).order_by(HazardEvent.seq))
+    )
 
 
 # --- reporting ---------------------------------------------------------------------------------------------
@@ -195,11 +220,15 @@ def lead_department(session: Session, region_code: str, sector_code: str) -> Dep
     """The department that leads ``sector_code`` nearest above ``region_code`` ("one department leads each
     industry"); where none leads it, the nearest region's default lead (the emergency-management bureau)."""
     chain = ancestors(region_code)
-    leading = session.execute(
-        select(Department)
-        .join(DepartmentSector, DepartmentSector.department_id == Department.id)
-        .where(Department.region_code.in_(chain), DepartmentSector.sector_code == sector_code)
-    ).scalars().all()
+    leading = (
+        session.execute(
+            select(Department)
+            .join(DepartmentSector, DepartmentSector.department_id == Department.id)
+            .where(Department.region_code.in_(chain), DepartmentSector.sector_code == sector_code)
+        )
+        .scalars()
+        .all()
+    )
     default = session.scalars(
         select(Department).where(Department.region_code.in_(chain), Department.is_default_lead.is_(True))
     ).all()
@@ -245,8 +274,11 @@ def report(session: Session, actor: Actor, data: schemas.HazardCreate, now: date
     default_source, allowed_sources = _SOURCES_BY_ROLE[actor.role]
     source = data.source or default_source
     if source not in allowed_sources:
-        raise InvalidInput(f"a {actor.role} cannot report with source {source}", code="source_not_allowed",
-                           errors=[{"field": "source", "message": f"allowed: {sorted(allowed_sources)}"}])
+        raise InvalidInput(
+            f"a {actor.role} cannot report with source {source}",
+            code="source_not_allowed",
+            errors=[{"field": "source", "message": f"allowed: {sorted(allowed_sources)}"}],
+        )
 
     enterprise_id = data.enterprise_id
     if actor.role is Role.enterprise:
@@ -254,8 +286,11 @@ def report(session: Session, actor: Actor, data: schemas.HazardCreate, now: date
         if enterprise_id != actor.enterprise_id:
             raise NotFound(f"enterprise {enterprise_id} not found", code="enterprise_not_found")
     if enterprise_id is None:
-        raise InvalidInput("enterprise_id is required", code="invalid_input",
-                           errors=[{"field": "enterprise_id", "message": "required"}])
+        raise InvalidInput(
+            "enterprise_id is required",
+            code="invalid_input",
+            errors=[{"field": "enterprise_id", "message": "required"}],
+        )
     ent = session.get(Enterprise, enterprise_id)
     if ent is None or (
         actor.role is Role.regulator and not (actor.region_code and region_contains(actor.region_code, ent.region_code))
@@ -263,22 +298,32 @@ def report(session: Session, actor: Actor, data: schemas.HazardCreate, now: date
         raise NotFound(f"enterprise {enterprise_id} not found", code="enterprise_not_found")
 
     if data.found_at > now.date():
-        raise InvalidInput("found_at is in the future", code="found_at_in_future",
-                           errors=[{"field": "found_at", "message": "may not be after today"}])
+        raise InvalidInput(
+            "found_at is in the future",
+            code="found_at_in_future",
+            errors=[{"field": "found_at", "message": "may not be after today"}],
+        )
     clause = session.get(StandardClause, data.clause_id)
     if clause is None:
-        raise InvalidInput(f"clause {data.clause_id} does not exist", code="clause_not_found",
-                           errors=[{"field": "clause_id", "message": "unknown clause"}])
+        raise InvalidInput(
+            f"clause {data.clause_id} does not exist",
+            code="clause_not_found",
+            errors=[{"field": "clause_id", "message": "unknown clause"}],
+        )
     if not clause.standard.in_force_on(data.found_at):
         raise InvalidInput(
             f"{clause.standard.title} ({clause.standard.edition}) was not in force on {data.found_at}",
-            code="clause_not_in_force", errors=[{"field": "clause_id", "message": "standard not in force"}],
+            code="clause_not_in_force",
+            errors=[{"field": "clause_id", "message": "standard not in force"}],
         )
 
     region_code = data.region_code or ent.region_code
     if not region_contains(ent.region_code, region_code) or session.get(Region, region_code) is None:
-        raise InvalidInput("region_code must be the enterprise's region or a known region below it",
-                           code="region_invalid", errors=[{"field": "region_code", "message": "invalid"}])
+        raise InvalidInput(
+            "region_code must be the enterprise's region or a known region below it",
+            code="region_invalid",
+            errors=[{"field": "region_code", "message": "invalid"}],
+        )
     industry = session.get(Industry, ent.industry_code)
     assert industry is not None
     dept = lead_department(session, region_code, industry.sector_code)
@@ -286,21 +331,45 @@ def report(session: Session, actor: Actor, data: schemas.HazardCreate, now: date
     if data.recurrence_of_id is not None:
         old = session.get(Hazard, data.recurrence_of_id)
         if old is None or old.enterprise_id != ent.id or old.state != State.closed:
-            raise InvalidInput("recurrence_of_id must name a closed hazard of the same enterprise",
-                               code="recurrence_invalid", errors=[{"field": "recurrence_of_id", "message": "invalid"}])
+            raise InvalidInput(
+                "recurrence_of_id must name a closed hazard of the same enterprise",
+                code="recurrence_invalid",
+                errors=[{"field": "recurrence_of_id", "message": "invalid"}],
+            )
 
     hazard = Hazard(
         number=_next_number(session, region_code, data.found_at.year),
-        state=State.reported.value, source=source, enterprise_id=ent.id, industry_code=ent.industry_code,
-        sector_code=industry.sector_code, region_code=region_code, department_id=dept.id, clause_id=clause.id,
-        title=data.title, description=data.description, location=data.location, found_at=data.found_at,
-        production_suspended=data.production_suspended, reported_by_id=actor.user_id,
-        reported_by_role=str(actor.role), recurrence_of_id=data.recurrence_of_id, created_at=now, updated_at=now,
+        state=State.reported.value,
+        source=source,
+        enterprise_id=ent.id,
+        industry_code=ent.industry_code,
+        sector_code=industry.sector_code,
+        region_code=region_code,
+        department_id=dept.id,
+        clause_id=clause.id,
+        title=data.title,
+        description=data.description,
+        location=data.location,
+        found_at=data.found_at,
+        production_suspended=data.production_suspended,
+        reported_by_id=actor.user_id,
+        reported_by_role=str(actor.role),
+        recurrence_of_id=data.recurrence_of_id,
+        created_at=now,
+        updated_at=now,
     )
     session.add(hazard)
     session.flush()
-    append_event(session, hazard, actor, "report", now=now, from_state=None, to_state=State.reported.value,
-                 data={"source": source, "clause_id": clause.id, "department_id": dept.id})
+    append_event(
+        session,
+        hazard,
+        actor,
+        "report",
+        now=now,
+        from_state=None,
+        to_state=State.reported.value,
+        data={"source": source, "clause_id": clause.id, "department_id": dept.id},
+    )
     return hazard
 
 
@@ -311,8 +380,10 @@ def _check_version(hazard: Hazard, expected: int | None) -> None:
     if expected is None:
         raise PreconditionRequired("send the hazard's version (If-Match header or 'version' field)")
     if hazard.version != expected:
-        raise VersionConflict(f"the hazard is at version {hazard.version}, not {expected}; reload and retry",
-                              current_version=hazard.version)
+        raise VersionConflict(
+            f"the hazard is at version {hazard.version}, not {expected}; reload and retry",
+            current_version=hazard.version,
+        )
 
 
 def transition(
@@ -337,8 +408,17 @@ def transition(
     except MachineError as exc:
         raise WrongState(f"cannot {action} a hazard that is {before}", state=before) from exc
     hazard.updated_at = now
-    append_event(session, hazard, actor, action.value, now=now, from_state=before, to_state=hazard.state,
-                 note=body.note, data=result)
+    append_event(
+        session,
+        hazard,
+        actor,
+        action.value,
+        now=now,
+        from_state=before,
+        to_state=hazard.state,
+        note=body.note,
+        data=result,
+    )
     _flush_versioned(session)
     return hazard
 
@@ -389,8 +469,17 @@ def blob_path(root: Path, sha256: str) -> Path:
 
 
 def add_attachment(
-    session: Session, actor: Actor, hazard_id: int, *, kind: str, filename: str, stream: BinaryIO,
-    root: Path, max_bytes: int, allowed_types: list[str], now: datetime,
+    session: Session,
+    actor: Actor,
+    hazard_id: int,
+    *,
+    kind: str,
+    filename: str,
+    stream: BinaryIO,
+    root: Path,
+    max_bytes: int,
+    allowed_types: list[str],
+    now: datetime,
 ) -> tuple[HazardAttachment, Attachment]:
     """Store a file (type judged by its content, not its name) and attach it to a hazard, with an event."""
     hazard = get_visible(session, actor, hazard_id, lock=True)
@@ -418,19 +507,39 @@ def add_attachment(
         except IntegrityError:
             blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
             assert blob is not None
-    link = HazardAttachment(hazard_id=hazard.id, attachment_id=blob.id, kind=kind, filename=filename[:255],
-                            uploaded_by_id=actor.user_id, uploaded_at=now)
+    link = HazardAttachment(
+        hazard_id=hazard.id,
+        attachment_id=blob.id,
+        kind=kind,
+        filename=filename[:255],
+        uploaded_by_id=actor.user_id,
+        uploaded_at=now,
+    )
     session.add(link)
     session.flush()
-    append_event(session, hazard, actor, "attach", now=now, from_state=hazard.state, to_state=hazard.state,
-                 data={"attachment_id": link.id, "kind": kind, "sha256": sha, "filename": link.filename})
+    append_event(
+        session,
+        hazard,
+        actor,
+        "attach",
+        now=now,
+        from_state=hazard.state,
+        to_state=hazard.state,
+        data={"attachment_id": link.id, "kind": kind, "sha256": sha, "filename": link.filename},
+    )
     return link, blob
 
 
 def attachment_out(link: HazardAttachment, blob: Attachment) -> schemas.AttachmentOut:
     return schemas.AttachmentOut(
-        id=link.id, kind=link.kind, filename=link.filename, media_type=blob.media_type, size=blob.size,
-        sha256=blob.sha256, uploaded_by_id=link.uploaded_by_id, uploaded_at=link.uploaded_at,
+        id=link.id,
+        kind=link.kind,
+        filename=link.filename,
+        media_type=blob.media_type,
+        size=blob.size,
+        sha256=blob.sha256,
+        uploaded_by_id=link.uploaded_by_id,
+        uploaded_at=link.uploaded_at,
     )
 
 
@@ -464,21 +573,39 @@ def request_extension(
     if hazard.state not in DEADLINE_RUNNING or hazard.deadline is None:
         raise WrongState(f"no deadline runs on a hazard that is {hazard.state}", state=hazard.state)
     if data.requested_deadline <= hazard.deadline:
-        raise InvalidInput("the requested deadline must be after the current one", code="extension_not_later",
-                           errors=[{"field": "requested_deadline", "message": f"after {hazard.deadline}"}])
-    pending = session.scalar(select(func.count()).select_from(Extension).where(
-        Extension.hazard_id == hazard.id, Extension.state == "pending"))
+        raise InvalidInput(
+            "the requested deadline must be after the current one",
+            code="extension_not_later",
+            errors=[{"field": "requested_deadline", "message": f"after {hazard.deadline}"}],
+        )
+    pending = session.scalar(
+        select(func.count())
+        .select_from(Extension)
+        .where(Extension.hazard_id == hazard.id, Extension.state == "pending")
+    )
     if pending:
         raise WrongState("an extension request is already pending", code="extension_pending")
-    ext = Extension(hazard_id=hazard.id, current_deadline=hazard.deadline,
-                    requested_deadline=data.requested_deadline, reason=data.reason,
-                    requested_by_id=actor.user_id, requested_at=now)
+    ext = Extension(
+        hazard_id=hazard.id,
+        current_deadline=hazard.deadline,
+        requested_deadline=data.requested_deadline,
+        reason=data.reason,
+        requested_by_id=actor.user_id,
+        requested_at=now,
+    )
     session.add(ext)
     session.flush()
-    append_event(session, hazard, actor, "extension_requested", now=now, from_state=hazard.state,
-                 to_state=hazard.state, note=data.reason,
-                 data={"extension_id": ext.id, "from": hazard.deadline.isoformat(),
-                       "to": data.requested_deadline.isoformat()})
+    append_event(
+        session,
+        hazard,
+        actor,
+        "extension_requested",
+        now=now,
+        from_state=hazard.state,
+        to_state=hazard.state,
+        note=data.reason,
+        data={"extension_id": ext.id, "from": hazard.deadline.isoformat(), "to": data.requested_deadline.isoformat()},
+    )
     return ext
 
 
@@ -488,7 +615,11 @@ def list_extensions(session: Session, actor: Actor, hazard_id: int) -> list[Exte
 
 
 def decide_extension(
-    session: Session, actor: Actor, hazard_id: int, extension_id: int, data: schemas.ExtensionDecision,
+    session: Session,
+    actor: Actor,
+    hazard_id: int,
+    extension_id: int,
+    data: schemas.ExtensionDecision,
     now: datetime,
 ) -> Extension:
     """Approve (the deadline moves, and the hazard's version with it) or refuse a pending extension."""
@@ -509,9 +640,20 @@ def decide_extension(
     if approve:
         hazard.deadline = ext.requested_deadline
         hazard.updated_at = now
-    append_event(session, hazard, actor, f"extension_{ext.state}", now=now, from_state=hazard.state,
-                 to_state=hazard.state, note=data.note,
-                 data={"extension_id": ext.id, "from": old.isoformat() if old else None,
-                       "to": hazard.deadline.isoformat() if hazard.deadline else None})
+    append_event(
+        session,
+        hazard,
+        actor,
+        f"extension_{ext.state}",
+        now=now,
+        from_state=hazard.state,
+        to_state=hazard.state,
+        note=data.note,
+        data={
+            "extension_id": ext.id,
+            "from": old.isoformat() if old else None,
+            "to": hazard.deadline.isoformat() if hazard.deadline else None,
+        },
+    )
     _flush_versioned(session)
     return ext

@@ -47,8 +47,15 @@ TERMINAL = frozenset({State.closed, State.rejected})
 # States in which the rectification deadline runs; a hazard past its deadline in one of them is overdue.
 DEADLINE_RUNNING = frozenset({State.assigned, State.rectifying})
 
-PLAN_FIELDS = ("measures", "responsible_unit", "responsible_person", "funds", "deadline",
-               "safety_measures", "contingency_plan")
+PLAN_FIELDS = (
+    "measures",
+    "responsible_unit",
+    "responsible_person",
+    "funds",
+    "deadline",
+    "safety_measures",
+    "contingency_plan",
+)
 
 
 @dataclass
@@ -78,7 +85,9 @@ def _gate_assign(ctx: Context) -> None:
     _require(deadline >= ctx.today, "deadline_in_past", "the rectification deadline cannot be in the past")
     officer = ctx.session.get(User, ctx.payload["officer_id"])
     _require(
-        officer is not None and officer.active and officer.role == Role.regulator
+        officer is not None
+        and officer.active
+        and officer.role == Role.regulator
         and officer.department_id == ctx.hazard.department_id,
         "officer_invalid",
         "the officer must be an active regulator of the hazard's lead department",
@@ -96,8 +105,11 @@ def _gate_reject(ctx: Context) -> None:
         exists = ctx.session.scalar(
             select(Hazard.id).where(Hazard.id == dup, Hazard.enterprise_id == ctx.hazard.enterprise_id)
         )
-        _require(exists is not None, "duplicate_link_invalid",
-                 "duplicate_of_id must name another hazard of the same enterprise")
+        _require(
+            exists is not None,
+            "duplicate_link_invalid",
+            "duplicate_of_id must name another hazard of the same enterprise",
+        )
 
 
 def _gate_start(ctx: Context) -> None:
@@ -118,13 +130,10 @@ def _gate_request_verification(ctx: Context) -> None:
     _require(bool(ids), "evidence_required", "attach at least one evidence file")
     found = set(
         ctx.session.scalars(
-            select(HazardAttachment.id).where(
-                HazardAttachment.hazard_id == ctx.hazard.id, HazardAttachment.id.in_(ids)
-            )
+            select(HazardAttachment.id).where(HazardAttachment.hazard_id == ctx.hazard.id, HazardAttachment.id.in_(ids))
         )
     )
-    _require(found == ids, "evidence_unknown",
-             f"evidence not attached to this hazard: {sorted(ids - found)}")
+    _require(found == ids, "evidence_unknown", f"evidence not attached to this hazard: {sorted(ids - found)}")
 
 
 def _gate_verify(ctx: Context) -> None:
@@ -136,8 +145,11 @@ def _gate_verify(ctx: Context) -> None:
 
 
 def _gate_close(ctx: Context) -> None:
-    _require(ctx.actor.user_id != ctx.hazard.verified_by_id, "closer_is_verifier",
-             "two-person rule: the verifier may not also close the hazard")
+    _require(
+        ctx.actor.user_id != ctx.hazard.verified_by_id,
+        "closer_is_verifier",
+        "two-person rule: the verifier may not also close the hazard",
+    )
 
 
 def _no_gate(_ctx: Context) -> None:
@@ -219,13 +231,19 @@ TABLE: tuple[Rule, ...] = (
     Rule(Action.assign, State.reported, State.assigned, REGULATOR, _gate_assign, _apply_assign),
     Rule(Action.reject, State.reported, State.rejected, REGULATOR, _gate_reject, _apply_reject),
     Rule(Action.start_rectification, State.assigned, State.rectifying, ENTERPRISE, _gate_start, _apply_start),
-    Rule(Action.request_verification, State.rectifying, State.verification_requested, ENTERPRISE,
-         _gate_request_verification, _apply_request_verification),
+    Rule(
+        Action.request_verification,
+        State.rectifying,
+        State.verification_requested,
+        ENTERPRISE,
+        _gate_request_verification,
+        _apply_request_verification,
+    ),
     Rule(Action.verify, State.verification_requested, State.verified, REGULATOR, _gate_verify, _apply_verify),
-    Rule(Action.fail_verification, State.verification_requested, State.rectifying, REGULATOR, _no_gate,
-         _apply_fail),
-    Rule(Action.close, State.verified, State.closed, REGULATOR, _gate_close, _apply_close,
-         needs_closing_authority=True),
+    Rule(Action.fail_verification, State.verification_requested, State.rectifying, REGULATOR, _no_gate, _apply_fail),
+    Rule(
+        Action.close, State.verified, State.closed, REGULATOR, _gate_close, _apply_close, needs_closing_authority=True
+    ),
 )
 RULES: dict[Action, Rule] = {r.action: r for r in TABLE}
 
@@ -250,8 +268,13 @@ MACHINE = Machine(
     states=[s.value for s in State],
     initial=State.reported.value,
     transitions=[
-        {"trigger": r.action.value, "source": r.source.value, "dest": r.dest.value,
-         "conditions": [_condition(r)], "after": [_after(r)]}
+        {
+            "trigger": r.action.value,
+            "source": r.source.value,
+            "dest": r.dest.value,
+            "conditions": [_condition(r)],
+            "after": [_after(r)],
+        }
         for r in TABLE
     ],
     auto_transitions=False,

@@ -13,13 +13,15 @@ from hazard_registry.errors import InvalidInput, NotFound
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
 from hazard_registry.reference import schemas, service
 from hazard_registry.reference.models import Industry, Region, Sector
+from hazard_registry.types import MAX_ID, IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 
 @router.get("/regions", response_model=list[schemas.RegionOut], operation_id="list_regions")
 def list_regions(
-    _actor: CurrentActor, session: DbSession,
+    _actor: CurrentActor,
+    session: DbSession,
     parent: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     level: Literal["province", "prefecture", "county", "township"] | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
@@ -50,7 +52,8 @@ def list_sectors(_actor: CurrentActor, session: DbSession) -> list[Sector]:
 
 @router.get("/industries", response_model=list[schemas.IndustryOut], operation_id="list_industries")
 def list_industries(
-    _actor: CurrentActor, session: DbSession,
+    _actor: CurrentActor,
+    session: DbSession,
     level: Literal["section", "division"] | None = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[Industry]:
@@ -64,16 +67,18 @@ def list_industries(
 
 @router.get("/departments", response_model=list[schemas.DepartmentOut], operation_id="list_departments")
 def list_departments(
-    actor: CurrentActor, session: DbSession,
+    actor: CurrentActor,
+    session: DbSession,
     region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[schemas.DepartmentOut]:
-    return [schemas.DepartmentOut.model_validate(d)
-            for d in service.list_departments(session, actor, region, sector_code)]
+    return [
+        schemas.DepartmentOut.model_validate(d) for d in service.list_departments(session, actor, region, sector_code)
+    ]
 
 
 @router.get("/departments/{department_id}", response_model=schemas.DepartmentOut, operation_id="get_department")
-def get_department(department_id: int, _actor: CurrentActor, session: DbSession) -> schemas.DepartmentOut:
+def get_department(department_id: IdPath, _actor: CurrentActor, session: DbSession) -> schemas.DepartmentOut:
     return schemas.DepartmentOut.model_validate(service.get_department(session, department_id))
 
 
@@ -90,7 +95,7 @@ def create_department(
 
 @router.patch("/departments/{department_id}", response_model=schemas.DepartmentOut, operation_id="update_department")
 def update_department(
-    department_id: int, data: schemas.DepartmentUpdate, actor: AdminActor, session: DbSession
+    department_id: IdPath, data: schemas.DepartmentUpdate, actor: AdminActor, session: DbSession
 ) -> schemas.DepartmentOut:
     dept = service.update_department(session, actor, department_id, data)
     session.commit()
@@ -100,20 +105,24 @@ def update_department(
 
 @router.get("/enterprises", response_model=list[schemas.EnterpriseOut], operation_id="list_enterprises")
 def list_enterprises(
-    actor: CurrentActor, session: DbSession,
+    actor: CurrentActor,
+    session: DbSession,
     region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
     industry_code: Annotated[str | None, Query(max_length=4)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    after_id: Annotated[int | None, Query(description="Keyset: the last id of the previous page")] = None,
+    after_id: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Keyset: the last id of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[schemas.EnterpriseOut]:
-    rows = service.list_enterprises(session, actor, region=region, industry_code=industry_code, q=q,
-                                    after_id=after_id, limit=limit)
+    rows = service.list_enterprises(
+        session, actor, region=region, industry_code=industry_code, q=q, after_id=after_id, limit=limit
+    )
     return [schemas.EnterpriseOut.model_validate(e) for e in rows]
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=schemas.EnterpriseOut, operation_id="get_enterprise")
-def get_enterprise(enterprise_id: int, actor: CurrentActor, session: DbSession) -> schemas.EnterpriseOut:
+def get_enterprise(enterprise_id: IdPath, actor: CurrentActor, session: DbSession) -> schemas.EnterpriseOut:
     return schemas.EnterpriseOut.model_validate(service.get_enterprise(session, actor, enterprise_id))
 
 
@@ -130,7 +139,10 @@ def create_enterprise(
 
 @router.patch("/enterprises/{enterprise_id}", response_model=schemas.EnterpriseOut, operation_id="update_enterprise")
 def update_enterprise(
-    enterprise_id: int, data: schemas.EnterpriseUpdate, actor: AdminActor, session: DbSession,
+    enterprise_id: IdPath,
+    data: schemas.EnterpriseUpdate,
+    actor: AdminActor,
+    session: DbSession,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> schemas.EnterpriseOut:
     expected = data.version
@@ -138,7 +150,7 @@ def update_enterprise(
         try:
             expected = int(if_match.strip().removeprefix("W/").strip('"'))
         except ValueError as exc:
-            raise InvalidInput("If-Match must carry the version, e.g. \"3\"", code="invalid_if_match") from exc
+            raise InvalidInput('If-Match must carry the version, e.g. "3"', code="invalid_if_match") from exc
     ent = service.update_enterprise(session, actor, enterprise_id, data, expected)
     session.commit()
     return schemas.EnterpriseOut.model_validate(ent)
@@ -146,16 +158,19 @@ def update_enterprise(
 
 @router.get("/standards", response_model=list[schemas.StandardOut], operation_id="list_standards")
 def list_standards(
-    _actor: CurrentActor, session: DbSession,
+    _actor: CurrentActor,
+    session: DbSession,
     family: Annotated[str | None, Query(max_length=64)] = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
     in_force_on: date | None = None,
 ) -> list[schemas.StandardOut]:
-    return [schemas.StandardOut.model_validate(s) for s in service.list_standards(session, family, sector_code, in_force_on)]
+    return [
+        schemas.StandardOut.model_validate(s) for s in service.list_standards(session, family, sector_code, in_force_on)
+    ]
 
 
 @router.get("/standards/{standard_id}", response_model=schemas.StandardOut, operation_id="get_standard")
-def get_standard(standard_id: int, _actor: CurrentActor, session: DbSession) -> schemas.StandardOut:
+def get_standard(standard_id: IdPath, _actor: CurrentActor, session: DbSession) -> schemas.StandardOut:
     return schemas.StandardOut.model_validate(service.get_standard(session, standard_id))
 
 
@@ -166,9 +181,13 @@ def create_standard(data: schemas.StandardCreate, actor: AdminActor, session: Db
     return schemas.StandardOut.model_validate(std)
 
 
-@router.post("/standards/{standard_id}/clauses", status_code=201, response_model=schemas.ClauseOut,
-             operation_id="add_standard_clause")
-def add_clause(standard_id: int, data: schemas.ClauseIn, actor: AdminActor, session: DbSession) -> schemas.ClauseOut:
+@router.post(
+    "/standards/{standard_id}/clauses",
+    status_code=201,
+    response_model=schemas.ClauseOut,
+    operation_id="add_standard_clause",
+)
+def add_clause(standard_id: IdPath, data: schemas.ClauseIn, actor: AdminActor, session: DbSession) -> schemas.ClauseOut:
     clause = service.add_clause(session, actor, standard_id, data)
     session.commit()
     return schemas.ClauseOut.model_validate(clause)

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hazard_registry.auth.principal import Actor, Role, enterprise_scope, region_contains, region_within
-from hazard_registry.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionRequired, VersionConflict
+from hazard_registry.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionRequired,
+    VersionConflict,
+)
 from hazard_registry.reference import schemas
 from hazard_registry.reference.models import (
     Department,
@@ -91,8 +98,9 @@ def list_departments(session: Session, actor: Actor, region: str | None, sector:
     if region:
         stmt = stmt.where(region_within(Department.region_code, region))
     if sector:
-        stmt = stmt.where(Department.id.in_(select(DepartmentSector.department_id)
-                                            .where(DepartmentSector.sector_code == sector)))
+        stmt = stmt.where(
+            Department.id.in_(select(DepartmentSector.department_id).where(DepartmentSector.sector_code == sector))
+        )
     return list(session.scalars(stmt.order_by(Department.region_code, Department.code).limit(1000)))
 
 
@@ -100,10 +108,16 @@ def create_department(session: Session, actor: Actor, data: schemas.DepartmentCr
     known_region(session, data.region_code)
     require_in_admin_region(actor, data.region_code)
     _check_sectors(session, data.sectors)
-    dept = Department(code=data.code, name=data.name, region_code=data.region_code,
-                      is_default_lead=data.is_default_lead, head_name=data.head_name,
-                      head_phone=data.head_phone, head_email=data.head_email,
-                      sector_links=[DepartmentSector(sector_code=s) for s in sorted(set(data.sectors))])
+    dept = Department(
+        code=data.code,
+        name=data.name,
+        region_code=data.region_code,
+        is_default_lead=data.is_default_lead,
+        head_name=data.head_name,
+        head_phone=data.head_phone,
+        head_email=data.head_email,
+        sector_links=[DepartmentSector(sector_code=s) for s in sorted(set(data.sectors))],
+    )
     session.add(dept)
     try:
         with session.begin_nested():
@@ -130,9 +144,11 @@ def update_department(session: Session, actor: Actor, department_id: int, data: 
 # enterprises
 
 
-def _enterprise_query(actor: Actor):  # noqa: ANN202 - a Select
-    return select(Enterprise).join(Industry, Industry.code == Enterprise.industry_code).where(
-        enterprise_scope(actor, Enterprise, Industry)
+def _enterprise_query(actor: Actor):
+    return (
+        select(Enterprise)
+        .join(Industry, Industry.code == Enterprise.industry_code)
+        .where(enterprise_scope(actor, Enterprise, Industry))
     )
 
 
@@ -144,8 +160,14 @@ def get_enterprise(session: Session, actor: Actor, enterprise_id: int) -> Enterp
 
 
 def list_enterprises(
-    session: Session, actor: Actor, *, region: str | None, industry_code: str | None, q: str | None,
-    after_id: int | None, limit: int,
+    session: Session,
+    actor: Actor,
+    *,
+    region: str | None,
+    industry_code: str | None,
+    q: str | None,
+    after_id: int | None,
+    limit: int,
 ) -> list[Enterprise]:
     stmt = _enterprise_query(actor)
     if region:
@@ -217,8 +239,10 @@ def list_standards(
     if sector:
         stmt = stmt.where(Standard.sector_code == sector)
     if in_force_on:
-        stmt = stmt.where(Standard.effective_from <= in_force_on,
-                          or_(Standard.effective_to.is_(None), Standard.effective_to > in_force_on))
+        stmt = stmt.where(
+            Standard.effective_from <= in_force_on,
+            or_(Standard.effective_to.is_(None), Standard.effective_to > in_force_on),
+        )
     return list(session.scalars(stmt.order_by(Standard.family, Standard.effective_from)))
 
 
