@@ -96,7 +96,7 @@ def load_demo(session: Session, today: date | None = None) -> str:
     if session.scalar(select(User.id).where(User.username == "demo-admin")) is not None:
         return "demo data already loaded\n" + _credentials()
     today = today or date.today()
-    for code, name, region, default, sectors in DEPARTMENTS:
+    for n, (code, name, region, default, sectors) in enumerate(DEPARTMENTS, start=1):
         ref.create_department(
             session,
             SYSTEM,
@@ -107,7 +107,7 @@ def load_demo(session: Session, today: date | None = None) -> str:
                 is_default_lead=default,
                 sectors=sectors,
                 head_name="局长",
-                head_phone="0755-2666" + code[-2:].replace("J", "1").replace("Y", "2")[:2] + "00",
+                head_phone=f"0755-2666{n:04d}",
                 head_email=f"{code.lower()}@example.gov.cn",
             ),
         )

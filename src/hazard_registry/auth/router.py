@@ -14,7 +14,7 @@ from hazard_registry.auth.models import User
 from hazard_registry.auth.security import issue_token
 from hazard_registry.db import DbSession
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
-from hazard_registry.types import IdPath
+from hazard_registry.types import MAX_ID, IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -47,7 +47,9 @@ def list_users(
     actor: AdminActor,
     session: DbSession,
     role: Literal["enterprise", "regulator", "admin"] | None = None,
-    after_id: int | None = None,
+    after_id: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Keyset: the last id of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[User]:
     return service.list_users(session, actor, role, limit, after_id)

@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
+from hazard_registry.types import Version
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\-() ]{5,32}$")]
@@ -113,7 +115,7 @@ class EnterpriseUpdate(EnterpriseBase):
     high_risk: bool | None = None
     principal_name: Person | None = None
     principal_phone: Phone | None = None
-    version: int | None = None
+    version: Version | None = None
 
 
 class EnterpriseOut(BaseModel):
@@ -147,7 +149,9 @@ class ClauseOut(BaseModel):
 
 
 class StandardCreate(Strict):
-    family: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{2,64}$")]
+    family: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)] = Field(
+        description="What the editions have in common, e.g. 工贸企业重大事故隐患判定标准"
+    )
     title: Name
     edition: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     document_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
