@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,11 @@ def install_handlers(app: FastAPI) -> None:
         if exc.headers:
             resp.headers.update(exc.headers)
         return resp
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(_req: Request, _exc: StaleDataError) -> JSONResponse:
+        # Another writer committed between our read and our versioned UPDATE (SQLite has no row locks).
+        return problem(409, VersionConflict.code, VersionConflict.title, "the record was changed meanwhile; reload it")
 
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:

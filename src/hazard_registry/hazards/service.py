@@ -408,6 +408,7 @@ def transition(
     except MachineError as exc:
         raise WrongState(f"cannot {action} a hazard that is {before}", state=before) from exc
     hazard.updated_at = now
+    _flush_versioned(session)  # the versioned UPDATE first: a lost race ends here, before any event is written
     append_event(
         session,
         hazard,
