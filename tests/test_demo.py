@@ -33,6 +33,7 @@ def test_demo_district_has_every_state_and_working_logins(tmp_path):
         assert "already loaded" in again and session.scalar(select(func.count(Hazard.id))) == count
 
     with TestClient(app) as client:
+
         def login(name):
             r = client.post("/api/v1/auth/token", data={"username": name, "password": "demo-pass-2026"})
             assert r.status_code == 200, name
