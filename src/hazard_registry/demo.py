@@ -68,12 +68,14 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=UTC)
 
 
-def _clause_for(session: Session, sector: str, on: date) -> int:
-    for wanted in (sector, "industry_trade"):
-        for std in session.scalars(select(Standard).where(Standard.sector_code == wanted)):
-            if std.in_force_on(on) and std.clauses:
-                return std.clauses[0].id
-    raise RuntimeError("the standards catalogue has no clause in force; run the migrations first")
+def _clause_for(session: Session, sector: str, on: date, number: str) -> int:
+    """The clause ``number`` of the ``sector``'s standard in force on ``on``."""
+    for std in session.scalars(select(Standard).where(Standard.sector_code == sector)):
+        if std.in_force_on(on):
+            for clause in std.clauses:
+                if clause.number == number:
+                    return clause.id
+    raise RuntimeError(f"no clause {number} of a {sector} standard in force on {on}; run the migrations first")
 
 
 def _credentials() -> str:
@@ -165,15 +167,34 @@ _BODIES: dict[str, type] = {
 def _walk_hazards(session: Session, actor: dict[str, Actor], ents: list, today: date) -> None:
     settings = get_settings()
     chem, metal = ents[0], ents[1]
+    # (enterprise, its user, the cited clause's number, title, description)
     plan_titles = [
-        (chem, "demo-chem", "硝化反应釜未实现自动化控制", "硝化工段两台反应釜仍为人工操作，未设置温度与进料联锁。"),
-        (chem, "demo-chem", "储罐区可燃气体报警器失效", "甲类储罐区6个可燃气体探测器中4个无信号输出。"),
-        (metal, "demo-metal", "抛光车间除尘系统未按规定设置泄爆装置", "铝镁粉尘湿式除尘器无泄爆口，风管积尘。"),
-        (metal, "demo-metal", "有限空间作业未执行审批", "清理污水池作业前未检测气体、未审批。"),
-        (chem, "demo-chem", "主要负责人未经考核合格", "新任主要负责人未取得安全生产知识和管理能力考核合格证。"),
-        (metal, "demo-metal", "酸洗槽区未设置应急冲淋", "酸洗槽区域无洗眼器与应急冲淋设施。"),
-        (chem, "demo-chem", "装卸区静电接地失效", "槽车装卸鹤管静电接地夹损坏未更换。"),
-        (metal, "demo-metal", "吊运熔融金属起重机非冶金专用", "铝液转运使用普通桥式起重机。"),
+        (
+            chem,
+            "demo-chem",
+            "四",
+            "硝化反应釜未实现自动化控制",
+            "硝化工段两台反应釜仍为人工操作，未设置温度与进料联锁。",
+        ),
+        (chem, "demo-chem", "十二", "储罐区可燃气体报警器失效", "甲类储罐区6个可燃气体探测器中4个无信号输出。"),
+        (
+            metal,
+            "demo-metal",
+            "第十一条（三）",
+            "抛光车间干式除尘系统无泄爆装置",
+            "铝镁粉尘干式除尘器无泄爆口，风管积尘。",
+        ),
+        (metal, "demo-metal", "第十三条（二）", "有限空间作业未执行审批", "清理污水池作业前未检测气体、未审批。"),
+        (chem, "demo-chem", "一", "主要负责人未经考核合格", "新任主要负责人未取得安全生产知识和管理能力考核合格证。"),
+        (metal, "demo-metal", "第三条（二）", "焊工未持证上岗", "车间3名焊工未取得特种作业操作证即上岗作业。"),
+        (chem, "demo-chem", "七", "液氨充装未使用万向管道充装系统", "液氨槽车充装仍使用金属软管。"),
+        (
+            metal,
+            "demo-metal",
+            "第十一条（四）",
+            "铝粉除尘系统正压吹送",
+            "抛光线除尘风机位于除尘器前端，含铝粉尘正压输送。",
+        ),
     ]
     # The final state each demo hazard is walked to, in order.
     targets = [
@@ -186,14 +207,14 @@ def _walk_hazards(session: Session, actor: dict[str, Actor], ents: list, today: 
         "rejected",
         "rectifying",
     ]
-    for i, ((ent, owner, title, desc), target) in enumerate(zip(plan_titles, targets, strict=True)):
+    for i, ((ent, owner, number, title, desc), target) in enumerate(zip(plan_titles, targets, strict=True)):
         found = today - timedelta(days=90 - i * 9)
         sector = session.get(Industry, ent.industry_code).sector_code
         h = hazards.report(
             session,
             actor[owner],
             hs.HazardCreate(
-                clause_id=_clause_for(session, sector, found),
+                clause_id=_clause_for(session, sector, found, number),
                 title=title,
                 description=desc,
                 location="厂区" + ("东" if i % 2 else "西") + "侧",
