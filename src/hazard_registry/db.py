@@ -80,3 +80,15 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+
+
+def add_unique(session: Session, obj: Any, conflict: Exception) -> None:
+    """Add ``obj`` and flush it in a savepoint; a unique-constraint clash raises ``conflict`` instead."""
+    from sqlalchemy.exc import IntegrityError
+
+    session.add(obj)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth import schemas
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role, region_within
 from hazard_registry.auth.security import hash_password, verify_password
+from hazard_registry.db import add_unique
 from hazard_registry.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hazard_registry.reference.models import Department, Enterprise
 from hazard_registry.reference.service import known_region, require_in_admin_region
@@ -58,12 +58,7 @@ def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> Use
         raise _invalid("can_close", "only regulators hold closing authority")
     assert user.region_code is not None
     require_in_admin_region(actor, user.region_code)
-    session.add(user)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"username {data.username} is taken", code="username_taken") from exc
+    add_unique(session, user, Conflict(f"username {data.username} is taken", code="username_taken"))
     return user
 
 

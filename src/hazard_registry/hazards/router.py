@@ -1,37 +1,20 @@
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.db import DbSession
-from hazard_registry.errors import InvalidInput
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
-from hazard_registry.types import IdPath
+from hazard_registry.types import IdPath, IfMatch, expected_version
 
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
-
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
-
-
-def _version_from(if_match: str | None, body_version: int | None) -> int | None:
-    if if_match is None:
-        return body_version
-    m = _ETAG.match(if_match)
-    if not m:
-        raise InvalidInput(
-            'If-Match must carry the hazard\'s version, e.g. "3"',
-            code="invalid_if_match",
-            errors=[{"field": "If-Match", "message": "expected a version"}],
-        )
-    return int(m.group(1))
 
 
 @router.post(
@@ -108,11 +91,11 @@ def transition_hazard(
     actor: CurrentActor,
     session: DbSession,
     response: Response,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatch = None,
 ) -> schemas.HazardDetail:
     now = clock.now()
     hazard = service.transition(
-        session, actor, hazard_id, body, expected_version=_version_from(if_match, body.version), now=now
+        session, actor, hazard_id, body, expected_version=expected_version(if_match, body.version), now=now
     )
     session.commit()
     response.headers["ETag"] = f'"{hazard.version}"'

@@ -3,17 +3,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from hazard_registry.auth.deps import AdminActor, CurrentActor
 from hazard_registry.db import DbSession
-from hazard_registry.errors import InvalidInput, NotFound
+from hazard_registry.errors import NotFound
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
 from hazard_registry.reference import schemas, service
 from hazard_registry.reference.models import Industry, Region, Sector
-from hazard_registry.types import MAX_ID, IdPath
+from hazard_registry.types import MAX_ID, IdPath, IfMatch, expected_version
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
@@ -143,14 +143,9 @@ def update_enterprise(
     data: schemas.EnterpriseUpdate,
     actor: AdminActor,
     session: DbSession,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: IfMatch = None,
 ) -> schemas.EnterpriseOut:
-    expected = data.version
-    if if_match is not None:
-        try:
-            expected = int(if_match.strip().removeprefix("W/").strip('"'))
-        except ValueError as exc:
-            raise InvalidInput('If-Match must carry the version, e.g. "3"', code="invalid_if_match") from exc
+    expected = expected_version(if_match, data.version)
     ent = service.update_enterprise(session, actor, enterprise_id, data, expected)
     session.commit()
     return schemas.EnterpriseOut.model_validate(ent)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hazard_registry.auth.principal import Actor, Role, enterprise_scope, region_contains, region_within
+from hazard_registry.db import add_unique
 from hazard_registry.errors import (
     Conflict,
     Forbidden,
@@ -118,12 +118,7 @@ def create_department(session: Session, actor: Actor, data: schemas.DepartmentCr
         head_email=data.head_email,
         sector_links=[DepartmentSector(sector_code=s) for s in sorted(set(data.sectors))],
     )
-    session.add(dept)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"department code {data.code} is taken", code="department_exists") from exc
+    add_unique(session, dept, Conflict(f"department code {data.code} is taken", code="department_exists"))
     return dept
 
 
@@ -197,12 +192,7 @@ def create_enterprise(session: Session, actor: Actor, data: schemas.EnterpriseCr
         sector = session.get(Sector, industry.sector_code)
         high_risk = bool(sector and sector.high_risk)
     ent = Enterprise(**data.model_dump(exclude={"high_risk"}), high_risk=high_risk)
-    session.add(ent)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"an enterprise with credit code {data.uscc} exists", code="enterprise_exists") from exc
+    add_unique(session, ent, Conflict(f"an enterprise with credit code {data.uscc} exists", code="enterprise_exists"))
     return ent
 
 
@@ -263,12 +253,7 @@ def create_standard(session: Session, actor: Actor, data: schemas.StandardCreate
         raise _field_error("clauses", "clause numbers repeat", "clause_duplicate")
     std = Standard(**data.model_dump(exclude={"clauses"}))
     std.clauses = [StandardClause(number=c.number, title=c.title) for c in data.clauses]
-    session.add(std)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"{data.family} edition {data.edition} exists", code="standard_exists") from exc
+    add_unique(session, std, Conflict(f"{data.family} edition {data.edition} exists", code="standard_exists"))
     return std
 
 
@@ -277,10 +262,5 @@ def add_clause(session: Session, actor: Actor, standard_id: int, data: schemas.C
         raise Forbidden("only an administrator edits the standards catalogue", code="role_forbidden")
     std = get_standard(session, standard_id)
     clause = StandardClause(standard_id=std.id, number=data.number, title=data.title)
-    session.add(clause)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"clause {data.number} exists in this standard", code="clause_exists") from exc
+    add_unique(session, clause, Conflict(f"clause {data.number} exists in this standard", code="clause_exists"))
     return clause
