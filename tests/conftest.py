@@ -27,6 +27,12 @@ PG_URL = os.environ.get("HAZARD_TEST_DATABASE_URL")
 
 # What tests write; wiped after each test (reference data and the world stay).
 MUTABLE = [
+    "supervision_measure_events",
+    "supervision_measures",
+    "supervision_timers",
+    "supervision_document_counters",
+    "calendar_days",
+    "calendar_years",
     "idempotency_keys",
     "hazard_extensions",
     "hazard_attachments",

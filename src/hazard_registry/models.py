@@ -21,13 +21,26 @@ from hazard_registry.reference.models import (
     Standard,
     StandardClause,
 )
+from hazard_registry.supervision.models import (
+    CalendarDay,
+    CalendarYear,
+    DocumentCounter,
+    EscalationRule,
+    MeasureEvent,
+    SupervisionMeasure,
+    SupervisionTimer,
+)
 
 __all__ = [
     "Attachment",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
     "Department",
     "DepartmentSector",
+    "DocumentCounter",
     "Enterprise",
+    "EscalationRule",
     "Extension",
     "Hazard",
     "HazardAttachment",
@@ -35,9 +48,12 @@ __all__ = [
     "HazardEvent",
     "IdempotencyKey",
     "Industry",
+    "MeasureEvent",
     "Region",
     "Sector",
     "Standard",
     "StandardClause",
+    "SupervisionMeasure",
+    "SupervisionTimer",
     "User",
 ]

@@ -65,6 +65,7 @@ from hazard_registry.reference.models import (
     Region,
     StandardClause,
 )
+from hazard_registry.supervision import engine as supervision_engine
 
 # --- reading -----------------------------------------------------------------------------------------------
 
@@ -370,6 +371,8 @@ def report(session: Session, actor: Actor, data: schemas.HazardCreate, now: date
         to_state=State.reported.value,
         data={"source": source, "clause_id": clause.id, "department_id": dept.id},
     )
+    session.flush()
+    supervision_engine.hazard_changed(session, hazard, now)
     return hazard
 
 
@@ -421,6 +424,7 @@ def transition(
         data=result,
     )
     _flush_versioned(session)
+    supervision_engine.hazard_changed(session, hazard, now)
     return hazard
 
 
@@ -657,4 +661,5 @@ def decide_extension(
         },
     )
     _flush_versioned(session)
+    supervision_engine.hazard_changed(session, hazard, now)
     return ext

@@ -1,0 +1,316 @@
+"""The escalation engine.
+
+Two halves. When a hazard changes, ``hazard_changed`` (called by the hazard service in the same
+transaction) rebuilds that hazard's timers: one per applicable rule, with its due day computed once, in
+Chinese working or calendar days, and remembered with the rule version. A sweep (``run_once(now)``) then
+turns every due timer into a measure with one INSERT … SELECT over the partial index of unfired timers —
+no Python loop over hazards — and issues the measures whose rule needs no confirmation through the same
+service function an officer's API call uses. A unique key per (hazard, stall episode, measure) makes
+concurrent sweeps and a rerun after a kill harmless: what exists is not made again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import String, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from hazard_registry import clock
+from hazard_registry.auth.principal import SYSTEM, ancestors
+from hazard_registry.db import UTCDateTime, is_postgres
+from hazard_registry.hazards.models import Hazard, HazardEvent
+from hazard_registry.reference.models import Region
+from hazard_registry.supervision.models import (
+    RUNG,
+    STALLS,
+    CalendarDay,
+    CalendarYear,
+    EscalationRule,
+    Issuer,
+    Measure,
+    MeasureState,
+    Stall,
+    SupervisionMeasure,
+    SupervisionTimer,
+)
+from hazard_registry.workdays import CalendarYearUnknown, WorkCalendar
+
+STALL_REASONS = {
+    Stall.not_assigned: "重大事故隐患已上报，牵头部门未按时交办：",
+    Stall.not_started: "重大事故隐患已交办，企业未按时启动整改：",
+    Stall.overdue: "重大事故隐患整改逾期：",
+    Stall.verification_failed: "重大事故隐患整改多次验收不合格：",
+    Stall.not_verified: "企业已申请验收，监管部门未按时现场复核：",
+    Stall.not_closed: "重大事故隐患已验收，未按时销号：",
+}
+
+# Measures that stand in public or on a list until the hazard is gone, and what closing it does to them.
+TAKEN_DOWN_ON_CLOSE = {
+    Measure.listed_supervision: "隐患已销号，自动摘牌",
+    Measure.public_exposure: "隐患已销号，曝光信息已撤下",
+}
+
+
+def load_calendar(session: Session) -> WorkCalendar:
+    loaded: dict[int, dict[date, bool]] = {y: {} for y in session.scalars(select(CalendarYear.year))}
+    for day in session.scalars(select(CalendarDay)):
+        loaded.setdefault(day.year, {})[day.day] = day.is_workday
+    return WorkCalendar(loaded)
+
+
+def current_rules(session: Session, region_code: str) -> dict[Stall, list[EscalationRule]]:
+    """The rules in force for a region: per stall, those of the nearest jurisdiction that has any."""
+    chain = ancestors(region_code)
+    rows = session.scalars(
+        select(EscalationRule).where(
+            EscalationRule.active.is_(True),
+            EscalationRule.retired_at.is_(None),
+            or_(EscalationRule.region_code.in_(chain), EscalationRule.region_code.is_(None)),
+        )
+    ).all()
+    rank = {code: i for i, code in enumerate(chain)}
+    out: dict[Stall, list[EscalationRule]] = {}
+    for stall in Stall:
+        mine = [r for r in rows if r.stall == stall]
+        if not mine:
+            continue
+        nearest = min(rank.get(r.region_code, len(chain)) if r.region_code else len(chain) for r in mine)
+        out[stall] = sorted(
+            (r for r in mine if (rank.get(r.region_code, len(chain)) if r.region_code else len(chain)) == nearest),
+            key=lambda r: r.threshold,
+        )
+    return out
+
+
+def _entry(session: Session, hazard: Hazard) -> tuple[int, date]:
+    """The event that put the hazard into its current state: its sequence number and its China date."""
+    row = session.execute(
+        select(HazardEvent.seq, HazardEvent.at)
+        .where(
+            HazardEvent.hazard_id == hazard.id,
+            or_(HazardEvent.from_state.is_(None), HazardEvent.from_state != HazardEvent.to_state),
+        )
+        .order_by(HazardEvent.seq.desc())
+        .limit(1)
+    ).one()
+    return row.seq, clock.today_in_china(row.at)
+
+
+def _due(calendar: WorkCalendar, base: date, days: int, working: bool) -> tuple[date | None, int | None]:
+    try:
+        return calendar.add_days(base, days, working=working), None
+    except CalendarYearUnknown as exc:
+        return None, exc.year
+
+
+def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
+    """Bring the hazard's timers and open measures in line with its new state (same transaction)."""
+    today = clock.today_in_china(now)
+    _settle_measures(session, hazard, now)
+    wanted: dict[tuple[int, str], SupervisionTimer] = {}
+    rules = current_rules(session, hazard.region_code)
+    calendar: WorkCalendar | None = None
+    seq, entered = _entry(session, hazard) if hazard.state not in ("closed", "rejected") else (0, today)
+    for stall, (watch_state, target_kind) in STALLS.items():
+        if hazard.state != watch_state:
+            continue
+        for rule in rules.get(stall, []):
+            if stall is Stall.verification_failed:
+                if hazard.failed_verifications < rule.threshold:
+                    continue
+                basis, base, due, missing = f"failed>={rule.threshold}", today, today, None
+            elif stall is Stall.overdue:
+                if hazard.deadline is None:
+                    continue
+                calendar = calendar or load_calendar(session)
+                basis, base = f"deadline:{hazard.deadline.isoformat()}", hazard.deadline
+                due, missing = _due(calendar, base, rule.threshold, rule.working_days)
+            else:
+                calendar = calendar or load_calendar(session)
+                basis, base = f"{watch_state}#{seq}", entered
+                due, missing = _due(calendar, base, rule.threshold, rule.working_days)
+            wanted[(rule.id, basis)] = SupervisionTimer(
+                hazard_id=hazard.id,
+                rule_id=rule.id,
+                basis=basis,
+                watch_state=watch_state,
+                target_kind=target_kind,
+                base_on=base,
+                due_on=due,
+                missing_year=missing,
+            )
+    existing = session.scalars(select(SupervisionTimer).where(SupervisionTimer.hazard_id == hazard.id)).all()
+    have = {(t.rule_id, t.basis) for t in existing}
+    stale = [t.id for t in existing if t.fired_at is None and (t.rule_id, t.basis) not in wanted]
+    if stale:
+        session.execute(delete(SupervisionTimer).where(SupervisionTimer.id.in_(stale)))
+    session.add_all(t for key, t in wanted.items() if key not in have)
+    session.flush()
+
+
+def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
+    """Proposals for a stall that has ended are withdrawn; closing a hazard lifts its listing (摘牌) and
+    takes down its public exposure."""
+    from hazard_registry.supervision import service
+
+    ended = [s for s, (state, _) in STALLS.items() if state != hazard.state]
+    moot = session.scalars(
+        select(SupervisionMeasure).where(
+            SupervisionMeasure.hazard_id == hazard.id,
+            SupervisionMeasure.state == MeasureState.proposed,
+            SupervisionMeasure.stall.in_(ended),
+        )
+    ).all()
+    for m in moot:
+        service.record(session, m, SYSTEM, "withdraw", now, note="督办事由已消除，建议自动撤回")
+        m.state, m.withdrawn_reason = MeasureState.withdrawn, "stall ended before the measure was issued"
+    if hazard.state != "closed":
+        return
+    standing = session.scalars(
+        select(SupervisionMeasure).where(
+            SupervisionMeasure.hazard_id == hazard.id,
+            SupervisionMeasure.measure.in_(list(TAKEN_DOWN_ON_CLOSE)),
+            SupervisionMeasure.state.in_([MeasureState.issued, MeasureState.acknowledged]),
+        )
+    ).all()
+    for m in standing:
+        outcome = TAKEN_DOWN_ON_CLOSE[Measure(m.measure)]
+        m.state, m.resolved_at, m.taken_down_at, m.outcome = MeasureState.resolved, now, now, outcome
+        service.record(session, m, SYSTEM, "take_down", now, note=outcome)
+
+
+def recompute_missing(session: Session, year: int) -> int:
+    """After a holiday table is loaded: give a due day to every timer that was waiting for that year."""
+    calendar = load_calendar(session)
+    waiting = session.execute(
+        select(SupervisionTimer, EscalationRule.threshold, EscalationRule.working_days)
+        .join(EscalationRule, EscalationRule.id == SupervisionTimer.rule_id)
+        .where(SupervisionTimer.missing_year == year, SupervisionTimer.fired_at.is_(None))
+    ).all()
+    for timer, threshold, working in waiting:
+        timer.due_on, timer.missing_year = _due(calendar, timer.base_on, threshold, working)
+    session.flush()
+    return len(waiting)
+
+
+# --- the sweep ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    proposed: int = 0
+    issued: int = 0
+    waiting_for_calendar: int = 0
+
+
+def due_timers(today: date):
+    """Unfired timers due by ``today`` whose hazard is still in the stall they watch."""
+    t, h = SupervisionTimer, Hazard
+    return (
+        select(t.id)
+        .join(h, h.id == t.hazard_id)
+        .where(t.fired_at.is_(None), t.due_on <= today, h.state == t.watch_state)
+    )
+
+
+def _propose_due(session: Session, now: datetime) -> int:
+    today = clock.today_in_china(now)
+    t, h, r, reg = SupervisionTimer, Hazard, EscalationRule, Region
+    enterprise = t.target_kind == "enterprise"
+    higher = r.issuer == Issuer.higher_level.value
+    reason = case(*[(r.stall == s.value, literal(text)) for s, text in STALL_REASONS.items()], else_=literal(""))
+    dedup = (
+        literal("h") + cast(h.id, String) + literal(":") + r.stall + literal(":") + t.basis + literal(":") + r.measure
+    )
+    rung = case(*[(r.measure == m.value, n) for m, n in RUNG.items()], else_=0)
+    source = (
+        select(
+            dedup.label("dedup_key"),
+            r.measure,
+            rung.label("rung"),
+            literal(MeasureState.proposed.value).label("state"),
+            r.stall,
+            t.target_kind,
+            case((enterprise, h.enterprise_id), else_=None).label("target_enterprise_id"),
+            case((enterprise, None), else_=h.department_id).label("target_department_id"),
+            h.region_code.label("target_region_code"),
+            h.id.label("hazard_id"),
+            r.issuer,
+            case((higher, None), else_=h.department_id).label("issuer_department_id"),
+            case((higher, func.coalesce(reg.parent_code, h.region_code)), else_=h.region_code).label(
+                "issuer_region_code"
+            ),
+            h.sector_code,
+            r.id.label("rule_id"),
+            r.version.label("rule_version"),
+            r.needs_confirmation,
+            r.response_days,
+            (reason + h.number + literal(" ") + h.title).label("reason"),
+            r.legal_basis,
+            literal(now, UTCDateTime).label("proposed_at"),
+            literal(1).label("version"),
+        )
+        .select_from(t)
+        .join(h, h.id == t.hazard_id)
+        .join(r, r.id == t.rule_id)
+        .join(reg, reg.code == h.region_code)
+        .where(t.fired_at.is_(None), t.due_on <= today, h.state == t.watch_state)
+    )
+    cols = [c.name for c in source.selected_columns]
+    ins = (pg_insert if is_postgres(session) else sqlite_insert)(SupervisionMeasure)
+    stmt = ins.from_select(cols, source).on_conflict_do_nothing(index_elements=["dedup_key"])
+    proposed = session.execute(stmt).rowcount or 0
+    session.execute(
+        update(SupervisionTimer)
+        .where(SupervisionTimer.id.in_(due_timers(today)))
+        .values(fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return max(proposed, 0)
+
+
+def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: int = 500) -> int:
+    from hazard_registry.supervision import service
+
+    issued = 0
+    while True:
+        with session_factory() as session:
+            stmt = (
+                select(SupervisionMeasure)
+                .where(
+                    SupervisionMeasure.state == MeasureState.proposed,
+                    SupervisionMeasure.needs_confirmation.is_(False),
+                )
+                .order_by(SupervisionMeasure.id)
+                .limit(batch)
+            )
+            if is_postgres(session):
+                stmt = stmt.with_for_update(skip_locked=True)
+            todo = session.scalars(stmt).all()
+            if not todo:
+                return issued
+            for m in todo:
+                service.issue(session, SYSTEM, m, now)
+            session.commit()
+            issued += len(todo)
+
+
+def run_once(session_factory: sessionmaker[Session], now: datetime | None = None) -> SweepResult:
+    """One sweep. Each step commits on its own, so a sweep killed half-way is finished by the next one."""
+    now = now or clock.now()
+    result = SweepResult()
+    with session_factory() as session:
+        result.proposed = _propose_due(session, now)
+        session.commit()
+    result.issued = _auto_issue(session_factory, now)
+    with session_factory() as session:
+        result.waiting_for_calendar = session.scalar(
+            select(func.count(SupervisionTimer.id)).where(
+                SupervisionTimer.missing_year.is_not(None), SupervisionTimer.fired_at.is_(None)
+            )
+        )
+    return result
