@@ -88,7 +88,8 @@ def world(app) -> World:
 
 @pytest.fixture
 def db(app, world) -> Iterator[Session]:
-    with app.state.sessionmaker() as session:
+    # Deferred BEGIN on SQLite: this session lives through the test and must not hold the write lock.
+    with app.state.sessionmaker(bind=app.state.engine.execution_options(sqlite_deferred=True)) as session:
         yield session
     _wipe(app)
 

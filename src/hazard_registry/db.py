@@ -55,11 +55,20 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # SQLAlchemy emits BEGIN itself (below): pysqlite's own deferred BEGIN lets two transactions
+            # read, then fails the second at its first write with "database is locked", whatever the
+            # busy timeout. BEGIN IMMEDIATE takes the write lock up front and waits for it instead.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # A long-lived read-only session (a report, a test's fixture) may ask for a deferred BEGIN.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("sqlite_deferred") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors
 from hazard_registry.db import UTCDateTime, is_postgres
+from hazard_registry.errors import VersionConflict, WrongState
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.reference.models import Region
 from hazard_registry.supervision.models import (
@@ -262,15 +263,19 @@ def _propose_due(session: Session, now: datetime) -> int:
     )
     cols = [c.name for c in source.selected_columns]
     ins = (pg_insert if is_postgres(session) else sqlite_insert)(SupervisionMeasure)
-    stmt = ins.from_select(cols, source).on_conflict_do_nothing(index_elements=["dedup_key"])
-    proposed = session.execute(stmt).rowcount or 0
+    stmt = (
+        ins.from_select(cols, source)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(SupervisionMeasure.id)  # rowcount is not reliable for INSERT … SELECT on every driver
+    )
+    proposed = len(session.execute(stmt).all())
     session.execute(
         update(SupervisionTimer)
         .where(SupervisionTimer.id.in_(due_timers(today)))
         .values(fired_at=now)
         .execution_options(synchronize_session=False)
     )
-    return max(proposed, 0)
+    return proposed
 
 
 def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: int = 500) -> int:
@@ -294,9 +299,15 @@ def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: in
             if not todo:
                 return issued
             for m in todo:
-                service.issue(session, SYSTEM, m, now)
+                try:
+                    with session.begin_nested():
+                        service.issue(session, SYSTEM, m, now)
+                    issued += 1
+                except (VersionConflict, WrongState):
+                    continue  # another worker issued it first (SQLite has no SKIP LOCKED)
             session.commit()
-            issued += len(todo)
+            if len(todo) < batch:
+                return issued
 
 
 def run_once(session_factory: sessionmaker[Session], now: datetime | None = None) -> SweepResult:

@@ -201,8 +201,9 @@ def issue(
     _require_state(m, MeasureState.proposed)
     _check_version(m, expected_version)
     today = clock.today_in_china(now)
+    number = _next_document_number(session, m, today.year)  # before any change to m: no autoflush of it
     m.state, m.issued_at, m.issued_by_id = MeasureState.issued, now, actor.user_id
-    m.document_number = _next_document_number(session, m, today.year)
+    m.document_number = number
     m.response_due = today + timedelta(days=m.response_days)
     record(session, m, actor, "issue", now, note=m.document_number)
     _flush(session)

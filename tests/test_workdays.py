@@ -1,0 +1,40 @@
+"""Working days with China's holidays and 调休, at the awkward boundaries."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from hazard_registry.workdays import CalendarYearUnknown, WorkCalendar, year_table
+
+CAL = WorkCalendar()
+
+
+def test_a_tiaoxiu_saturday_is_a_working_day():
+    # 2026-02-14 is the Saturday worked before the Spring Festival week.
+    assert CAL.is_workday(date(2026, 2, 14)) and not CAL.is_workday(date(2026, 2, 21))
+    assert CAL.add_working_days(date(2026, 2, 13), 1) == date(2026, 2, 14)
+
+
+def test_spring_festival_and_national_day_weeks_are_skipped():
+    assert CAL.add_working_days(date(2026, 2, 14), 1) == date(2026, 2, 24)
+    assert CAL.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert CAL.add_working_days(date(2026, 10, 9), 1) == date(2026, 10, 10), "10-10 is a 调休 Saturday"
+    assert CAL.working_days_between(date(2026, 9, 30), date(2026, 10, 9)) == 2
+
+
+def test_the_year_boundary():
+    # 2026-01-01..03 are off and Sunday 2026-01-04 is worked.
+    assert CAL.add_working_days(date(2025, 12, 31), 1) == date(2026, 1, 4)
+    assert CAL.add_days(date(2025, 12, 31), 1, working=False) == date(2026, 1, 1)
+
+
+def test_an_unknown_year_is_refused_until_loaded():
+    with pytest.raises(CalendarYearUnknown) as err:
+        CAL.add_working_days(date(2026, 12, 31), 1)
+    assert err.value.year == 2027 and err.value.code == "calendar_year_unknown"
+    loaded = WorkCalendar({2027: year_table(2027, [date(2027, 1, 1)], [])})
+    assert loaded.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
+    with pytest.raises(ValueError):
+        year_table(2027, [date(2026, 1, 1)], [])
