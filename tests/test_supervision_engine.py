@@ -220,3 +220,36 @@ def test_concurrent_sweeps_make_each_measure_once(app, world, settings, db):
         assert sorted(m.measure for m in reg.measures(hid)) == ["circulated_notice", "warning_letter"]
     numbers = [m.document_number for hid in ids for m in reg.measures(hid) if m.document_number]
     assert len(numbers) == 6 == len(set(numbers)), "each auto-issued letter has its own 文号"
+
+
+def test_measures_through_the_api_scope_and_the_public_list(client, app, world, settings):
+    reg = Register(app, world, settings)
+    hid = reg.report(date(2026, 3, 2))
+    reg.sweep(date(2026, 3, 20))
+    officer = world.headers(client, "officer")
+    rows = client.get(f"/api/v1/hazards/{hid}/measures", headers=officer).json()
+    assert sorted(m["measure"] for m in rows) == ["circulated_notice", "warning_letter"]
+    notice = next(m for m in rows if m["measure"] == "circulated_notice")
+    assert notice["state"] == "proposed" and notice["allowed_actions"] == []
+    url = f"/api/v1/measures/{notice['id']}/actions"
+    r = client.post(url, headers=officer, json={"action": "issue", "version": notice["version"]})
+    assert r.status_code == 403 and r.json()["code"] == "measure_forbidden"
+    city = world.headers(client, "city")
+    assert client.get(f"/api/v1/measures/{notice['id']}", headers=city).json()["allowed_actions"] == [
+        "issue",
+        "withdraw",
+    ]
+    issued = client.post(url, headers=city, json={"action": "issue", "version": notice["version"]})
+    assert issued.status_code == 200 and issued.json()["document_number"]
+    r = client.post(url, headers=city, json={"action": "issue", "version": notice["version"]})
+    assert r.status_code == 409
+    assert (
+        client.get(f"/api/v1/measures/{notice['id']}", headers=world.headers(client, "futian_officer")).status_code
+        == 404
+    )
+    assert client.get("/api/v1/measures", headers=world.headers(client, "ent_chem")).json() == [], (
+        "a regulator's stall is not the enterprise's business"
+    )
+    r = client.post(url, headers=officer, json={"action": "acknowledge", "version": issued.json()["version"]})
+    assert r.status_code == 200 and r.json()["state"] == "acknowledged"
+    assert client.get("/api/v1/public/exposures").json() == []

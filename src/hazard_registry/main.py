@@ -14,6 +14,8 @@ from hazard_registry.db import make_engine, make_sessionmaker
 from hazard_registry.errors import install_handlers, problem
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.reference.router import router as reference_router
+from hazard_registry.supervision.router import public as public_router
+from hazard_registry.supervision.router import router as supervision_router
 
 
 class BodyLimit:
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(reference_router)
     app.include_router(hazards_router)
+    app.include_router(supervision_router)
+    app.include_router(public_router)
 
     @app.get("/healthz", tags=["meta"], operation_id="health")
     def health() -> dict[str, str]:
