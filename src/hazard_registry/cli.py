@@ -63,6 +63,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
             department_code=args.department,
             region_code=args.region,
             can_close=args.can_close,
+            can_reveal_identity=args.can_reveal_identity,
+            can_take_complaints=args.can_take_complaints,
         )
         with _sessionmaker()() as session:
             user = create_user(session, SYSTEM, data)
@@ -122,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--department", help="department code (regulators)")
     p.add_argument("--region", help="region code (administrators)")
     p.add_argument("--can-close", action="store_true", help="closing authority (销号)")
+    p.add_argument("--can-reveal-identity", action="store_true", help="may approve revealing a complainant")
+    p.add_argument("--can-take-complaints", action="store_true", help="may enter hotline/letter/visit complaints")
     p.set_defaults(func=cmd_create_user)
 
     p = sub.add_parser("audit", help="audit tools")

@@ -1,6 +1,14 @@
 """Imports every mapped class so that ``Base.metadata`` is complete (for Alembic and the drift test)."""
 
 from hazard_registry.auth.models import User
+from hazard_registry.complaints.models import (
+    Complaint,
+    ComplaintAttachment,
+    ComplaintEvent,
+    ComplaintMessage,
+    IdentityReveal,
+    Reward,
+)
 from hazard_registry.db import Base
 from hazard_registry.hazards.models import (
     Attachment,
@@ -25,6 +33,10 @@ from hazard_registry.reference.models import (
 __all__ = [
     "Attachment",
     "Base",
+    "Complaint",
+    "ComplaintAttachment",
+    "ComplaintEvent",
+    "ComplaintMessage",
     "Department",
     "DepartmentSector",
     "Enterprise",
@@ -34,8 +46,10 @@ __all__ = [
     "HazardCounter",
     "HazardEvent",
     "IdempotencyKey",
+    "IdentityReveal",
     "Industry",
     "Region",
+    "Reward",
     "Sector",
     "Standard",
     "StandardClause",
