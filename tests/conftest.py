@@ -27,6 +27,12 @@ PG_URL = os.environ.get("HAZARD_TEST_DATABASE_URL")
 
 # What tests write; wiped after each test (reference data and the world stay).
 MUTABLE = [
+    "complaint_rewards",
+    "complaint_identity_reveals",
+    "complaint_events",
+    "complaint_messages",
+    "complaint_attachments",
+    "complaints",
     "idempotency_keys",
     "hazard_extensions",
     "hazard_attachments",
@@ -62,6 +68,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         data_dir=Path(data),
         jwt_secret="test-secret-" + "x" * 32,
         attachment_max_bytes=256 * 1024,
+        complaint_file_max_bytes=256 * 1024,
+        complaint_bad_receipt_delay_ms=10,
     )
 
 
@@ -89,6 +97,7 @@ def db(app, world) -> Iterator[Session]:
 
 @pytest.fixture
 def client(app, world, db) -> Iterator[TestClient]:
+    app.state.complaint_limiter.reset()
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

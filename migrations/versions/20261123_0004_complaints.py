@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+import hazard_registry.db
 
 revision: str = "0004"
 down_revision: str | None = "0002"

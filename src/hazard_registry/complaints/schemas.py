@@ -211,7 +211,7 @@ class ExtendBody(_Act):
 class ConcludeBody(_Act):
     action: Literal["conclude"]
     outcome: Outcome
-    note: LongText = Field(description="The finding; for unsubstantiated, why")
+    finding: LongText = Field(description="What was found; for unsubstantiated, why")
     hazard: HazardFromComplaint | None = Field(None, description="Required when substantiated")
 
 

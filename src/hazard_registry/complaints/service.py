@@ -242,10 +242,11 @@ def reporter_view(session: Session, c: Complaint, vault: Vault) -> schemas.Repor
 
 
 def reporter_message(session: Session, c: Complaint, body: str, now: datetime) -> None:
+    """A message from the reporter. Like every message and file, it leaves the complaint's version alone:
+    a reporter writing must not make the handler's next action a version conflict."""
     if c.state not in REPORTER_MAY_WRITE:
         raise WrongState("this case is closed to new messages", state=PUBLIC_STATUS[State(c.state)])
     _message(session, c, "from_reporter", "answer", body, None, now)
-    c.updated_at = now
     _event(session, c, None, "reporter_message", now)
     _flush(session)
 
@@ -345,7 +346,6 @@ def store_file(
         uploaded_at=now,
     )
     session.add(link)
-    c.updated_at = now
     session.flush()
     _event(session, c, None, "file_added", now, data={"file_id": link.id, "sha256": sha})
     return link
@@ -449,7 +449,6 @@ def _fire(session: Session, c: Complaint, actor: Actor | None, action: Action, p
         result = fire(ctx, action)
     except MachineError as exc:
         raise WrongState(f"cannot {action} a complaint that is {before}", state=before) from exc
-    c.updated_at = now
     return result
 
 
@@ -516,7 +515,6 @@ def add_message(session: Session, actor: Actor, complaint_id: int, data: schemas
     msg = _message(
         session, c, "to_reporter" if data.kind == "question" else "internal", data.kind, data.body, actor, now
     )
-    c.updated_at = now
     _flush(session)
     _event(session, c, actor, f"message_{data.kind}", now, data={"message_id": msg.id})
     return msg

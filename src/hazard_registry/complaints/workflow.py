@@ -170,7 +170,7 @@ def _apply_extend(ctx: Context) -> dict[str, Any]:
 def _apply_conclude(ctx: Context) -> dict[str, Any]:
     c = ctx.complaint
     c.outcome = ctx.payload["outcome"]
-    c.outcome_note = ctx.payload["note"]
+    c.outcome_note = ctx.payload["finding"]
     c.concluded_at = ctx.now
     c.reply_due_on = ctx.today + timedelta(days=REPLY_DAYS)
     return {"outcome": c.outcome, "reply_due_on": c.reply_due_on.isoformat()}
