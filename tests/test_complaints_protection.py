@@ -184,3 +184,16 @@ def test_reward_amounts_follow_the_2018_rules():
     assert rewards.for_concealed_deaths(2, "general") == 60_000 * yuan
     assert rewards.for_concealed_deaths(3, "major") == 150_000 * yuan
     assert rewards.for_concealed_deaths(9, "especially_major") == 300_000 * yuan
+
+
+def test_key_rotation_reseals_identities_with_the_new_key(client, world, db, app):
+    from hazard_registry.complaints.crypto import Vault, generate_key
+
+    Desk(client, world).submit(reporter={"name": NAME})
+    old_keys = app.state.settings.effective_complaint_keys
+    new = generate_key()
+    before = db.scalar(select(Complaint.identity_enc))
+    assert service.rotate_keys(db, Vault([new, *old_keys])) == 1
+    db.commit()
+    after = db.scalar(select(Complaint.identity_enc))
+    assert after != before and Vault([new]).open(after)["name"] == NAME

@@ -94,6 +94,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
+    from hazard_registry.complaints.crypto import Vault
+    from hazard_registry.complaints.service import rotate_keys
+    from hazard_registry.config import get_settings
+
+    with _sessionmaker()() as session:
+        n = rotate_keys(session, Vault(get_settings().effective_complaint_keys))
+        session.commit()
+    print(f"resealed {n} complaint secret(s) with the first key; older keys may now be removed")
+    return 0
+
+
 def cmd_openapi(_args: argparse.Namespace) -> int:
     from hazard_registry.openapi import document
 
@@ -133,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = audit.add_parser("verify", help="check every hazard's event chain")
     v.add_argument("--hazard", type=int, help="only this hazard")
     v.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("complaint-keys", help="complaint identity keys")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("rotate", help="re-seal every identity with the first of HAZARD_COMPLAINT_KEYS").set_defaults(
+        func=cmd_complaint_keys_rotate
+    )
 
     sub.add_parser("openapi", help="print the OpenAPI document").set_defaults(func=cmd_openapi)
     return parser
