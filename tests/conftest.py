@@ -33,6 +33,12 @@ MUTABLE = [
     "supervision_document_counters",
     "calendar_days",
     "calendar_years",
+    "complaint_rewards",
+    "complaint_identity_reveals",
+    "complaint_events",
+    "complaint_messages",
+    "complaint_attachments",
+    "complaints",
     "idempotency_keys",
     "hazard_extensions",
     "hazard_attachments",
@@ -68,6 +74,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         data_dir=Path(data),
         jwt_secret="test-secret-" + "x" * 32,
         attachment_max_bytes=256 * 1024,
+        complaint_file_max_bytes=256 * 1024,
+        complaint_bad_receipt_delay_ms=10,
     )
 
 
@@ -96,6 +104,7 @@ def db(app, world) -> Iterator[Session]:
 
 @pytest.fixture
 def client(app, world, db) -> Iterator[TestClient]:
+    app.state.complaint_limiter.reset()
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

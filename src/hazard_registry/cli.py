@@ -63,6 +63,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
             department_code=args.department,
             region_code=args.region,
             can_close=args.can_close,
+            can_reveal_identity=args.can_reveal_identity,
+            can_take_complaints=args.can_take_complaints,
         )
         with _sessionmaker()() as session:
             user = create_user(session, SYSTEM, data)
@@ -89,6 +91,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"{broken} broken chain(s)")
         return 1
     print("all event chains are intact")
+    return 0
+
+
+def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
+    from hazard_registry.complaints.crypto import Vault
+    from hazard_registry.complaints.service import rotate_keys
+    from hazard_registry.config import get_settings
+
+    with _sessionmaker()() as session:
+        n = rotate_keys(session, Vault(get_settings().effective_complaint_keys))
+        session.commit()
+    print(f"resealed {n} complaint secret(s) with the first key; older keys may now be removed")
     return 0
 
 
@@ -122,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--department", help="department code (regulators)")
     p.add_argument("--region", help="region code (administrators)")
     p.add_argument("--can-close", action="store_true", help="closing authority (销号)")
+    p.add_argument("--can-reveal-identity", action="store_true", help="may approve revealing a complainant")
+    p.add_argument("--can-take-complaints", action="store_true", help="may enter hotline/letter/visit complaints")
     p.set_defaults(func=cmd_create_user)
 
     p = sub.add_parser("audit", help="audit tools")
@@ -129,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = audit.add_parser("verify", help="check every hazard's event chain")
     v.add_argument("--hazard", type=int, help="only this hazard")
     v.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("complaint-keys", help="complaint identity keys")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("rotate", help="re-seal every identity with the first of HAZARD_COMPLAINT_KEYS").set_defaults(
+        func=cmd_complaint_keys_rotate
+    )
 
     sub.add_parser("openapi", help="print the OpenAPI document").set_defaults(func=cmd_openapi)
     return parser

@@ -33,6 +33,18 @@ class Settings(BaseSettings):
         ]
     )
     idempotency_ttl_hours: int = 24
+    # Fernet keys for reporters' identities, comma-separated, newest first (the first encrypts, all decrypt).
+    # Empty means a key generated once into data_dir, like the JWT secret.
+    complaint_keys: str = ""
+    complaint_file_max_bytes: int = 10 * 1024 * 1024
+    complaint_files_per_complaint: int = 20
+    complaint_image_max_pixels: int = 40_000_000
+    # Rate limits of the public desk, as "count/seconds": new complaints per client address, reads and
+    # writes per receipt, wrong receipts per client address. Counted in the process (one per worker).
+    complaint_rate_submit: str = "10/3600"
+    complaint_rate_receipt: str = "60/60"
+    complaint_rate_bad_receipt: str = "10/900"
+    complaint_bad_receipt_delay_ms: int = 500
 
     @property
     def effective_database_url(self) -> str:
@@ -56,6 +68,19 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    @property
+    def effective_complaint_keys(self) -> list[str]:
+        if self.complaint_keys:
+            return [k.strip() for k in self.complaint_keys.split(",") if k.strip()]
+        path = self.data_dir / "complaint-key"
+        if not path.exists():
+            from cryptography.fernet import Fernet
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(Fernet.generate_key().decode())
+            path.chmod(0o600)
+        return [path.read_text().strip()]
 
 
 @lru_cache

@@ -78,6 +78,14 @@ class UnsupportedMedia(DomainError):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
+class TooManyRequests(DomainError):
+    status, code, title = 429, "too_many_requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {
         "type": f"urn:hazard-registry:problem:{code}",
@@ -114,7 +122,10 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_req: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        resp = problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        if isinstance(exc, TooManyRequests):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hazard_registry import __version__
 from hazard_registry.auth.router import router as auth_router
+from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import make_engine, make_sessionmaker
 from hazard_registry.errors import install_handlers, problem
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hazards_router)
     app.include_router(supervision_router)
     app.include_router(public_router)
+    complaints.install(app)
+    app.include_router(complaints.router)
 
     @app.get("/healthz", tags=["meta"], operation_id="health")
     def health() -> dict[str, str]:

@@ -1,6 +1,14 @@
 """Imports every mapped class so that ``Base.metadata`` is complete (for Alembic and the drift test)."""
 
 from hazard_registry.auth.models import User
+from hazard_registry.complaints.models import (
+    Complaint,
+    ComplaintAttachment,
+    ComplaintEvent,
+    ComplaintMessage,
+    IdentityReveal,
+    Reward,
+)
 from hazard_registry.db import Base
 from hazard_registry.hazards.models import (
     Attachment,
@@ -36,6 +44,10 @@ __all__ = [
     "Base",
     "CalendarDay",
     "CalendarYear",
+    "Complaint",
+    "ComplaintAttachment",
+    "ComplaintEvent",
+    "ComplaintMessage",
     "Department",
     "DepartmentSector",
     "DocumentCounter",
@@ -47,9 +59,11 @@ __all__ = [
     "HazardCounter",
     "HazardEvent",
     "IdempotencyKey",
+    "IdentityReveal",
     "Industry",
     "MeasureEvent",
     "Region",
+    "Reward",
     "Sector",
     "Standard",
     "StandardClause",

@@ -35,6 +35,8 @@ def actor_for_user(session: Session, user: User) -> Actor:
         region_code=region,
         sectors=sectors,
         can_close=user.can_close,
+        can_reveal_identity=user.can_reveal_identity,
+        can_take_complaints=user.can_take_complaints,
     )
 
 

@@ -20,6 +20,9 @@ class User(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     can_close: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Complaint desk: may approve a request to see a reporter's identity; may enter phone/letter/visit complaints.
+    can_reveal_identity: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_take_complaints: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on deactivation or password change: tokens issued before it stop working.
     token_generation: Mapped[int] = mapped_column(Integer, default=0)

@@ -27,6 +27,8 @@ class Actor:
     region_code: str | None = None
     sectors: frozenset[str] = field(default_factory=frozenset)
     can_close: bool = False
+    can_reveal_identity: bool = False
+    can_take_complaints: bool = False
 
     @property
     def label(self) -> str:
@@ -105,3 +107,15 @@ def enterprise_scope(actor: Actor, enterprise: Any, industry: Any) -> ColumnElem
     if actor.role is Role.admin:
         return in_region
     return and_(in_region, industry.sector_code.in_(sorted(actor.sectors)))
+
+
+def complaint_scope(actor: Actor, complaint: Any) -> ColumnElement[bool]:
+    """Complaints ``actor`` may see: those routed to their department (regulators), those of their region
+    (administrators). Enterprises see none: a complaint is about them, never for them."""
+    if actor.role is Role.system:
+        return true()
+    if actor.role is Role.regulator and actor.department_id:
+        return complaint.department_id == actor.department_id
+    if actor.role is Role.admin and actor.region_code:
+        return region_within(complaint.region_code, actor.region_code)
+    return false()

@@ -27,6 +27,8 @@ class UserCreate(BaseModel):
         None, description="For role admin"
     )
     can_close: bool = Field(False, description="Closing authority (销号), regulators only")
+    can_reveal_identity: bool = Field(False, description="May approve revealing a complainant (regulators, admins)")
+    can_take_complaints: bool = Field(False, description="May enter hotline/letter/visit complaints")
 
 
 class UserUpdate(BaseModel):
@@ -36,6 +38,8 @@ class UserUpdate(BaseModel):
     password: Password | None = None
     active: bool | None = None
     can_close: bool | None = None
+    can_reveal_identity: bool | None = None
+    can_take_complaints: bool | None = None
 
 
 class UserOut(BaseModel):
@@ -49,4 +53,6 @@ class UserOut(BaseModel):
     department_id: int | None
     region_code: str | None
     can_close: bool
+    can_reveal_identity: bool
+    can_take_complaints: bool
     active: bool

@@ -56,6 +56,11 @@ def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> Use
         user.region_code = known_region(session, data.region_code).code
     if data.can_close and data.role != Role.regulator:
         raise _invalid("can_close", "only regulators hold closing authority")
+    for right in ("can_reveal_identity", "can_take_complaints"):
+        if getattr(data, right):
+            if data.role == Role.enterprise:
+                raise _invalid(right, "enterprise users never handle complaints")
+            setattr(user, right, True)
     assert user.region_code is not None
     require_in_admin_region(actor, user.region_code)
     add_unique(session, user, Conflict(f"username {data.username} is taken", code="username_taken"))
@@ -90,6 +95,9 @@ def update_user(session: Session, actor: Actor, user_id: int, data: schemas.User
     values = data.model_dump(exclude_unset=True)
     if values.get("can_close") and user.role != Role.regulator:
         raise _invalid("can_close", "only regulators hold closing authority")
+    for right in ("can_reveal_identity", "can_take_complaints"):
+        if values.get(right) and user.role == Role.enterprise:
+            raise _invalid(right, "enterprise users never handle complaints")
     if "password" in values:
         user.password_hash = hash_password(values.pop("password"))
         user.token_generation += 1

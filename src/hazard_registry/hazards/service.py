@@ -264,15 +264,21 @@ _SOURCES_BY_ROLE = {
 }
 
 
-def report(session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime) -> Hazard:
+def report(
+    session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime, *, from_complaint: bool = False
+) -> Hazard:
     """Enter a hazard in the register (上账) in state ``reported``, with its first event.
 
     Invariants: the enterprise is the caller's own (enterprise) or in the caller's region (regulator);
     the clause belongs to a standard edition in force on ``found_at``; ``found_at`` is not in the future.
+    Source ``public_report`` is open to a regulator only through the complaints service (``from_complaint``),
+    which links the hazard to the substantiated complaint.
     """
     if actor.role not in _SOURCES_BY_ROLE:
         raise Forbidden("administrators do not report hazards", code="role_forbidden")
     default_source, allowed_sources = _SOURCES_BY_ROLE[actor.role]
+    if from_complaint:
+        default_source, allowed_sources = "public_report", {"public_report"}
     source = data.source or default_source
     if source not in allowed_sources:
         raise InvalidInput(
