@@ -27,6 +27,9 @@ PG_URL = os.environ.get("HAZARD_TEST_DATABASE_URL")
 
 # What tests write; wiped after each test (reference data and the world stay).
 MUTABLE = [
+    "ledger_import_rows",
+    "ledger_imports",
+    "enterprise_filings",
     "idempotency_keys",
     "hazard_extensions",
     "hazard_attachments",

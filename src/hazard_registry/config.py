@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
         ]
     )
     idempotency_ttl_hours: int = 24
+    # Hazards found on or before this day are the campaign's stock (存量); later ones its increment (增量).
+    campaign_cutoff: date = date(2023, 12, 31)
+    # Ledger imports: the largest file and the most rows read from it.
+    import_max_rows: int = 20000
 
     @property
     def effective_database_url(self) -> str:

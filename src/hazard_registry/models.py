@@ -2,6 +2,7 @@
 
 from hazard_registry.auth.models import User
 from hazard_registry.db import Base
+from hazard_registry.statistics.models import Filing
 from hazard_registry.hazards.models import (
     Attachment,
     Extension,
@@ -11,6 +12,7 @@ from hazard_registry.hazards.models import (
     HazardEvent,
     IdempotencyKey,
 )
+from hazard_registry.ledgers.models import LedgerImport, LedgerImportRow
 from hazard_registry.reference.models import (
     Department,
     DepartmentSector,
@@ -29,12 +31,15 @@ __all__ = [
     "DepartmentSector",
     "Enterprise",
     "Extension",
+    "Filing",
     "Hazard",
     "HazardAttachment",
     "HazardCounter",
     "HazardEvent",
     "IdempotencyKey",
     "Industry",
+    "LedgerImport",
+    "LedgerImportRow",
     "Region",
     "Sector",
     "Standard",
