@@ -14,7 +14,6 @@ from alembic import op
 
 import hazard_registry.db
 
-
 revision: str = "0005"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field

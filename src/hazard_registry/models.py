@@ -2,7 +2,6 @@
 
 from hazard_registry.auth.models import User
 from hazard_registry.db import Base
-from hazard_registry.statistics.models import Filing
 from hazard_registry.hazards.models import (
     Attachment,
     Extension,
@@ -23,6 +22,7 @@ from hazard_registry.reference.models import (
     Standard,
     StandardClause,
 )
+from hazard_registry.statistics.models import Filing
 
 __all__ = [
     "Attachment",

@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Integer,
     String,
     and_,
@@ -151,6 +150,7 @@ def aggregate(
         # Closed hazards first, shortest first: within a group, row n is the n-th shortest time to close.
         inner_sel = inner_sel.add_columns(
             func.row_number().over(partition_by=group, order_by=[closed_days.is_(None), closed_days]).label("rn"),
+            func.count(closed_days).over(partition_by=group).label("n"),
         )
     inner = inner_sel.subquery("h")
     sums = [func.coalesce(func.sum(inner.c[name]), 0).label(name) for name in flags]
@@ -161,9 +161,8 @@ def aggregate(
             func.percentile_cont(0.9).within_group(inner.c.days).label("p90"),
         ]
     else:
-        closed_n = func.sum(inner.c.closed)
         for p in (0.5, 0.9):
-            lo = cast(1 + p * (closed_n - 1), Integer)
+            lo = cast(1 + p * (inner.c.n - 1), Integer)
             # The value at floor(position) and the next; the outer query only picks them, Python interpolates.
             out.append(func.max(case((inner.c.rn == lo, inner.c.days), else_=None)).label(f"lo{int(p * 100)}"))
             out.append(func.max(case((inner.c.rn == lo + 1, inner.c.days), else_=None)).label(f"hi{int(p * 100)}"))
