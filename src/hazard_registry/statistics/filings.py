@@ -115,6 +115,7 @@ def open_period(session: Session, period: str, now: datetime) -> int:
     that a lateness sweep over ``due_on`` sees those who never started. Returns the number of rows created."""
     p = parse_period(period)
     insert = pg_insert if is_postgres(session) else sqlite_insert
+    # NOT EXISTS skips rows already there; ON CONFLICT covers a concurrent opener.
     src = select(
         Enterprise.id,
         literal(p.code, String),
@@ -123,13 +124,13 @@ def open_period(session: Session, period: str, now: datetime) -> int:
         literal(p.end, Date),
         literal(p.due_on, Date),
         literal(now, UTCDateTime()),
-    )
+    ).where(~select(Filing.id).where(Filing.enterprise_id == Enterprise.id, Filing.period == p.code).exists())
     stmt = (
         insert(Filing)
         .from_select(["enterprise_id", "period", "kind", "period_start", "period_end", "due_on", "created_at"], src)
         .on_conflict_do_nothing(index_elements=["enterprise_id", "period"])
     )
-    return session.execute(stmt).rowcount or 0
+    return len(session.execute(stmt.returning(Filing.id)).all())
 
 
 def status_list(
