@@ -192,7 +192,7 @@ def run(
             parsed.append((n, None, err))
     usccs = {p["enterprise_uscc"] for _, p, _ in parsed if p}
     enterprises = dict(
-        session.execute(select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(usccs))).tuples()
+        session.execute(select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(usccs))).tuples().all()
     )
     keys = {row_key(p): n for n, p, _ in parsed if p}
     done: set[str] = set()
