@@ -191,9 +191,7 @@ def run(
         except RowError as err:
             parsed.append((n, None, err))
     usccs = {p["enterprise_uscc"] for _, p, _ in parsed if p}
-    enterprises = dict(
-        session.execute(select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(usccs))).tuples().all()
-    )
+    enterprises = dict(session.execute(select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(usccs))).all())
     keys = {row_key(p): n for n, p, _ in parsed if p}
     done: set[str] = set()
     key_list = list(keys)

@@ -239,7 +239,7 @@ def _names(session: Session, by: str, keys: list[str]) -> dict[str, str]:
     if not keys:
         return {}
     model: Any = {"region": Region, "industry": Industry, "sector": Sector}[by]
-    return dict(session.execute(select(model.code, model.name).where(model.code.in_(keys))).tuples().all())
+    return dict(session.execute(select(model.code, model.name).where(model.code.in_(keys))).all())
 
 
 def month_range(as_of: date, months: int) -> tuple[date, list[str]]:
@@ -265,7 +265,7 @@ def trend(session: Session, actor: Actor, f: StatFilters, *, as_of: date, months
         _month(Hazard.closed_at, pg, shift=True).label("m"), literal(0).label("f"), literal(1).label("c")
     ).where(*where, Hazard.closed_at >= day_end_utc(first - timedelta(days=1)), Hazard.closed_at < day_end_utc(as_of))
     u = union_all(found, closed).subquery("u")
-    rows = session.execute(select(u.c.m, func.sum(u.c.f), func.sum(u.c.c)).group_by(u.c.m)).tuples().all()
+    rows = session.execute(select(u.c.m, func.sum(u.c.f), func.sum(u.c.c)).group_by(u.c.m)).all()
     got = {m: (int(a), int(b)) for m, a, b in rows}
     return schemas.Trend(
         as_of=as_of,
