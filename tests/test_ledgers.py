@@ -205,3 +205,15 @@ def test_import_refuses_malformed_input(client, world, db):
     assert broken.status_code == 422 and broken.json()["code"] == "unreadable_file"
     assert _post(client, world, "admin", ok).status_code == 403
     assert _post(client, world, "officer", b"\xff\xfe\x00garbage,,\n1,2").status_code == 422
+
+
+def test_xlsx_continues_on_a_new_sheet_past_the_sheet_limit(client, world, db, monkeypatch):
+    from hazard_registry.ledgers import export
+
+    stats_data.load(db, world)
+    monkeypatch.setattr(export, "SHEET_ROWS", 4)
+    r = client.get("/api/v1/ledgers/hazards", params={"format": "xlsx"}, headers=world.headers(client, "city"))
+    wb = load_workbook(io.BytesIO(r.content), read_only=True)
+    sheets = [list(ws.iter_rows(values_only=True)) for ws in wb.worksheets]
+    assert all(list(s[0]) == HAZARD_HEADINGS for s in sheets)
+    assert sum(len(s) - 1 for s in sheets) == len(stats_data.ROWS) and len(sheets) == 3

@@ -139,3 +139,18 @@ def test_malformed_queries_are_problems(client, world, params):
 def test_needs_login(client):
     r = client.get("/api/v1/statistics/summary")
     assert r.status_code == 401
+
+
+def test_region_report_for_a_quarter(client, world, data):
+    r = get(client, world, "city", "region-report", region="440300", period="2024Q1")
+    assert r["summary"]["as_of"] == "2024-03-31"
+    f = r["summary"]["figures"]
+    assert (f["found"], f["closed"], f["open"], f["overdue"]) == (5, 1, 4, 2)  # H1 H2 H3 H4 H9; H4 and H9 overdue
+    assert [m["month"] for m in r["trend"]["months"]] == ["2024-01", "2024-02", "2024-03"]
+    assert {row["key"] for row in r["by_region"]["rows"]} == {"440304", "440305"}
+
+
+def test_as_of_out_of_range_is_422(client, world):
+    for day in ("9999-12-31", "0001-01-01"):
+        r = client.get("/api/v1/statistics/summary", params={"as_of": day}, headers=world.headers(client, "city"))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of"

@@ -28,6 +28,7 @@ from hazard_registry.reference.models import Enterprise, Region
 from hazard_registry.statistics import schemas as ss
 
 BATCH = 2000
+SHEET_ROWS = 1_000_000
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -180,7 +181,10 @@ def xlsx_stream(title: str, headings: Sequence[str], rows: Iterable[Sequence[Any
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
     ws.append(list(headings))
-    for row in rows:
+    for n, row in enumerate(rows, start=1):
+        if n % SHEET_ROWS == 0:  # a sheet holds 1,048,576 rows: continue on the next one, headings repeated
+            ws = wb.create_sheet(title=f"{title[:27]}_{n // SHEET_ROWS + 1}")
+            ws.append(list(headings))
         ws.append([_cell(v) for v in row])
     with tempfile.TemporaryFile() as tmp:
         wb.save(tmp)

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.db import DbSession
+from hazard_registry.errors import InvalidInput
 from hazard_registry.statistics import filings, schemas, service
+from hazard_registry.statistics.periods import parse_period
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 
@@ -32,7 +34,13 @@ AsOf = Annotated[date | None, Query(description="Figures as of this day (China);
 
 
 def _as_of(as_of: date | None) -> date:
-    return as_of or clock.today_in_china()
+    day = as_of or clock.today_in_china()
+    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+        raise InvalidInput(
+            "as_of must be between 2000-01-01 and 2100-12-31",
+            errors=[{"field": "as_of", "message": "out of range"}],
+        )
+    return day
 
 
 def _cutoff(request: Request) -> date:
@@ -76,6 +84,32 @@ def clearance(
     oldest: Annotated[int, Query(ge=0, le=100)] = 5,
 ) -> schemas.Clearance:
     return service.clearance(session, actor, f, as_of=_as_of(as_of), cutoff=_cutoff(request), oldest=oldest)
+
+
+@router.get(
+    "/region-report",
+    response_model=schemas.RegionReport,
+    operation_id="statistics_region_report",
+    summary="A region's quarterly (or annual) report to the level above",
+)
+def region_report(
+    actor: CurrentActor,
+    session: DbSession,
+    f: Filters,
+    request: Request,
+    period: Annotated[str, Query(pattern=r"^\d{4}(Q[1-4])?$", description="2026Q3 or 2026 (annual)")],
+) -> schemas.RegionReport:
+    """The same figures as the statistics tables, as of the period's last day, with its months' trend."""
+    p = parse_period(period)
+    cutoff = _cutoff(request)
+    months = 3 if p.kind == "quarterly" else 12
+    return schemas.RegionReport(
+        period=p.code,
+        summary=service.summary(session, actor, f, as_of=p.end, cutoff=cutoff),
+        by_region=service.breakdown(session, actor, f, "region", as_of=p.end, cutoff=cutoff),
+        by_sector=service.breakdown(session, actor, f, "sector", as_of=p.end, cutoff=cutoff),
+        trend=service.trend(session, actor, f, as_of=p.end, months=months),
+    )
 
 
 filings_router = APIRouter(prefix="/api/v1/filings", tags=["filings"])

@@ -89,6 +89,14 @@ class Clearance(BaseModel):
     children: list[ClearanceRow]
 
 
+class RegionReport(BaseModel):
+    period: str
+    summary: Summary
+    by_region: Breakdown
+    by_sector: Breakdown
+    trend: Trend
+
+
 PeriodCode = Annotated[str, StringConstraints(pattern=r"^\d{4}(Q[1-4])?$")]
 
 
