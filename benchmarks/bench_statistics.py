@@ -241,11 +241,16 @@ def hand_export(engine: Engine, as_of: date, lo: str | None, hi: str | None) -> 
         cur = raw.driver_connection.cursor(name="hand_export")
         cur.itersize = 2000
         where = "WHERE h.region_code >= %(lo)s AND h.region_code < %(hi)s" if lo else ""
+        states = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in export.STATE_NAMES.items())
+        sources = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in export.SOURCE_NAMES.items())
         cur.execute(
-            "SELECT h.number, h.state, h.source, e.name, e.uscc, h.region_code, r.name, h.industry_code, h.sector_code,"
-            " h.title, h.location, h.found_at, h.deadline,"
+            f"SELECT h.number, CASE h.state {states} ELSE h.state END, CASE h.source {sources} ELSE h.source END,"
+            " e.name, e.uscc, h.region_code, r.name, h.industry_code, h.sector_code, h.title, h.location,"
+            " h.found_at, h.deadline,"
             " CASE WHEN h.state IN ('assigned', 'rectifying') AND h.deadline < %(as_of)s THEN '是' ELSE '否' END,"
-            " h.production_suspended, h.closed_at FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id"
+            " CASE WHEN h.production_suspended THEN '是' ELSE '否' END,"
+            " to_char(h.closed_at + interval '8 hours', 'YYYY-MM-DD HH24:MI')"
+            " FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id"
             f" JOIN regions r ON r.code = h.region_code {where} ORDER BY h.id DESC",
             {"as_of": as_of, "lo": lo, "hi": hi},
         )
