@@ -40,11 +40,12 @@ from hazard_registry.auth.principal import Actor, hazard_scope, region_range, re
 from hazard_registry.clock import CHINA
 from hazard_registry.db import is_postgres
 from hazard_registry.hazards.models import Hazard
+from hazard_registry.hazards.workflow import State
 from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 from hazard_registry.statistics import schemas
 
 # Past these states the rectification is reported done: a passed deadline no longer makes the hazard overdue.
-_DEADLINE_STOPPED = ("verification_requested", "verified")
+_DEADLINE_STOPPED = (State.verification_requested.value, State.verified.value)
 
 
 @dataclass(frozen=True)
