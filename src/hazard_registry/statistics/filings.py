@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, String, and_, func, literal, select
+from sqlalchemy import Date, Select, String, and_, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -176,3 +176,9 @@ def status_list(
         pending=counts["pending"],
         items=items,
     )
+
+
+def late_filings(today: date) -> Select[tuple[Filing]]:
+    """Filings past their due day and not filed: the stall an escalation sweep acts on (one index range scan
+    of ``ix_enterprise_filings_due_on``). Rows exist once ``open_period`` has run for the period."""
+    return select(Filing).where(Filing.due_on < today, Filing.filed_at.is_(None)).order_by(Filing.due_on, Filing.id)
