@@ -87,6 +87,16 @@ def test_prefill_file_and_list(client, world, db):
     assert [(i["enterprise_id"], i["status"]) for i in ft.json()["items"] if i["enterprise_id"] in mine] == [
         (world.ids["futian"], "pending")
     ]
+    page1 = client.get(
+        "/api/v1/filings", params={"period": "2024Q1", "limit": 1}, headers=world.headers(client, "officer")
+    ).json()
+    assert len(page1["items"]) == 1 and page1["next_after"] == page1["items"][0]["enterprise_id"]
+    page2 = client.get(
+        "/api/v1/filings",
+        params={"period": "2024Q1", "limit": 1, "after": page1["next_after"]},
+        headers=world.headers(client, "officer"),
+    ).json()
+    assert page2["items"][0]["enterprise_id"] > page1["items"][0]["enterprise_id"]
     ent = client.get("/api/v1/filings", params={"period": "2024Q1"}, headers=h)
     assert ent.status_code == 403
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Select, String, and_, func, literal, select
+from sqlalchemy import Date, Select, String, and_, case, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -134,47 +134,64 @@ def open_period(session: Session, period: str, now: datetime) -> int:
 
 
 def status_list(
-    session: Session, actor: Actor, period: str, *, today: date, only: str | None = None
+    session: Session,
+    actor: Actor,
+    period: str,
+    *,
+    today: date,
+    only: str | None = None,
+    after: int | None = None,
+    limit: int = 200,
 ) -> schemas.FilingStatusList:
-    """Every enterprise the caller may see, with whether it filed ``period`` on time, late, or not yet."""
+    """Every enterprise the caller may see, with whether it filed ``period`` on time, late, or not yet.
+
+    Two statements: the counts per status (GROUP BY over the scoped enterprises) and one keyset page of them.
+    """
     if actor.role is Role.enterprise:
         raise Forbidden("regulators list filings; an enterprise reads its own table", code="role_forbidden")
     p = parse_period(period)
-    rows = session.execute(
-        select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.region_code, Filing.filed_at)
+    deadline = day_end_utc(p.due_on)
+    status = case(
+        (and_(Filing.filed_at.is_not(None), Filing.filed_at < deadline), literal("filed")),
+        (Filing.filed_at.is_not(None), literal("filed_late")),
+        else_=literal("late" if today > p.due_on else "pending"),
+    ).label("status")
+    base = (
+        select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.region_code, Filing.filed_at, status)
         .join(Industry, Industry.code == Enterprise.industry_code)
         .outerjoin(Filing, and_(Filing.enterprise_id == Enterprise.id, Filing.period == p.code))
         .where(enterprise_scope(actor, Enterprise, Industry))
-        .order_by(Enterprise.region_code, Enterprise.id)
-    ).all()
-    items = []
-    for eid, name, uscc, region, filed_at in rows:  # one row per enterprise, not per hazard
-        if filed_at is not None:
-            status = "filed" if today_in_china(filed_at) <= p.due_on else "filed_late"
-        else:
-            status = "late" if today > p.due_on else "pending"
-        items.append(
-            schemas.FilingStatusRow(
-                enterprise_id=eid,
-                enterprise=name,
-                uscc=uscc,
-                region_code=region,
-                status=status,
-                due_on=p.due_on,
-                filed_at=filed_at,
-            )
-        )
-    counts = {s: sum(1 for i in items if i.status == s) for s in ("filed", "filed_late", "late", "pending")}
+        .subquery("f")
+    )
+    counts = dict(session.execute(select(base.c.status, func.count()).group_by(base.c.status)).all())
+    page = select(base)
     if only:
-        items = [i for i in items if i.status == only]
+        page = page.where(base.c.status == only)
+    if after is not None:
+        page = page.where(base.c.id > after)
+    rows = session.execute(page.order_by(base.c.id).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
     return schemas.FilingStatusList(
         period=p.code,
         due_on=p.due_on,
         today=today,
-        filed=counts["filed"] + counts["filed_late"],
-        late=counts["late"] + counts["filed_late"],
-        pending=counts["pending"],
-        items=items,
+        filed=counts.get("filed", 0) + counts.get("filed_late", 0),
+        late=counts.get("late", 0) + counts.get("filed_late", 0),
+        pending=counts.get("pending", 0),
+        items=[
+            schemas.FilingStatusRow(
+                enterprise_id=r.id,
+                enterprise=r.name,
+                uscc=r.uscc,
+                region_code=r.region_code,
+                status=r.status,
+                due_on=p.due_on,
+                filed_at=r.filed_at,
+            )
+            for r in rows
+        ],
+        next_after=rows[-1].id if more else None,
     )
 
 

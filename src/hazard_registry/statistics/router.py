@@ -136,5 +136,9 @@ def list_filings(
     session: DbSession,
     period: PeriodQuery,
     status: Literal["filed", "filed_late", "late", "pending"] | None = None,
+    after: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Enterprise id to continue after")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.FilingStatusList:
-    return filings.status_list(session, actor, period, today=clock.today_in_china(), only=status)
+    return filings.status_list(
+        session, actor, period, today=clock.today_in_china(), only=status, after=after, limit=limit
+    )

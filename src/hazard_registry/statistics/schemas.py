@@ -151,3 +151,4 @@ class FilingStatusList(BaseModel):
     late: int
     pending: int
     items: list[FilingStatusRow]
+    next_after: int | None = Field(None, description="Pass as `after` for the next page")
