@@ -217,3 +217,34 @@ def test_xlsx_continues_on_a_new_sheet_past_the_sheet_limit(client, world, db, m
     sheets = [list(ws.iter_rows(values_only=True)) for ws in wb.worksheets]
     assert all(list(s[0]) == HAZARD_HEADINGS for s in sheets)
     assert sum(len(s) - 1 for s in sheets) == len(stats_data.ROWS) and len(sheets) == 3
+
+
+def test_exports_respect_scope_and_refuse_bad_parameters(client, world, db):
+    stats_data.load(db, world)
+    params = {"table": "breakdown", "by": "region", "region": "440300", "as_of": "2026-06-30"}
+    rows = _csv(
+        client.get("/api/v1/ledgers/statistics", params=params, headers=world.headers(client, "futian_officer"))
+    )
+    assert [r[0] for r in rows[1:]] == ["440304"]
+    for bad in ({"format": "pdf"}, {"state": "nonsense"}, {"region": "12"}, {"found_from": "yesterday"}):
+        r = client.get("/api/v1/ledgers/hazards", params=bad, headers=world.headers(client, "city"))
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/v1/ledgers/hazards").status_code == 401
+
+
+def test_import_reads_gbk_csv(client, world, db):
+    day = (date.today() - timedelta(days=2)).isoformat()
+    text = (
+        "统一社会信用代码,隐患名称,隐患描述,发现日期,判定依据条款ID\n"
+        + f"{CHEM},粉尘涉爆,除尘系统未设泄爆,{day},{world.clause_chem}\n"
+    )
+    r = _post(client, world, "officer", text.encode("gb18030"), dry_run="false")
+    assert r.status_code == 200, r.text
+    assert len(r.json()["imported"]) == 1
+    assert db.scalar(select(Hazard.title)) == "粉尘涉爆"
+
+
+def test_import_damaged_csv_is_422(client, world, db):
+    content = "统一社会信用代码,隐患名称\n".encode() + b'a,"' + b"x" * 140_000 + b'"\n'  # past csv's field limit
+    r = _post(client, world, "officer", content)
+    assert r.status_code == 422 and r.json()["code"] == "unreadable_file"

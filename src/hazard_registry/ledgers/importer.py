@@ -80,6 +80,13 @@ def read_table(filename: str, data: bytes, max_rows: int) -> tuple[list[str], li
             raise InvalidInput(f"{filename} is neither UTF-8 nor GBK text", code="unreadable_file")
         it = iter(csv.reader(io.StringIO(text)))
     try:
+        return _rows(it, max_rows)
+    except (csv.Error, ValueError) as exc:  # NUL bytes, over-long fields, a damaged sheet
+        raise InvalidInput(f"{filename} cannot be read: {exc}", code="unreadable_file") from exc
+
+
+def _rows(it: Iterator[Any], max_rows: int) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    try:
         head = next(it)
     except StopIteration:
         raise InvalidInput("the file is empty", code="file_empty") from None
