@@ -154,3 +154,41 @@ def test_as_of_out_of_range_is_422(client, world):
     for day in ("9999-12-31", "0001-01-01"):
         r = client.get("/api/v1/statistics/summary", params={"as_of": day}, headers=world.headers(client, "city"))
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of"
+
+
+def test_each_table_is_one_statement_whatever_the_size(app, db, world, data):
+    from sqlalchemy import event
+
+    from hazard_registry.auth.principal import SYSTEM
+    from hazard_registry.statistics import service
+    from hazard_registry.statistics.service import StatFilters
+
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    f = StatFilters(region="440300")
+    calls = {
+        "summary": (lambda: service.summary(db, SYSTEM, f, as_of=AS_OF, cutoff=date(2023, 12, 31)), 1),
+        "breakdown": (lambda: service.breakdown(db, SYSTEM, f, "region", as_of=AS_OF, cutoff=date(2023, 12, 31)), 2),
+        "trend": (lambda: service.trend(db, SYSTEM, f, as_of=AS_OF, months=24), 1),
+        "clearance": (lambda: service.clearance(db, SYSTEM, f, as_of=AS_OF, cutoff=date(2023, 12, 31)), 4),
+    }
+    event.listen(app.state.engine, "before_cursor_execute", count)
+    try:
+        for name, (call, expected) in calls.items():
+            seen.clear()
+            call()
+            # One aggregate per table (+ one lookup of names for a breakdown, + the oldest few for clearance).
+            assert len(seen) == expected, (name, seen)
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("user", ["admin", "admin_futian", "builder", "officer", "ent_futian", "chief"])
+def test_every_role_gets_figures(client, world, data, user):
+    for path in ("summary", "breakdown", "trend", "clearance"):
+        get(client, world, user, path)
+    admin = get(client, world, "admin_futian", "summary", as_of=AS_OF.isoformat())["figures"]
+    assert admin["found"] == 2  # an administrator sees the whole of its region (福田), every sector
