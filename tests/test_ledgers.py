@@ -85,6 +85,19 @@ def test_statistics_table_exports(client, world, db):
     ws = load_workbook(io.BytesIO(x.content), read_only=True).worksheets[0]
     head, first = list(ws.iter_rows(values_only=True))
     assert head[:3] == ("截至日期", "行政区划代码", "发现数") and first[2] == 9  # as of today: H5 too
+    clear = _csv(
+        client.get(
+            "/api/v1/ledgers/statistics",
+            params={"table": "clearance", "region": "440300", "as_of": "2026-06-30"},
+            headers=world.headers(client, "city"),
+        )
+    )
+    assert clear == [
+        ["行政区划代码", "行政区划", "动态清零", "逾期未整改", "未整改", "存量未整改", "存量清零"],
+        ["440300", "合计", "否", "3", "4", "2", "否"],
+        ["440304", "福田区", "否", "1", "1", "1", "否"],
+        ["440305", "南山区", "否", "2", "3", "1", "否"],
+    ]
     bad = client.get("/api/v1/ledgers/statistics", params={"table": "x"}, headers=world.headers(client, "city"))
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
 

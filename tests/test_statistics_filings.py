@@ -57,6 +57,16 @@ def test_prefill_file_and_list(client, world, db):
     }
     assert pre["figures"] == expected and pre["due_on"] == "2024-04-15" and pre["filed_at"] is None
 
+    annual = client.get("/api/v1/filings/prefill", params={"period": "2024"}, headers=h).json()
+    assert annual["kind"] == "annual" and annual["due_on"] == "2025-01-31"
+    assert annual["figures"] == {
+        "found_in_period": 2,  # H2, H3 (H1 was found on 31 December 2023)
+        "closed_in_period": 2,  # H3, H4
+        "open_at_end": 2,  # H1, H2
+        "overdue_at_end": 0,
+        "stock_open_at_end": 1,  # H1
+    }
+
     r = client.post("/api/v1/filings", json={"period": "2024Q1", "confirmed_by_name": "张三"}, headers=h)
     assert r.status_code == 201, r.text
     filed = r.json()

@@ -157,6 +157,14 @@ def trend_table(t: ss.Trend) -> tuple[list[str], list[list[Any]]]:
     return ["月份", "发现数", "销号数"], [[m.month, m.found, m.closed] for m in t.months]
 
 
+def clearance_table(c: ss.Clearance) -> tuple[list[str], list[list[Any]]]:
+    def cells(st: ss.ClearanceStatus) -> list[Any]:
+        return ["是" if st.clear else "否", st.overdue, st.open, st.stock_open, "是" if st.stock_target_met else "否"]
+
+    head = ["行政区划代码", "行政区划", "动态清零", "逾期未整改", "未整改", "存量未整改", "存量清零"]
+    return head, [[c.region or "", "合计", *cells(c.status)]] + [[r.key, r.name, *cells(r.status)] for r in c.children]
+
+
 def _cell(v: Any) -> Any:
     if isinstance(v, datetime):
         return v.astimezone(UTC).isoformat()

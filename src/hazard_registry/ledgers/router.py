@@ -46,7 +46,7 @@ def export_statistics(
     actor: CurrentActor,
     session: DbSession,
     f: Filters,
-    table: Literal["summary", "breakdown", "trend"] = "breakdown",
+    table: Literal["summary", "breakdown", "trend", "clearance"] = "breakdown",
     by: Literal["region", "industry", "sector"] = "region",
     months: Annotated[int, Query(ge=1, le=120)] = 12,
     as_of: AsOf = None,
@@ -59,6 +59,9 @@ def export_statistics(
     elif table == "trend":
         headings, rows = export.trend_table(stats.trend(session, actor, f, as_of=day, months=months))
         title = "重大事故隐患月度趋势"
+    elif table == "clearance":
+        headings, rows = export.clearance_table(stats.clearance(session, actor, f, as_of=day, cutoff=cutoff, oldest=0))
+        title = "重大事故隐患动态清零情况"
     else:
         headings, rows = export.breakdown_table(stats.breakdown(session, actor, f, by, as_of=day, cutoff=cutoff))
         title = "重大事故隐患分类统计"
