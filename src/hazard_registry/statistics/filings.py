@@ -7,7 +7,7 @@ escalation engine can sweep like any other stall.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Select, String, and_, case, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,21 +23,21 @@ from hazard_registry.reference.models import Enterprise, Industry
 from hazard_registry.statistics import schemas
 from hazard_registry.statistics.models import Filing
 from hazard_registry.statistics.periods import Period, parse_period
-from hazard_registry.statistics.service import StatFilters, _base_where, _flags, _one, day_end_utc
+from hazard_registry.statistics.service import StatFilters, as_of_flags, count_if, day_end_utc, scoped_where
 
 
 def figures_for(session: Session, actor: Actor, enterprise_id: int, p: Period, cutoff: date) -> schemas.FilingFigures:
     """One statement over the enterprise's hazards: found and closed within the period, open at its end."""
-    flags = _flags(p.end, cutoff)
-    closed_in = and_(flags["closed"], Hazard.closed_at >= day_end_utc(date.fromordinal(p.start.toordinal() - 1)))
+    flags = as_of_flags(p.end, cutoff)
+    closed_in = and_(flags["closed"], Hazard.closed_at >= day_end_utc(p.start - timedelta(days=1)))
     row = session.execute(
         select(
-            func.coalesce(func.sum(_one(Hazard.found_at >= p.start)), 0),
-            func.coalesce(func.sum(_one(closed_in)), 0),
-            func.coalesce(func.sum(_one(flags["open"])), 0),
-            func.coalesce(func.sum(_one(flags["overdue"])), 0),
-            func.coalesce(func.sum(_one(flags["stock_open"])), 0),
-        ).where(*_base_where(actor, StatFilters(enterprise_id=enterprise_id), p.end))
+            func.coalesce(func.sum(count_if(Hazard.found_at >= p.start)), 0),
+            func.coalesce(func.sum(count_if(closed_in)), 0),
+            func.coalesce(func.sum(count_if(flags["open"])), 0),
+            func.coalesce(func.sum(count_if(flags["overdue"])), 0),
+            func.coalesce(func.sum(count_if(flags["stock_open"])), 0),
+        ).where(*scoped_where(actor, StatFilters(enterprise_id=enterprise_id), p.end))
     ).one()
     found, closed, open_, overdue, stock_open = (int(x) for x in row)
     return schemas.FilingFigures(
@@ -82,7 +82,7 @@ def file(session: Session, actor: Actor, data: schemas.FilingCreate, *, now: dat
     p = parse_period(data.period)
     if today_in_china(now) <= p.end:
         raise Conflict(
-            f"{p.code} has not ended yet; it can be filed from {p.end.fromordinal(p.end.toordinal() + 1)}",
+            f"{p.code} has not ended yet; it can be filed from {p.end + timedelta(days=1)}",
             code="period_not_ended",
         )
     filing = session.scalar(

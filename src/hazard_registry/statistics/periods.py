@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from hazard_registry.clock import today_in_china
 from hazard_registry.errors import InvalidInput
@@ -38,7 +38,7 @@ def parse_period(code: str) -> Period:
     if q == 4:
         end, due = date(year, 12, 31), date(year + 1, 1, 15)
     else:
-        end = date(year, 3 * q + 1, 1).fromordinal(date(year, 3 * q + 1, 1).toordinal() - 1)
+        end = date(year, 3 * q + 1, 1) - timedelta(days=1)
         due = date(year, 3 * q + 1, 15)
     return Period(code, "quarterly", start, end, due)
 
@@ -51,5 +51,4 @@ def period_to_file(now: datetime) -> Period:
     """The quarter an enterprise files now: the last one that has ended (in China's calendar)."""
     today = today_in_china(now)
     current = quarter_containing(today)
-    prev_end = current.start.fromordinal(current.start.toordinal() - 1)
-    return quarter_containing(prev_end)
+    return quarter_containing(current.start - timedelta(days=1))

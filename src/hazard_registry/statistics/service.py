@@ -91,7 +91,7 @@ def child_key(region: str | None) -> ColumnElement[str]:
     return func.substr(col, 1, 9 if len(region) == 6 else 12, type_=String)
 
 
-def _base_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElement[bool]]:
+def scoped_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElement[bool]]:
     where = [hazard_scope(actor, Hazard), Hazard.state != "rejected", Hazard.found_at <= as_of]
     if f.region:
         where.append(region_within(Hazard.region_code, f.region))
@@ -104,7 +104,7 @@ def _base_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElement
     return where
 
 
-def _flags(as_of: date, cutoff: date) -> dict[str, ColumnElement[bool]]:
+def as_of_flags(as_of: date, cutoff: date) -> dict[str, ColumnElement[bool]]:
     closed = and_(Hazard.closed_at.is_not(None), Hazard.closed_at < day_end_utc(as_of))
     is_open = not_(closed)
     overdue = and_(is_open, Hazard.deadline < as_of, Hazard.state.not_in(_DEADLINE_STOPPED))
@@ -119,7 +119,7 @@ def _flags(as_of: date, cutoff: date) -> dict[str, ColumnElement[bool]]:
     }
 
 
-def _one(cond: ColumnElement[bool]) -> ColumnElement[int]:
+def count_if(cond: ColumnElement[bool]) -> ColumnElement[int]:
     return case((cond, 1), else_=0)
 
 
@@ -138,15 +138,15 @@ def aggregate(
     percentiles by ``percentile_cont`` on PostgreSQL, by ROW_NUMBER over each group on SQLite.
     """
     pg = is_postgres(session)
-    flags = _flags(as_of, cutoff)
+    flags = as_of_flags(as_of, cutoff)
     days = _days_to_close(pg)
     closed_days = case((flags["closed"], days), else_=None)
     cols: list[Any] = [
         (group if group is not None else literal("all", String)).label("g"),
-        *[_one(c).label(name) for name, c in flags.items()],
+        *[count_if(c).label(name) for name, c in flags.items()],
         closed_days.label("days"),
     ]
-    inner_sel = select(*cols).where(*_base_where(actor, f, as_of))
+    inner_sel = select(*cols).where(*scoped_where(actor, f, as_of))
     if not pg:
         # Closed hazards first, shortest first: within a group, row n is the n-th shortest time to close.
         inner_sel = inner_sel.add_columns(
@@ -258,7 +258,7 @@ def trend(session: Session, actor: Actor, f: StatFilters, *, as_of: date, months
     """Hazards found and closed per calendar month, for the ``months`` months ending with ``as_of``'s."""
     pg = is_postgres(session)
     first, labels = month_range(as_of, months)
-    where = _base_where(actor, f, as_of)
+    where = scoped_where(actor, f, as_of)
     found = select(_month(Hazard.found_at, pg).label("m"), literal(1).label("f"), literal(0).label("c")).where(
         *where, Hazard.found_at >= first
     )
@@ -283,7 +283,7 @@ def clearance(
     rows = aggregate(session, actor, f, as_of=as_of, cutoff=cutoff)
     total = _figures(rows[0] if rows else None)
     children = breakdown(session, actor, f, "region", as_of=as_of, cutoff=cutoff)
-    flags = _flags(as_of, cutoff)
+    flags = as_of_flags(as_of, cutoff)
     old = session.execute(
         select(
             Hazard.id,
@@ -295,7 +295,7 @@ def clearance(
             Enterprise.name,
         )
         .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-        .where(*_base_where(actor, f, as_of), flags["overdue"])
+        .where(*scoped_where(actor, f, as_of), flags["overdue"])
         .order_by(Hazard.deadline, Hazard.id)
         .limit(oldest)
     ).all()
@@ -331,7 +331,3 @@ def _status(fig: schemas.Figures) -> schemas.ClearanceStatus:
         stock_open=fig.stock_open,
         stock_target_met=fig.stock_open == 0,
     )
-
-
-def date_of(dt: datetime) -> date:
-    return dt.astimezone(CHINA).date()
