@@ -192,3 +192,13 @@ def test_every_role_gets_figures(client, world, data, user):
         get(client, world, user, path)
     admin = get(client, world, "admin_futian", "summary", as_of=AS_OF.isoformat())["figures"]
     assert admin["found"] == 2  # an administrator sees the whole of its region (福田), every sector
+
+
+def test_cutoff_is_a_setting_not_a_constant(db, world, data):
+    from hazard_registry.auth.principal import SYSTEM
+    from hazard_registry.statistics import service
+    from hazard_registry.statistics.service import StatFilters
+
+    f = StatFilters(region="440305")
+    moved = service.summary(db, SYSTEM, f, as_of=AS_OF, cutoff=date(2024, 1, 1)).figures
+    assert (moved.stock, moved.stock_open, moved.increment) == (3, 2, 3)  # H2, found on 1 January, is stock now
