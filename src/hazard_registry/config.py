@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     complaint_rate_receipt: str = "60/60"
     complaint_rate_bad_receipt: str = "10/900"
     complaint_bad_receipt_delay_ms: int = 500
+    # Hazards found on or before this day are the campaign's stock (存量); later ones its increment (增量).
+    campaign_cutoff: date = date(2023, 12, 31)
+    # Ledger imports: the largest file and the most rows read from it.
+    import_max_rows: int = 20000
 
     @property
     def effective_database_url(self) -> str:

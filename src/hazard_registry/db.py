@@ -83,8 +83,18 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+def reader(engine: Engine) -> Engine:
+    """The engine for a read-only unit of work: on SQLite a deferred BEGIN, a WAL snapshot that neither waits
+    for the writer nor holds it up (a request's own session may hold the write lock meanwhile)."""
+    return engine.execution_options(sqlite_deferred=True)
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessionmaker() as session:
+    # Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
+    # A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
+    # answers "locked" and the client gets 503 with Retry-After.
+    bind = reader(request.app.state.engine) if request.method in ("GET", "HEAD") else request.app.state.engine
+    with request.app.state.sessionmaker(bind=bind) as session:
         yield session
 
 

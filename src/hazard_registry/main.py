@@ -14,7 +14,10 @@ from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import make_engine, make_sessionmaker
 from hazard_registry.errors import install_handlers, problem
 from hazard_registry.hazards.router import router as hazards_router
+from hazard_registry.ledgers.router import router as ledgers_router
 from hazard_registry.reference.router import router as reference_router
+from hazard_registry.statistics.router import filings_router
+from hazard_registry.statistics.router import router as statistics_router
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
 
@@ -69,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public_router)
     complaints.install(app)
     app.include_router(complaints.router)
+    app.include_router(statistics_router)
+    app.include_router(filings_router)
+    app.include_router(ledgers_router)
 
     @app.get("/healthz", tags=["meta"], operation_id="health")
     def health() -> dict[str, str]:

@@ -19,6 +19,7 @@ from hazard_registry.hazards.models import (
     HazardEvent,
     IdempotencyKey,
 )
+from hazard_registry.ledgers.models import LedgerImport, LedgerImportRow
 from hazard_registry.reference.models import (
     Department,
     DepartmentSector,
@@ -29,6 +30,7 @@ from hazard_registry.reference.models import (
     Standard,
     StandardClause,
 )
+from hazard_registry.statistics.models import Filing
 from hazard_registry.supervision.models import (
     CalendarDay,
     CalendarYear,
@@ -54,6 +56,7 @@ __all__ = [
     "Enterprise",
     "EscalationRule",
     "Extension",
+    "Filing",
     "Hazard",
     "HazardAttachment",
     "HazardCounter",
@@ -61,6 +64,8 @@ __all__ = [
     "IdempotencyKey",
     "IdentityReveal",
     "Industry",
+    "LedgerImport",
+    "LedgerImportRow",
     "MeasureEvent",
     "Region",
     "Reward",

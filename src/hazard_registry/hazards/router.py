@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from hazard_registry import clock
@@ -35,10 +35,7 @@ def report_hazard(
     return run_once(session, actor, idempotency_key, fingerprint("report", data.model_dump(mode="json")), create)
 
 
-@router.get("", response_model=schemas.HazardPage, operation_id="list_hazards", summary="List hazards")
-def list_hazards(
-    actor: CurrentActor,
-    session: DbSession,
+def hazard_filters(
     state: Annotated[list[State] | None, Query(description="Repeat for several")] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="This region and below")] = None,
     industry_code: Annotated[str | None, Query(max_length=4)] = None,
@@ -52,10 +49,9 @@ def list_hazards(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Text in number, title or description")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> schemas.HazardPage:
-    filters = service.HazardFilters(
+) -> service.HazardFilters:
+    """The list's filters as one dependency, shared by the list and the ledger export."""
+    return service.HazardFilters(
         state=[s.value for s in state or []],
         region=region,
         industry_code=industry_code,
@@ -68,6 +64,19 @@ def list_hazards(
         found_to=found_to,
         q=q,
     )
+
+
+HazardFiltersQuery = Annotated[service.HazardFilters, Depends(hazard_filters)]
+
+
+@router.get("", response_model=schemas.HazardPage, operation_id="list_hazards", summary="List hazards")
+def list_hazards(
+    actor: CurrentActor,
+    session: DbSession,
+    filters: HazardFiltersQuery,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> schemas.HazardPage:
     return service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=clock.today_in_china())
 
 
