@@ -220,6 +220,15 @@ def test_concurrent_sweeps_make_each_measure_once(app, world, settings, db):
         assert sorted(m.measure for m in reg.measures(hid)) == ["circulated_notice", "warning_letter"]
     numbers = [m.document_number for hid in ids for m in reg.measures(hid) if m.document_number]
     assert len(numbers) == 6 == len(set(numbers)), "each auto-issued letter has its own 文号"
+    assert sorted(int(n.split("〕")[1].removesuffix("号")) for n in numbers) == [1, 2, 3, 4, 5, 6], numbers
+    assert all(n.startswith("深圳市安委办督〔2026〕") for n in numbers), "the level above numbers what it issues"
+    with app.state.sessionmaker() as s:
+        letters = [m for hid in ids for m in reg.measures(hid) if m.document_number]
+        for m in letters:
+            assert [(e.action, e.actor_name, e.note) for e in sup.events(s, m)] == [
+                ("issue", "system", m.document_number)
+            ]
+            assert m.response_due == date(2026, 3, 25) and m.version == 2
 
 
 def test_measures_through_the_api_scope_and_the_public_list(client, app, world, settings):

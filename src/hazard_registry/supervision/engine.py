@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors
 from hazard_registry.db import UTCDateTime, is_postgres
-from hazard_registry.errors import VersionConflict, WrongState
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.reference.models import Region
 from hazard_registry.supervision.models import (
@@ -278,14 +277,17 @@ def _propose_due(session: Session, now: datetime) -> int:
     return proposed
 
 
-def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: int = 500) -> int:
+def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: int = 5000) -> int:
+    """Issue every proposal whose rule needs no confirmation, a batch per transaction, through the service
+    function the API uses (set-based: a batch costs three statements). On PostgreSQL each worker locks its
+    batch with SKIP LOCKED, so concurrent sweeps share the work; SQLite has one writer at a time anyway."""
     from hazard_registry.supervision import service
 
     issued = 0
     while True:
         with session_factory() as session:
             stmt = (
-                select(SupervisionMeasure)
+                select(SupervisionMeasure.id)
                 .where(
                     SupervisionMeasure.state == MeasureState.proposed,
                     SupervisionMeasure.needs_confirmation.is_(False),
@@ -295,18 +297,12 @@ def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: in
             )
             if is_postgres(session):
                 stmt = stmt.with_for_update(skip_locked=True)
-            todo = session.scalars(stmt).all()
-            if not todo:
+            ids = list(session.scalars(stmt))
+            if not ids:
                 return issued
-            for m in todo:
-                try:
-                    with session.begin_nested():
-                        service.issue(session, SYSTEM, m, now)
-                    issued += 1
-                except (VersionConflict, WrongState):
-                    continue  # another worker issued it first (SQLite has no SKIP LOCKED)
+            issued += service.issue_many(session, SYSTEM, ids, now)
             session.commit()
-            if len(todo) < batch:
+            if len(ids) < batch:
                 return issued
 
 

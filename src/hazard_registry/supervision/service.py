@@ -7,10 +7,26 @@ target acknowledges receipt; the issuer resolves with an outcome.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,7 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hazard_registry import clock
 from hazard_registry.auth.principal import Actor, Role, region_contains, region_within
-from hazard_registry.db import is_postgres
+from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.errors import Forbidden, NotFound, VersionConflict, WrongState
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.reference.models import Department, Enterprise, Region
@@ -173,25 +189,98 @@ def _flush(session: Session) -> None:
 # --- the life of a measure ------------------------------------------------------------------------------------
 
 
-def _authority(session: Session, m: SupervisionMeasure) -> tuple[str, str]:
-    if m.issuer_department_id is not None:
-        dept = session.get(Department, m.issuer_department_id)
-        return f"D{m.issuer_department_id}", dept.name if dept else "监管部门"
-    region = session.get(Region, m.issuer_region_code)
-    return f"R{m.issuer_region_code}", f"{region.name if region else m.issuer_region_code}安委办"
-
-
-def _next_document_number(session: Session, m: SupervisionMeasure, year: int) -> str:
-    key, name = _authority(session, m)
-    ins = pg_insert if is_postgres(session) else sqlite_insert
-    stmt = (
-        ins(DocumentCounter)
-        .values(authority=key, year=year, last=1)
-        .on_conflict_do_update(index_elements=["authority", "year"], set_={"last": DocumentCounter.last + 1})
-        .returning(DocumentCounter.last)
+def _authority_columns() -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """Who numbers a measure's 文号 (its key in the counters) and the name printed in it: the issuing
+    department, or the issuing region's 安委办 when the level above issues."""
+    m, d, r = SupervisionMeasure, Department, Region
+    key = case(
+        (m.issuer_department_id.is_not(None), literal("D") + cast(m.issuer_department_id, String)),
+        else_=literal("R") + m.issuer_region_code,
     )
-    n = session.execute(stmt).scalar_one()
-    return f"{name}督〔{year}〕{n}号"
+    name = case((m.issuer_department_id.is_not(None), d.name), else_=r.name + literal("安委办"))
+    return key, name
+
+
+def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) -> int:
+    """Issue the given proposed measures in three statements whatever their number: count them per issuing
+    authority and advance its 文号 counter by that much, then number, date and mark them in one UPDATE, and
+    record the events in one INSERT … SELECT. Measures no longer proposed are left alone; the caller checks
+    the authority (the API for one measure, the engine as the system principal)."""
+    if not ids:
+        return 0
+    m = SupervisionMeasure
+    today = clock.today_in_china(now)
+    key, name = _authority_columns()
+    chosen = (
+        select(m.id, key.label("authority"), name.label("name"), m.response_days)
+        .outerjoin(Department, Department.id == m.issuer_department_id)
+        .join(Region, Region.code == m.issuer_region_code)
+        .where(m.id.in_(ids), m.state == MeasureState.proposed.value)
+        .subquery()
+    )
+    ins = (pg_insert if is_postgres(session) else sqlite_insert)(DocumentCounter)
+    counts = select(chosen.c.authority, literal(today.year), func.count()).group_by(chosen.c.authority)
+    session.execute(
+        ins.from_select(["authority", "year", "last"], counts).on_conflict_do_update(
+            index_elements=["authority", "year"], set_={"last": DocumentCounter.last + ins.excluded.last}
+        )
+    )
+    c = DocumentCounter
+    numbered = (
+        select(
+            chosen.c.id,
+            (
+                chosen.c.name
+                + literal(f"督〔{today.year}〕")
+                + cast(
+                    c.last
+                    - func.count().over(partition_by=chosen.c.authority)
+                    + func.row_number().over(partition_by=chosen.c.authority, order_by=chosen.c.id),
+                    String,
+                )
+                + literal("号")
+            ).label("number"),
+            chosen.c.response_days,
+        )
+        .join(c, and_(c.authority == chosen.c.authority, c.year == today.year))
+        .subquery()
+    )
+    if is_postgres(session):
+        due = literal(today) + numbered.c.response_days
+    else:
+        due = func.date(literal(today.isoformat()), literal("+") + cast(numbered.c.response_days, String) + " days")
+    done = session.scalars(
+        update(m)
+        .where(m.id == numbered.c.id, m.state == MeasureState.proposed.value)
+        .values(
+            state=MeasureState.issued.value,
+            issued_at=now,
+            issued_by_id=actor.user_id,
+            document_number=numbered.c.number,
+            response_due=due,
+            version=m.version + 1,
+        )
+        .returning(m.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not done:
+        return 0
+    data = literal("{}") if not is_postgres(session) else cast(literal("{}"), JSON)
+    session.execute(
+        insert(MeasureEvent).from_select(
+            ["measure_id", "action", "actor_id", "actor_name", "at", "note", "data"],
+            select(
+                m.id,
+                literal("issue"),
+                literal(actor.user_id, Integer),
+                literal(actor.username),
+                literal(now, UTCDateTime),
+                m.document_number,
+                data,
+            ).where(m.id.in_(done)),
+        )
+    )
+    return len(done)
 
 
 def issue(
@@ -200,13 +289,10 @@ def issue(
     _require(can_issue(actor, m), "issue")
     _require_state(m, MeasureState.proposed)
     _check_version(m, expected_version)
-    today = clock.today_in_china(now)
-    number = _next_document_number(session, m, today.year)  # before any change to m: no autoflush of it
-    m.state, m.issued_at, m.issued_by_id = MeasureState.issued, now, actor.user_id
-    m.document_number = number
-    m.response_due = today + timedelta(days=m.response_days)
-    record(session, m, actor, "issue", now, note=m.document_number)
-    _flush(session)
+    session.flush()
+    if issue_many(session, actor, [m.id], now) != 1:
+        raise VersionConflict("the measure was changed by someone else meanwhile")
+    session.refresh(m)
     return m
 
 
