@@ -37,6 +37,7 @@ from hazard_registry.supervision.models import (
     DocumentCounter,
     EscalationRule,
     MeasureEvent,
+    SelfInspection,
     SupervisionMeasure,
     SupervisionTimer,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "Region",
     "Reward",
     "Sector",
+    "SelfInspection",
     "Standard",
     "StandardClause",
     "SupervisionMeasure",

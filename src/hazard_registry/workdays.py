@@ -27,7 +27,7 @@ class CalendarYearUnknown(DomainError):
     def __init__(self, year: int) -> None:
         super().__init__(
             f"the official holiday table for {year} is not known; an administrator loads it with "
-            f"POST /api/v1/calendar/{year}",
+            f"PUT /api/v1/calendar/{year}",
             year=year,
         )
         self.year = year

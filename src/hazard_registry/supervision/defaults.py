@@ -26,8 +26,20 @@ DEFAULT_RULES: list[tuple[str, str, int, bool, str, str, bool, int]] = [
     ("default.not_closed.letter", "not_closed", 5, True, "warning_letter", "higher_level", False, 5),
 ]
 
+# Added with self-inspection and regional stalls (migration 0006). Self-inspection: 10 working days after
+# the quarter (month) ends with no principal-led inspection recorded → 函告 by the lead department, then
+# 约谈 after 30. Regions, judged each quarter by the level above: a fifth of open hazards past deadline
+# → 函告; five or more stock hazards (found by the cut-off) still open → 通报.
+DEFAULT_RULES_0006: list[tuple[str, str, int, bool, str, str, bool, int]] = [
+    ("default.self_inspection.letter", "self_inspection_missed", 10, True, "warning_letter", "lead_department",
+     False, 10),
+    ("default.self_inspection.summons", "self_inspection_missed", 30, True, "summons", "lead_department", True, 10),
+    ("default.region_overdue.letter", "region_overdue_share", 20, True, "warning_letter", "higher_level", True, 15),
+    ("default.region_stock.notice", "region_stock_open", 5, True, "circulated_notice", "higher_level", True, 15),
+]  # fmt: skip
 
-def default_rule_rows() -> list[dict]:
+
+def default_rule_rows(rules: list[tuple[str, str, int, bool, str, str, bool, int]] = DEFAULT_RULES) -> list[dict]:
     return [
         {
             "key": key,
@@ -43,5 +55,5 @@ def default_rule_rows() -> list[dict]:
             "legal_basis": BASIS,
             "active": True,
         }
-        for key, stall, threshold, working, measure, issuer, confirm, response in DEFAULT_RULES
+        for key, stall, threshold, working, measure, issuer, confirm, response in rules
     ]

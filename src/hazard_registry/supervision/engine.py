@@ -12,18 +12,19 @@ concurrent sweeps and a rerun after a kill harmless: what exists is not made aga
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import String, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy import Integer, String, and_, case, cast, delete, func, literal, not_, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hazard_registry import clock
-from hazard_registry.auth.principal import SYSTEM, ancestors
+from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, region_within
+from hazard_registry.clock import CHINA
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
-from hazard_registry.reference.models import Region
+from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
 from hazard_registry.supervision.models import (
     RUNG,
     STALLS,
@@ -33,6 +34,7 @@ from hazard_registry.supervision.models import (
     Issuer,
     Measure,
     MeasureState,
+    SelfInspection,
     Stall,
     SupervisionMeasure,
     SupervisionTimer,
@@ -306,12 +308,18 @@ def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: in
                 return issued
 
 
-def run_once(session_factory: sessionmaker[Session], now: datetime | None = None) -> SweepResult:
-    """One sweep. Each step commits on its own, so a sweep killed half-way is finished by the next one."""
+def run_once(
+    session_factory: sessionmaker[Session], now: datetime | None = None, *, cutoff: date = date(2023, 12, 31)
+) -> SweepResult:
+    """One sweep. Each step commits on its own, so a sweep killed half-way is finished by the next one;
+    ``cutoff`` is the campaign's stock/increment day (settings.campaign_cutoff)."""
     now = now or clock.now()
     result = SweepResult()
     with session_factory() as session:
         result.proposed = _propose_due(session, now)
+        session.commit()
+    with session_factory() as session:
+        result.proposed += _propose_self_inspection(session, now) + _propose_regions(session, now, cutoff)
         session.commit()
     result.issued = _auto_issue(session_factory, now)
     with session_factory() as session:
@@ -321,3 +329,234 @@ def run_once(session_factory: sessionmaker[Session], now: datetime | None = None
             )
         )
     return result
+
+
+# --- stalls that are not about one hazard ----------------------------------------------------------------------
+
+
+def _rules_for(session: Session, stall: Stall) -> list[EscalationRule]:
+    return list(
+        session.scalars(
+            select(EscalationRule).where(
+                EscalationRule.stall == stall.value,
+                EscalationRule.active.is_(True),
+                EscalationRule.retired_at.is_(None),
+            )
+        )
+    )
+
+
+def _nearer(rule: EscalationRule, rules: list[EscalationRule]) -> list[str]:
+    """Regions inside ``rule``'s jurisdiction that set rules of their own for the same stall (theirs win)."""
+    return sorted(
+        {
+            r.region_code
+            for r in rules
+            if r.region_code
+            and r.region_code != rule.region_code
+            and (rule.region_code is None or region_contains(rule.region_code, r.region_code))
+        }
+    )
+
+
+def _in_jurisdiction(column, rule: EscalationRule, rules: list[EscalationRule]):
+    clauses = [region_within(column, rule.region_code)] if rule.region_code else []
+    clauses += [not_(region_within(column, code)) for code in _nearer(rule, rules)]
+    return and_(true(), *clauses)
+
+
+def lead_department_sql(region_code, sector_code):
+    """``hazards.service.lead_department`` as a correlated subquery, for set-based statements: of the
+    departments in the region and above it, the nearest one leading the sector, else the nearest default lead
+    (a deeper region's code sorts after its ancestors', and a leading department before a default lead)."""
+    d, ds = Department, DepartmentSector
+    chain = [
+        region_code,
+        func.substr(region_code, 1, 6, type_=String),
+        func.substr(region_code, 1, 4, type_=String) + literal("00"),
+        func.substr(region_code, 1, 2, type_=String) + literal("0000"),
+    ]
+    leads = ds.sector_code.is_not(None)
+    return (
+        select(d.id)
+        .outerjoin(ds, and_(ds.department_id == d.id, ds.sector_code == sector_code))
+        .where(d.region_code.in_(chain), or_(leads, d.is_default_lead.is_(True)))
+        .order_by(d.region_code.desc(), case((leads, 0), else_=1), d.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def inspection_periods(today: date, monthly: bool) -> list[tuple[str, date, date]]:
+    """The two periods before the one ``today`` is in (a sweep that missed some days still sees them)."""
+    out = []
+    first = today.replace(day=1) if monthly else date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    for _ in range(2):
+        end = first - timedelta(days=1)
+        first = end.replace(day=1) if monthly else date(end.year, end.month - 2, 1)
+        code = f"{first.year}-{first.month:02d}" if monthly else f"{first.year}Q{(first.month - 1) // 3 + 1}"
+        out.append((code, first, end))
+    return out
+
+
+def _propose_self_inspection(session: Session, now: datetime) -> int:
+    """Every enterprise with no principal-led self-inspection in a finished quarter (month, high-risk) once the
+    rule's days after it have passed: one INSERT … SELECT per rule and period."""
+    today = clock.today_in_china(now)
+    rules = _rules_for(session, Stall.self_inspection_missed)
+    if not rules:
+        return 0
+    calendar = load_calendar(session)
+    e, i, sec, si, reg = Enterprise, Industry, Sector, SelfInspection, Region
+    high_risk = or_(e.high_risk.is_(True), sec.high_risk.is_(True))
+    lead = lead_department_sql(e.region_code, i.sector_code)
+    ins = pg_insert if is_postgres(session) else sqlite_insert
+    proposed = 0
+    for rule in rules:
+        higher = rule.issuer == Issuer.higher_level.value
+        for monthly in (False, True):
+            for code, start, end in inspection_periods(today, monthly):
+                due, _missing = _due(calendar, end, rule.threshold, rule.working_days)
+                if due is None or due > today:
+                    continue
+                what = "月度" if monthly else "季度"
+                source = (
+                    select(
+                        (literal("e") + cast(e.id, String) + literal(f":{rule.stall}:{code}:{rule.measure}")).label(
+                            "dedup_key"
+                        ),
+                        literal(rule.measure).label("measure"),
+                        literal(RUNG[Measure(rule.measure)]).label("rung"),
+                        literal(MeasureState.proposed.value).label("state"),
+                        literal(rule.stall).label("stall"),
+                        literal("enterprise").label("target_kind"),
+                        e.id.label("target_enterprise_id"),
+                        e.region_code.label("target_region_code"),
+                        literal(rule.issuer).label("issuer"),
+                        (literal(None, Integer) if higher else lead).label("issuer_department_id"),
+                        (func.coalesce(reg.parent_code, e.region_code) if higher else e.region_code).label(
+                            "issuer_region_code"
+                        ),
+                        i.sector_code.label("sector_code"),
+                        literal(rule.id).label("rule_id"),
+                        literal(rule.version).label("rule_version"),
+                        literal(rule.needs_confirmation).label("needs_confirmation"),
+                        literal(rule.response_days).label("response_days"),
+                        (e.name + literal(f"{code}未按规定由主要负责人组织开展{what}重大事故隐患排查")).label("reason"),
+                        literal(rule.legal_basis).label("legal_basis"),
+                        literal(now, UTCDateTime).label("proposed_at"),
+                        literal(1).label("version"),
+                    )
+                    .select_from(e)
+                    .join(i, i.code == e.industry_code)
+                    .join(sec, sec.code == i.sector_code)
+                    .join(reg, reg.code == e.region_code)
+                    .where(
+                        high_risk if monthly else not_(high_risk),
+                        e.created_at < literal(datetime.combine(end + timedelta(days=1), time(), CHINA), UTCDateTime),
+                        _in_jurisdiction(e.region_code, rule, rules),
+                        ~select(si.id)
+                        .where(
+                            si.enterprise_id == e.id,
+                            si.inspected_on.between(start, end),
+                            si.led_by_principal.is_(True),
+                        )
+                        .exists(),
+                    )
+                )
+                cols = [c.name for c in source.selected_columns]
+                stmt = (
+                    ins(SupervisionMeasure)
+                    .from_select(cols, source)
+                    .on_conflict_do_nothing(index_elements=["dedup_key"])
+                    .returning(SupervisionMeasure.id)
+                )
+                proposed += len(session.execute(stmt).all())
+    return proposed
+
+
+def region_figures(session: Session, today: date, cutoff: date):
+    """Per county and per prefecture (by GB/T 2260 prefix): open hazards, how many are past their deadline
+    and how many are of the stock. One GROUP BY per level over the register."""
+    from hazard_registry.hazards.service import overdue_clause  # the hazard service imports this module
+
+    h = Hazard
+    open_ = h.state.not_in(["closed", "rejected"])
+    overdue = overdue_clause(today)
+    levels = {
+        "county": func.substr(h.region_code, 1, 6, type_=String),
+        "prefecture": func.substr(h.region_code, 1, 4, type_=String) + literal("00"),
+    }
+    out = {}
+    for level, key in levels.items():
+        rows = session.execute(
+            select(
+                key.label("code"),
+                func.count().label("open"),
+                func.sum(case((overdue, 1), else_=0)).label("overdue"),
+                func.sum(case((h.found_at <= cutoff, 1), else_=0)).label("stock"),
+            )
+            .where(open_)
+            .group_by(key)
+        ).all()
+        for row in rows:
+            code = row.code
+            if (level == "county" and code[4:6] == "00") or code[2:4] == "00":
+                continue  # hazards filed at a prefecture or province itself: judged at that level
+            out[code] = (int(row.open), int(row.overdue or 0), int(row.stock or 0))
+    return out
+
+
+def _propose_regions(session: Session, now: datetime, cutoff: date) -> int:
+    """Regions whose overdue share or open stock is above their rule's threshold, once a quarter, by the level
+    above. The figures are set-based; the loop is over the regions found lagging, not over hazards."""
+    today = clock.today_in_china(now)
+    stalls = (Stall.region_overdue_share, Stall.region_stock_open)
+    if not any(_rules_for(session, s) for s in stalls):
+        return 0
+    figures = region_figures(session, today, cutoff)
+    quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    rows = []
+    for code, (open_, overdue, stock) in sorted(figures.items()):
+        for stall, rules in current_rules(session, code).items():
+            if stall not in stalls:
+                continue
+            for rule in rules:
+                if stall is Stall.region_overdue_share:
+                    if open_ == 0 or overdue * 100 < rule.threshold * open_:
+                        continue
+                    share = f"{overdue * 100 // open_}%（{overdue}/{open_}项）"
+                    why = f"辖区重大事故隐患逾期未整改占比{share}，超过{rule.threshold}%"
+                elif stock < rule.threshold:
+                    continue
+                else:
+                    why = f"辖区{cutoff.year}年及以前排查的存量重大事故隐患仍有{stock}项未整改销号"
+                region = session.get(Region, code)
+                if region is None:
+                    continue
+                rows.append(
+                    {
+                        "dedup_key": f"r{code}:{stall}:{quarter}:{rule.measure}",
+                        "measure": rule.measure,
+                        "rung": RUNG[Measure(rule.measure)],
+                        "state": MeasureState.proposed.value,
+                        "stall": stall.value,
+                        "target_kind": "region",
+                        "target_region_code": code,
+                        "issuer": Issuer.higher_level.value,
+                        "issuer_region_code": region.parent_code or code,
+                        "rule_id": rule.id,
+                        "rule_version": rule.version,
+                        "needs_confirmation": rule.needs_confirmation,
+                        "response_days": rule.response_days,
+                        "reason": f"{region.name}{why}",
+                        "legal_basis": rule.legal_basis,
+                        "proposed_at": now,
+                        "version": 1,
+                    }
+                )
+    if not rows:
+        return 0
+    ins = (pg_insert if is_postgres(session) else sqlite_insert)(SupervisionMeasure)
+    stmt = ins.values(rows).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(SupervisionMeasure.id)
+    return len(session.execute(stmt).all())

@@ -34,6 +34,11 @@ class Stall(StrEnum):
     verification_failed = "verification_failed"  # enterprise: failed verification N times (threshold = count)
     not_verified = "not_verified"  # regulator: verification requested, not verified
     not_closed = "not_closed"  # regulator: verified, not closed
+    # Not about one hazard:
+    self_inspection_missed = "self_inspection_missed"  # enterprise: no principal-led inspection in a quarter
+    # (a month in high-risk industries); threshold = days after the period's end
+    region_overdue_share = "region_overdue_share"  # region: open hazards past deadline, threshold in percent
+    region_stock_open = "region_stock_open"  # region: open hazards of the stock (found by the cut-off), a count
 
 
 # stall → (the hazard state it watches, who stalls)
@@ -157,7 +162,7 @@ class SupervisionMeasure(Base):
     issuer: Mapped[str] = mapped_column(String(32))
     issuer_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     issuer_region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
-    sector_code: Mapped[str] = mapped_column(ForeignKey("sectors.code"))
+    sector_code: Mapped[str | None] = mapped_column(ForeignKey("sectors.code"))  # None for a region's stall
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_rules.id"))
     rule_version: Mapped[int | None] = mapped_column(Integer)
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -183,6 +188,29 @@ class SupervisionMeasure(Base):
 Index("ix_supervision_measures_hazard", SupervisionMeasure.hazard_id, SupervisionMeasure.id)
 Index("ix_supervision_measures_state_region", SupervisionMeasure.state, SupervisionMeasure.issuer_region_code)
 Index("ix_supervision_measures_target_enterprise", SupervisionMeasure.target_enterprise_id, SupervisionMeasure.id)
+
+
+class SelfInspection(Base):
+    """An enterprise's own inspection for major hazards (自查), which its principal must lead at least once a
+    quarter, or once a month in high-risk industries."""
+
+    __tablename__ = "self_inspections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    inspected_on: Mapped[date] = mapped_column(Date)
+    led_by: Mapped[str] = mapped_column(String(64))
+    led_by_principal: Mapped[bool] = mapped_column(Boolean)
+    scope: Mapped[str] = mapped_column(Text)
+    hazards_found: Mapped[int] = mapped_column(Integer, default=0)
+    hazard_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The sweep asks "did this enterprise inspect between these days?" for every enterprise at once.
+Index("ix_self_inspections_enterprise_day", SelfInspection.enterprise_id, SelfInspection.inspected_on)
 
 
 class MeasureEvent(Base):

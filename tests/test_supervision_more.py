@@ -1,0 +1,233 @@
+"""Self-inspection duty, regions that lag, rules and holiday tables through the API, and a sweep that dies
+half-way."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from hazard_registry.auth.principal import SYSTEM
+from hazard_registry.reference.models import Enterprise
+from hazard_registry.supervision import engine
+from hazard_registry.supervision import service as sup
+from hazard_registry.supervision.models import MeasureEvent, SupervisionMeasure
+from tests.test_supervision_engine import CAL, Register, at
+
+
+@pytest.fixture
+def registered_this_year(app, world):
+    """The world's enterprises were created today; the duty only covers periods they existed in."""
+    with app.state.sessionmaker() as s:
+        real = dict(s.execute(select(Enterprise.id, Enterprise.created_at)).all())
+        s.execute(update(Enterprise).values(created_at=datetime(2025, 12, 31, 16, tzinfo=UTC)))  # 1 Jan in China
+        s.commit()
+    yield
+    with app.state.sessionmaker() as s:
+        for eid, created in real.items():
+            s.execute(update(Enterprise).where(Enterprise.id == eid).values(created_at=created))
+        s.commit()
+
+
+def _si_measures(app, enterprise_id: int) -> list[SupervisionMeasure]:
+    with app.state.sessionmaker() as s:
+        return list(
+            s.scalars(
+                select(SupervisionMeasure)
+                .where(
+                    SupervisionMeasure.target_enterprise_id == enterprise_id,
+                    SupervisionMeasure.stall == "self_inspection_missed",
+                )
+                .order_by(SupervisionMeasure.id)
+            )
+        )
+
+
+def inspect(client, world, user: str, day: date, principal: bool = True, **extra):
+    body = {"inspected_on": day.isoformat(), "led_by": "张三", "led_by_principal": principal, "scope": "全厂"}
+    return client.post("/api/v1/self-inspections", headers=world.headers(client, user), json=body | extra)
+
+
+def test_missed_self_inspections_are_flagged_by_quarter_and_by_month_in_high_risk_industries(
+    client, app, world, registered_this_year
+):
+    # Quarterly: 五金 (工贸) inspected in Q1 led by its principal; 建筑 (房屋市政) recorded nothing.
+    # Monthly (危险化学品): 南山化工 led one each month; 福田化工 only one its principal did not lead.
+    assert inspect(client, world, "ent_chem", date(2026, 1, 20)).status_code == 201
+    assert inspect(client, world, "ent_metal", date(2026, 2, 10)).status_code == 201
+    assert inspect(client, world, "ent_chem", date(2026, 2, 5)).status_code == 201
+    assert inspect(client, world, "ent_chem", date(2026, 3, 3)).status_code == 201
+    assert inspect(client, world, "ent_futian", date(2026, 2, 9), principal=False).status_code == 201
+    sweep = lambda day: engine.run_once(app.state.sessionmaker, at(day))  # noqa: E731
+    kinds = lambda key: sorted(  # noqa: E731
+        (m.dedup_key.split(":")[2], m.measure, m.state) for m in _si_measures(app, world.ids[key])
+    )
+
+    assert CAL.add_working_days(date(2026, 2, 28), 10) == date(2026, 3, 13)
+    sweep(date(2026, 3, 12))
+    assert kinds("futian") == [("2026-01", "warning_letter", "issued")], "February's ten working days still run"
+    sweep(date(2026, 3, 13))
+    assert kinds("futian") == [("2026-01", "warning_letter", "issued"), ("2026-02", "warning_letter", "issued")]
+    assert kinds("chem") == [] and kinds("build") == [] and kinds("metal") == []
+
+    q1_due = CAL.add_working_days(date(2026, 3, 31), 10)
+    assert q1_due == date(2026, 4, 15), "清明 (4–6 April) is not counted"
+    sweep(q1_due - timedelta(days=1))
+    assert kinds("build") == []
+    before = len(_si_measures(app, world.ids["futian"]))
+    sweep(q1_due)
+    [letter] = _si_measures(app, world.ids["build"])
+    assert (letter.measure, letter.state, letter.issuer_department_id) == (
+        "warning_letter",
+        "issued",
+        world.ids["T-NS-ZJ"],
+    ), "the department leading its sector issues the letter by itself"
+    assert letter.reason.endswith("2026Q1未按规定由主要负责人组织开展季度重大事故隐患排查")
+    assert kinds("metal") == [] and kinds("chem") == [], "principal-led inspections meet the duty"
+    assert sweep(q1_due).proposed == 0, "never twice for one period"
+    assert len(_si_measures(app, world.ids["futian"])) == before + 1, "only March's letter is new"
+
+    # Thirty working days after February the summons is proposed (it needs an officer); a late inspection for
+    # February withdraws it, and leaves the letter already issued alone.
+    assert ("2026-02", "summons", "proposed") in kinds("futian")
+    assert inspect(client, world, "ent_futian", date(2026, 2, 27)).status_code == 201
+    after = kinds("futian")
+    assert ("2026-02", "summons", "withdrawn") in after and ("2026-02", "warning_letter", "issued") in after
+
+
+def test_self_inspection_records_are_validated_and_scoped(client, app, world):
+    tomorrow = date.today().replace(year=date.today().year + 1)
+    r = inspect(client, world, "ent_chem", tomorrow)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    r = inspect(client, world, "ent_chem", date(2026, 5, 6), hazards_found=0, hazard_ids=[1])
+    assert r.status_code == 422, "hazard_ids larger than hazards_found"
+    reg = Register(app, world, None)
+    theirs = reg.report(date(2026, 5, 6), who="ent_futian")
+    r = inspect(client, world, "ent_chem", date(2026, 5, 6), hazards_found=1, hazard_ids=[theirs])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "hazard_ids"
+    assert inspect(client, world, "officer", date(2026, 5, 6)).status_code == 403
+    mine = inspect(client, world, "ent_chem", date(2026, 5, 6)).json()
+    url = f"/api/v1/self-inspections/{mine['id']}"
+    assert client.get(url, headers=world.headers(client, "officer")).status_code == 200
+    assert client.get(url, headers=world.headers(client, "admin")).status_code == 200
+    for outsider in ("ent_metal", "futian_officer", "builder", "admin_futian"):
+        assert client.get(url, headers=world.headers(client, outsider)).status_code == 404, outsider
+        listed = client.get("/api/v1/self-inspections", headers=world.headers(client, outsider)).json()
+        assert mine["id"] not in [x["id"] for x in listed], outsider
+
+
+def test_a_county_with_too_many_overdue_hazards_is_supervised_by_the_city(client, app, world, settings):
+    reg = Register(app, world, settings)
+    for _ in range(2):
+        hid = reg.report(date(2026, 3, 2))
+        reg.assign(hid, date(2026, 3, 3), deadline=date(2026, 3, 10))
+    day = date(2026, 3, 20)
+    engine.run_once(app.state.sessionmaker, at(day))
+    assert engine.run_once(app.state.sessionmaker, at(day)).proposed == 0
+    with app.state.sessionmaker() as s:
+        rows = s.scalars(select(SupervisionMeasure).where(SupervisionMeasure.target_kind == "region")).all()
+        county = {m.target_region_code: m for m in rows}["440305"]
+        assert (county.stall, county.measure, county.state) == ("region_overdue_share", "warning_letter", "proposed")
+        assert county.issuer_region_code == "440300" and county.sector_code is None
+        assert "逾期未整改占比100%（2/2项）" in county.reason
+        assert {m.target_region_code for m in rows} == {"440305", "440300"}, "the city lags too, for Guangdong"
+    admin = world.headers(client, "admin")  # 南山区 administrator: the target, not the issuer
+    seen = client.get(f"/api/v1/measures/{county.id}", headers=admin).json()
+    assert (seen["target_kind"] == "region" and seen["allowed_actions"] == ["withdraw"]) or seen[
+        "allowed_actions"
+    ] == []
+    assert client.get(f"/api/v1/measures/{county.id}", headers=world.headers(client, "officer")).status_code == 404
+    with app.state.sessionmaker() as s:
+        sup.issue(s, SYSTEM, s.get(SupervisionMeasure, county.id), at(day))
+        s.commit()
+    r = client.post(f"/api/v1/measures/{county.id}/actions", headers=admin, json={"action": "acknowledge"})
+    assert r.status_code == 200 and r.json()["state"] == "acknowledged"
+
+
+def test_rules_through_the_api(client, world):
+    admin = world.headers(client, "admin")
+    body = {
+        "key": "nanshan.overdue.letter",
+        "region_code": "440305",
+        "stall": "overdue",
+        "threshold": 3,
+        "measure": "warning_letter",
+        "needs_confirmation": False,
+    }
+    r = client.post("/api/v1/escalation-rules", headers=admin, json=body)
+    assert r.status_code == 201 and r.json()["version"] == 1, r.text
+    rid = r.json()["id"]
+    assert client.post("/api/v1/escalation-rules", headers=admin, json=body).status_code == 409
+    r = client.post("/api/v1/escalation-rules", headers=admin, json=body | {"key": "x.y.z", "region_code": "440304"})
+    assert r.status_code == 403, "another district's rules are not this administrator's"
+    r = client.post("/api/v1/escalation-rules", headers=world.headers(client, "chief"), json=body | {"key": "a.b.c"})
+    assert r.status_code == 403
+    r = client.post(
+        "/api/v1/escalation-rules", headers=admin, json=body | {"stall": "region_overdue_share", "threshold": 150}
+    )
+    assert r.status_code == 422
+    assert client.get("/api/v1/escalation-rules", headers=world.headers(client, "ent_chem")).status_code == 403
+    r = client.post(f"/api/v1/escalation-rules/{rid}/revisions", headers=admin, json={"threshold": 5})
+    assert r.status_code == 201 and (r.json()["version"], r.json()["threshold"]) == (2, 5)
+    assert (
+        client.post(f"/api/v1/escalation-rules/{rid}/revisions", headers=admin, json={"threshold": 6}).status_code
+        == 409
+    )
+    listed = client.get("/api/v1/escalation-rules?region=440305", headers=world.headers(client, "officer")).json()
+    mine = [x for x in listed if x["key"] == "nanshan.overdue.letter"]
+    assert [x["version"] for x in mine] == [2], "retired versions only on request"
+    assert any(x["region_code"] is None and x["stall"] == "self_inspection_missed" for x in listed)
+
+
+def test_holiday_tables_through_the_api(client, app, world, settings):
+    admin = world.headers(client, "admin")
+    y2026 = client.get("/api/v1/calendar/2026", headers=admin).json()
+    assert y2026["source"] == "chinese-calendar"
+    assert date(2026, 2, 14).isoformat() in y2026["workdays"] and "2026-10-01" in y2026["holidays"]
+    r = client.get("/api/v1/calendar/2027", headers=admin)
+    assert r.status_code == 422 and r.json()["code"] == "calendar_year_unknown"
+    # A hazard rectifying towards a 2027 deadline waits for the table, then gets its due days.
+    reg = Register(app, world, settings)
+    hid = reg.report(date(2026, 11, 2))
+    reg.assign(hid, date(2026, 11, 3), deadline=date(2026, 12, 31))
+    reg.rectify(hid, date(2026, 11, 4), deadline=date(2026, 12, 31))
+    table = {
+        "holidays": ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"],
+        "workdays": ["2027-02-06"],
+        "source": "测试用假日安排",
+    }
+    assert client.put("/api/v1/calendar/2027", headers=world.headers(client, "chief"), json=table).status_code == 403
+    bad = client.put("/api/v1/calendar/2027", headers=admin, json=table | {"workdays": ["2026-02-06"]})
+    assert bad.status_code == 422 and bad.json()["code"] == "calendar_invalid"
+    r = client.put("/api/v1/calendar/2027", headers=admin, json=table)
+    assert r.status_code == 200 and r.json()["timers_updated"] >= 1 and r.json()["source"] == "测试用假日安排"
+    assert client.get("/api/v1/calendar/2027", headers=admin).json()["workdays"] == ["2027-02-06"]
+
+
+def test_a_sweep_killed_half_way_is_finished_by_the_next_one_with_nothing_doubled(app, world, settings, monkeypatch):
+    reg = Register(app, world, settings)
+    ids = [reg.report(date(2026, 3, 2)) for _ in range(4)]
+    day = date(2026, 3, 6)  # the 3-working-day letters are due and issue by themselves
+    real, calls = sup.issue_many, []
+
+    def dies_on_the_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sup, "issue_many", dies_on_the_second_batch)
+    monkeypatch.setattr(engine, "_auto_issue", lambda f, now, batch=1, _orig=engine._auto_issue: _orig(f, now, 1))
+    with pytest.raises(KeyboardInterrupt):
+        engine.run_once(app.state.sessionmaker, at(day))
+    monkeypatch.setattr(sup, "issue_many", real)
+    again = engine.run_once(app.state.sessionmaker, at(day))
+    assert (again.proposed, again.issued) == (0, 3), "proposals survived; the batches that died are issued now"
+    with app.state.sessionmaker() as s:
+        letters = s.scalars(select(SupervisionMeasure).where(SupervisionMeasure.hazard_id.in_(ids))).all()
+        assert len(letters) == 4 and {m.state for m in letters} == {"issued"}
+        numbers = sorted(int(m.document_number.split("〕")[1][:-1]) for m in letters)
+        assert numbers == [1, 2, 3, 4], "no 文号 lost or given twice"
+        events = s.scalars(select(MeasureEvent.measure_id).where(MeasureEvent.action == "issue")).all()
+        assert sorted(events) == sorted(m.id for m in letters)
