@@ -80,6 +80,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         attachment_max_bytes=256 * 1024,
         complaint_file_max_bytes=256 * 1024,
         complaint_bad_receipt_delay_ms=10,
+        serve_sweep="off",  # tests sweep at the moments they choose
     )
 
 

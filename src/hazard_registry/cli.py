@@ -1,4 +1,5 @@
-"""The ``hazard-registry`` command: serve, migrate, demo, create-user, audit verify, openapi."""
+"""The ``hazard-registry`` command: serve, worker, migrate, demo, create-user, audit verify, calendar load,
+complaint-keys rotate, openapi."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hazard_registry.config import get_settings
 
 
 def _sessionmaker():
+    import hazard_registry.models  # noqa: F401  every mapper, so foreign keys resolve
     from hazard_registry.db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(get_settings().effective_database_url))
@@ -106,6 +108,47 @@ def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from hazard_registry.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    if not args.no_migrate:
+        cmd_migrate(args)
+    worker = Worker(_sessionmaker(), settings, args.interval or settings.sweep_interval_seconds)
+    if args.once:
+        worker.tick()
+        return 0
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    worker.run()
+    return 0
+
+
+def cmd_calendar_load(args: argparse.Namespace) -> int:
+    """Load a year's holiday table from a JSON file: {"holidays": [...], "workdays": [...], "source": "..."}."""
+    from datetime import date
+
+    from hazard_registry.auth.principal import SYSTEM
+    from hazard_registry.supervision.service import load_year
+
+    try:
+        data = json.loads(args.file.read())
+        holidays = [date.fromisoformat(d) for d in data["holidays"]]
+        workdays = [date.fromisoformat(d) for d in data.get("workdays", [])]
+        with _sessionmaker()() as session:
+            updated = load_year(session, SYSTEM, args.year, holidays, workdays, data.get("source"))
+            session.commit()
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"calendar load: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.year}: {len(holidays)} holidays, {len(workdays)} make-up working days; {updated} timers updated")
+    return 0
+
+
 def cmd_openapi(_args: argparse.Namespace) -> int:
     from hazard_registry.openapi import document
 
@@ -151,6 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("rotate", help="re-seal every identity with the first of HAZARD_COMPLAINT_KEYS").set_defaults(
         func=cmd_complaint_keys_rotate
     )
+
+    p = sub.add_parser("worker", help="run the escalation sweep every --interval seconds until SIGTERM")
+    p.add_argument("--interval", type=float, default=None, help="seconds (default HAZARD_SWEEP_INTERVAL_SECONDS)")
+    p.add_argument("--once", action="store_true", help="one sweep, then exit")
+    p.add_argument("--no-migrate", action="store_true")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("calendar", help="holiday tables")
+    cal = p.add_subparsers(dest="calendar_command", required=True)
+    load = cal.add_parser("load", help="load a year the chinese-calendar package does not know (JSON file)")
+    load.add_argument("year", type=int)
+    load.add_argument("file", type=argparse.FileType("r", encoding="utf-8"))
+    load.set_defaults(func=cmd_calendar_load)
 
     sub.add_parser("openapi", help="print the OpenAPI document").set_defaults(func=cmd_openapi)
     return parser

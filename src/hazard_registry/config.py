@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         ]
     )
     idempotency_ttl_hours: int = 24
+    # The escalation sweep: seconds between sweeps (``hazard-registry worker`` and the in-process loop), and
+    # whether ``serve`` runs the loop itself: "auto" does on the embedded SQLite default and leaves a
+    # PostgreSQL deployment to its worker processes.
+    sweep_interval_seconds: float = 300
+    serve_sweep: str = Field("auto", pattern="^(auto|on|off)$")
     # Fernet keys for reporters' identities, comma-separated, newest first (the first encrypts, all decrypt).
     # Empty means a key generated once into data_dir, like the JWT secret.
     complaint_keys: str = ""
@@ -50,6 +55,12 @@ class Settings(BaseSettings):
     campaign_cutoff: date = date(2023, 12, 31)
     # Ledger imports: the largest file and the most rows read from it.
     import_max_rows: int = 20000
+
+    @property
+    def sweeps_in_serve(self) -> bool:
+        if self.serve_sweep == "auto":
+            return self.effective_database_url.startswith("sqlite")
+        return self.serve_sweep == "on"
 
     @property
     def effective_database_url(self) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
@@ -40,9 +43,24 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On the embedded default the escalation sweep runs in this process (see Settings.serve_sweep)."""
+    worker = None
+    if app.state.settings.sweeps_in_serve:
+        from hazard_registry.worker import Worker
+
+        worker = Worker(app.state.sessionmaker, app.state.settings, app.state.settings.sweep_interval_seconds)
+        worker.start_thread()
+    yield
+    if worker:
+        worker.stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="hazard-registry",
         version=__version__,
         summary="Register of major accident hazards (重大事故隐患) and their closure (销号)",
