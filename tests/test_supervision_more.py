@@ -20,8 +20,13 @@ from tests.test_supervision_engine import CAL, Register, at
 def registered_this_year(app, world):
     """The world's enterprises were created today; the duty only covers periods they existed in."""
     with app.state.sessionmaker() as s:
-        real = dict(s.execute(select(Enterprise.id, Enterprise.created_at)).all())
-        s.execute(update(Enterprise).values(created_at=datetime(2025, 12, 31, 16, tzinfo=UTC)))  # 1 Jan in China
+        ours = [world.ids[k] for k in ("chem", "metal", "build", "futian")]  # other tests add enterprises
+        real = dict(s.execute(select(Enterprise.id, Enterprise.created_at).where(Enterprise.id.in_(ours))).all())
+        s.execute(
+            update(Enterprise)
+            .where(Enterprise.id.in_(ours))
+            .values(created_at=datetime(2025, 12, 31, 16, tzinfo=UTC))  # 1 January in China
+        )
         s.commit()
     yield
     with app.state.sessionmaker() as s:
@@ -145,7 +150,20 @@ def test_a_county_with_too_many_overdue_hazards_is_supervised_by_the_city(client
     assert r.status_code == 200 and r.json()["state"] == "acknowledged"
 
 
-def test_rules_through_the_api(client, world):
+@pytest.fixture
+def rules_restored(app):
+    """Rules are not wiped between tests: remove what a test added."""
+    from hazard_registry.supervision.models import EscalationRule
+
+    with app.state.sessionmaker() as s:
+        before = set(s.scalars(select(EscalationRule.id)))
+    yield
+    with app.state.sessionmaker() as s:
+        s.execute(EscalationRule.__table__.delete().where(EscalationRule.id.not_in(before)))
+        s.commit()
+
+
+def test_rules_through_the_api(client, world, rules_restored):
     admin = world.headers(client, "admin")
     body = {
         "key": "nanshan.overdue.letter",
@@ -205,7 +223,9 @@ def test_holiday_tables_through_the_api(client, app, world, settings):
     assert client.get("/api/v1/calendar/2027", headers=admin).json()["workdays"] == ["2027-02-06"]
 
 
-def test_a_sweep_killed_half_way_is_finished_by_the_next_one_with_nothing_doubled(app, world, settings, monkeypatch):
+def test_a_sweep_killed_half_way_is_finished_by_the_next_one_with_nothing_doubled(
+    app, world, settings, db, monkeypatch
+):
     reg = Register(app, world, settings)
     ids = [reg.report(date(2026, 3, 2)) for _ in range(4)]
     day = date(2026, 3, 6)  # the 3-working-day letters are due and issue by themselves
@@ -231,3 +251,45 @@ def test_a_sweep_killed_half_way_is_finished_by_the_next_one_with_nothing_double
         assert numbers == [1, 2, 3, 4], "no 文号 lost or given twice"
         events = s.scalars(select(MeasureEvent.measure_id).where(MeasureEvent.action == "issue")).all()
         assert sorted(events) == sorted(m.id for m in letters)
+
+
+def test_activity_figures_measures_by_rung_inspection_compliance_and_complaints(
+    client, app, world, settings, registered_this_year
+):
+    from tests.test_complaints import Desk
+
+    # Q1 2026: 南山化工 (high-risk) led one every month, 五金 one in the quarter, 建筑 none; 福田化工 one only.
+    for user, day in [("ent_chem", 1), ("ent_chem", 2), ("ent_chem", 3), ("ent_metal", 2), ("ent_futian", 2)]:
+        assert inspect(client, world, user, date(2026, day, 10)).status_code == 201
+    reg = Register(app, world, settings)
+    reg.report(date(2026, 3, 2))
+    engine.run_once(app.state.sessionmaker, at(date(2026, 3, 20)))  # not assigned: 函告 issued, 通报 proposed
+    d = Desk(client, world)
+    for _ in range(2):
+        d.submit()
+    first = d.ok(d.only(), "accept")
+    hazard = {"enterprise_id": world.ids["chem"], "clause_id": world.clause_chem, "title": "联锁被短接",
+              "description": "现场核查属实。", "found_at": date.today().isoformat()}  # fmt: skip
+    d.ok(first, "conclude", outcome="substantiated", finding="查实", hazard=hazard)
+
+    def activity(user: str, **params):
+        r = client.get("/api/v1/statistics/activity", headers=world.headers(client, user), params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    a = activity("officer", as_of="2026-04-20")
+    rungs = {m["measure"]: m for m in a["measures"]}
+    assert (rungs["warning_letter"]["issued"], rungs["warning_letter"]["standing"]) == (1, 1)
+    assert rungs["circulated_notice"]["awaiting_confirmation"] == 1 and rungs["summons"]["issued"] == 0
+    assert activity("officer", as_of="2026-03-19")["measures"][0]["issued"] == 0, "as of before the sweep"
+    si = a["self_inspection"]
+    assert (si["quarter"], si["obliged"], si["complied"]) == ("2026Q1", 2, 2), "化工 and 五金: the sectors it leads"
+    nanshan = activity("admin", as_of="2026-04-20")["self_inspection"]
+    assert (nanshan["obliged"], nanshan["complied"], nanshan["rate"]) == (3, 2, 0.6667), "建筑 recorded none"
+    futian = activity("admin_futian", as_of="2026-04-20")["self_inspection"]
+    assert (futian["obliged"], futian["complied"]) == (1, 0), "high-risk: one month of three is not enough"
+    assert activity("ent_chem", as_of="2026-04-20")["self_inspection"]["obliged"] == 1
+    today = activity("officer")["complaints"]
+    assert (today["received"], today["accepted"], today["substantiated"]) == (2, 1, 1)
+    assert activity("ent_chem")["complaints"]["received"] == 0, "complaints are never the enterprise's to count"
+    assert activity("admin_futian")["complaints"]["received"] == 0

@@ -9,7 +9,7 @@ from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput
-from hazard_registry.statistics import filings, schemas, service
+from hazard_registry.statistics import activity, filings, schemas, service
 from hazard_registry.statistics.periods import parse_period
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
@@ -52,6 +52,13 @@ def summary(
     actor: CurrentActor, session: DbSession, f: Filters, request: Request, as_of: AsOf = None
 ) -> schemas.Summary:
     return service.summary(session, actor, f, as_of=_as_of(as_of), cutoff=_cutoff(request))
+
+
+@router.get("/activity", response_model=activity.Activity, operation_id="statistics_activity")
+def statistics_activity(actor: CurrentActor, session: DbSession, f: Filters, as_of: AsOf = None) -> activity.Activity:
+    """Supervision measures by rung, self-inspection compliance in the last finished quarter, and complaints
+    received and substantiated, as of a day, in the caller's scope."""
+    return activity.activity(session, actor, f, _as_of(as_of))
 
 
 @router.get("/breakdown", response_model=schemas.Breakdown, operation_id="statistics_breakdown")
