@@ -13,7 +13,8 @@ from hazard_registry.config import get_settings
 def _sessionmaker():
     from hazard_registry.db import make_engine, make_sessionmaker
 
-    return make_sessionmaker(make_engine(get_settings().effective_database_url))
+    settings = get_settings()
+    return make_sessionmaker(make_engine(settings.effective_database_url), settings)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

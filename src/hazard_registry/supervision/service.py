@@ -21,6 +21,7 @@ from hazard_registry.auth.principal import Actor, Role, region_contains, region_
 from hazard_registry.db import is_postgres
 from hazard_registry.errors import Forbidden, NotFound, VersionConflict, WrongState
 from hazard_registry.hazards.models import Hazard
+from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, Enterprise, Region
 from hazard_registry.supervision.models import (
     MEASURE_NAMES,
@@ -207,6 +208,7 @@ def issue(
     m.response_due = today + timedelta(days=m.response_days)
     record(session, m, actor, "issue", now, note=m.document_number)
     _flush(session)
+    enqueue_for_measures(session, [m.id], "issue", now)
     return m
 
 
@@ -233,6 +235,7 @@ def resolve(
         m.taken_down_at = now
     record(session, m, actor, "resolve", now, note=outcome)
     _flush(session)
+    enqueue_for_measures(session, [m.id], "resolve", now)
     return m
 
 
@@ -247,6 +250,8 @@ def withdraw(
         m.taken_down_at = now
     record(session, m, actor, "withdraw", now, note=reason)
     _flush(session)
+    if m.issued_at is not None:  # a proposal was never sent to anyone
+        enqueue_for_measures(session, [m.id], "withdraw", now)
     return m
 
 
