@@ -97,7 +97,7 @@ class HookReceiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property
@@ -447,3 +447,16 @@ def test_an_officer_gets_an_email_address_through_the_user_admin(client, app, wo
     with app.state.engine.begin() as conn:  # the world's users are not wiped: leave none behind
         conn.execute(delete(User).where(User.id == uid))
     assert db.scalar(select(func.count()).select_from(User).where(User.username == "officer_mail")) == 0
+
+
+def test_a_notice_that_cannot_be_written_dies_alone(app, world, settings, db, channels_on, contacts, smtp, hook):
+    reg = Register(app, world, settings)
+    issue_letter(reg)
+    [bad, *good] = notices(app, channel="email")
+    with app.state.engine.begin() as conn:
+        conn.execute(update(Notice).where(Notice.id == bad.id).values(action="bogus"))
+    result = deliver_due(app.state.sessionmaker, settings, at(LETTER_DAY), batch=2)
+    assert (result.sent, result.dead) == (7, 1), "the rest of its batch and the batches after it still go"
+    [dead] = notices(app, id=bad.id)
+    assert dead.status == "dead" and dead.last_error.startswith("cannot render")
+    assert len(smtp.messages) == len(good) == 3

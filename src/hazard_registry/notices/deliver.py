@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from hazard_registry.hazards.models import Hazard
 from hazard_registry.notices.models import Channel, Notice, NoticeAction, NoticeStatus, RecipientRole
 from hazard_registry.reference.models import Department, Enterprise, Region
 from hazard_registry.supervision.models import MEASURE_NAMES, Measure, SupervisionMeasure
+
+log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
 ERROR_MAX = 1000
@@ -185,7 +188,10 @@ def _cn_date(d: date) -> str:
 # --- claiming and recording ---------------------------------------------------------------------------------
 
 
-def _claim(session_factory: sessionmaker[Session], settings: Any, now: datetime, batch: int) -> list[Claimed]:
+def _claim(
+    session_factory: sessionmaker[Session], settings: Any, now: datetime, batch: int
+) -> tuple[int, list[Claimed]]:
+    """How many due notices were taken (up to ``batch``), and those of them that are ready to send."""
     with session_factory() as session:
         stmt = (
             select(Notice)
@@ -197,12 +203,17 @@ def _claim(session_factory: sessionmaker[Session], settings: Any, now: datetime,
             stmt = stmt.with_for_update(skip_locked=True)
         notices = session.scalars(stmt).all()
         if not notices:
-            return []
+            return 0, []
         facts = _measure_rows(session, {n.measure_id for n in notices})
         lease = now + timedelta(seconds=settings.notice_lease_seconds)
         claimed = []
         for n in notices:
-            subject, body, payload = render(n, facts[n.measure_id])
+            try:
+                subject, body, payload = render(n, facts[n.measure_id])
+            except Exception as exc:  # one notice that cannot be written never stops the others
+                log.exception("notice %s cannot be rendered", n.id)
+                n.status, n.last_error = NoticeStatus.dead.value, f"cannot render: {type(exc).__name__}: {exc}"
+                continue
             if n.subject is None:  # rendered once and kept: the record of what was sent
                 n.subject, n.body = subject, body
             n.attempts += 1
@@ -222,7 +233,7 @@ def _claim(session_factory: sessionmaker[Session], settings: Any, now: datetime,
                 )
             )
         session.commit()
-        return claimed
+        return len(notices), claimed
 
 
 def backoff(settings: Any, attempts: int) -> timedelta:
@@ -242,19 +253,22 @@ def _record(
     if error is None:
         # Sent is sent, whoever holds the lease now: a late worker's success still stops further sends.
         stmt = update(n).where(n.id == item.id, pending).values(status=NoticeStatus.sent.value, sent_at=now)
-        result.sent += 1
+        outcome = "sent"
     else:
         mine = (n.id == item.id, pending, n.attempts == item.attempts)  # not if the lease ran out and was retaken
         if item.attempts >= settings.notice_max_attempts:
             stmt = update(n).where(*mine).values(status=NoticeStatus.dead.value, last_error=error[:ERROR_MAX])
-            result.dead += 1
+            outcome = "dead"
+            log.warning("notice %s (%s) is dead after %s attempts: %s", item.id, item.dedup_key, item.attempts, error)
         else:
             retry_at = now + backoff(settings, item.attempts)
             stmt = update(n).where(*mine).values(next_attempt_at=retry_at, last_error=error[:ERROR_MAX])
-            result.retried += 1
+            outcome = "retried"
     with session_factory() as session:
-        session.execute(stmt.execution_options(synchronize_session=False))
+        changed = session.execute(stmt.execution_options(synchronize_session=False)).rowcount
         session.commit()
+    if changed:
+        setattr(result, outcome, getattr(result, outcome) + 1)
 
 
 # --- the channels -------------------------------------------------------------------------------------------
@@ -382,8 +396,14 @@ def deliver_due(
     result = DeliveryResult()
     with Sender(settings) as sender:
         while True:
-            claimed = _claim(session_factory, settings, now, batch)
+            taken, claimed = _claim(session_factory, settings, now, batch)
+            result.dead += taken - len(claimed)  # those that could not be rendered
             for item in claimed:
-                _record(session_factory, settings, item, sender.send(item, now), now, result)
-            if len(claimed) < batch:
+                try:
+                    error = sender.send(item, now)
+                except Exception as exc:  # a channel's surprise (a malformed URL…) is this notice's failure
+                    log.exception("notice %s could not be sent", item.id)
+                    error = f"{type(exc).__name__}: {exc}"
+                _record(session_factory, settings, item, error, now, result)
+            if taken < batch:
                 return result
