@@ -1,4 +1,4 @@
-"""The ``hazard-registry`` command: serve, migrate, demo, create-user, audit verify, openapi."""
+"""The ``hazard-registry`` command: serve, migrate, demo, create-user, audit verify, notices deliver, openapi."""
 
 from __future__ import annotations
 
@@ -107,6 +107,22 @@ def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notices_deliver(args: argparse.Namespace) -> int:
+    import time
+
+    from hazard_registry import clock
+    from hazard_registry.notices.deliver import deliver_due
+
+    factory = _sessionmaker()
+    while True:
+        r = deliver_due(factory, get_settings(), clock.now())
+        if r.sent or r.retried or r.dead or not args.every:
+            print(f"notices: {r.sent} sent, {r.retried} to retry, {r.dead} dead", flush=True)
+        if not args.every:
+            return 0
+        time.sleep(args.every)
+
+
 def cmd_openapi(_args: argparse.Namespace) -> int:
     from hazard_registry.openapi import document
 
@@ -152,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("rotate", help="re-seal every identity with the first of HAZARD_COMPLAINT_KEYS").set_defaults(
         func=cmd_complaint_keys_rotate
     )
+
+    p = sub.add_parser("notices", help="the notice outbox")
+    notices = p.add_subparsers(dest="notices_command", required=True)
+    d = notices.add_parser("deliver", help="send the notices that are due (by webhook and e-mail)")
+    d.add_argument("--every", type=float, metavar="SECONDS", help="keep running, once every SECONDS")
+    d.set_defaults(func=cmd_notices_deliver)
 
     sub.add_parser("openapi", help="print the OpenAPI document").set_defaults(func=cmd_openapi)
     return parser
