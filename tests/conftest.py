@@ -27,6 +27,7 @@ PG_URL = os.environ.get("HAZARD_TEST_DATABASE_URL")
 
 # What tests write; wiped after each test (reference data and the world stay).
 MUTABLE = [
+    "notices",
     "self_inspections",
     "supervision_measure_events",
     "supervision_measures",

@@ -1,5 +1,5 @@
 """The ``hazard-registry`` command: serve, worker, migrate, demo, create-user, audit verify, calendar load,
-complaint-keys rotate, openapi."""
+notices deliver, complaint-keys rotate, openapi."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def _sessionmaker():
     import hazard_registry.models  # noqa: F401  every mapper, so foreign keys resolve
     from hazard_registry.db import make_engine, make_sessionmaker
 
-    return make_sessionmaker(make_engine(get_settings().effective_database_url))
+    settings = get_settings()
+    return make_sessionmaker(make_engine(settings.effective_database_url), settings)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -149,6 +150,22 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notices_deliver(args: argparse.Namespace) -> int:
+    import time
+
+    from hazard_registry import clock
+    from hazard_registry.notices.deliver import deliver_due
+
+    factory = _sessionmaker()
+    while True:
+        r = deliver_due(factory, get_settings(), clock.now())
+        if r.sent or r.retried or r.dead or not args.every:
+            print(f"notices: {r.sent} sent, {r.retried} to retry, {r.dead} dead", flush=True)
+        if not args.every:
+            return 0
+        time.sleep(args.every)
+
+
 def cmd_openapi(_args: argparse.Namespace) -> int:
     from hazard_registry.openapi import document
 
@@ -207,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("year", type=int)
     load.add_argument("file", type=argparse.FileType("r", encoding="utf-8"))
     load.set_defaults(func=cmd_calendar_load)
+
+    p = sub.add_parser("notices", help="the notice outbox")
+    notices = p.add_subparsers(dest="notices_command", required=True)
+    d = notices.add_parser("deliver", help="send the notices that are due (by webhook and e-mail)")
+    d.add_argument("--every", type=float, metavar="SECONDS", help="keep running, once every SECONDS")
+    d.set_defaults(func=cmd_notices_deliver)
 
     sub.add_parser("openapi", help="print the OpenAPI document").set_defaults(func=cmd_openapi)
     return parser

@@ -7,7 +7,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +55,29 @@ class Settings(BaseSettings):
     campaign_cutoff: date = date(2023, 12, 31)
     # Ledger imports: the largest file and the most rows read from it.
     import_max_rows: int = 20000
+    # Notices (notices/): a channel is on when configured. The webhook POSTs JSON signed with the secret;
+    # e-mail goes over SMTP. A notice that fails is retried after backoff × 2^(attempts-1), and becomes a
+    # dead letter (for an administrator to retry) after max_attempts. A claimed notice is someone's for
+    # lease_seconds: if that worker dies, another sends it again after that (receivers deduplicate).
+    notice_webhook_url: str = ""
+    notice_webhook_secret: str = ""
+    notice_webhook_timeout: float = 10.0
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "hazard-registry@localhost"
+    smtp_timeout: float = 10.0
+    notice_max_attempts: int = Field(8, ge=1)
+    notice_backoff_seconds: int = Field(60, ge=1)
+    notice_lease_seconds: int = Field(300, ge=1)
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if self.notice_webhook_url and not self.notice_webhook_secret:
+            raise ValueError("HAZARD_NOTICE_WEBHOOK_URL needs HAZARD_NOTICE_WEBHOOK_SECRET to sign its requests")
+        return self
 
     @property
     def sweeps_in_serve(self) -> bool:

@@ -74,8 +74,20 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(engine: Engine, settings: Any = None) -> sessionmaker[Session]:
+    """``settings`` rides in every session's ``info``, for the few things deep inside a transaction that
+    depend on configuration (which notice channels are on) without threading it through every service."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info={"settings": settings})
+
+
+def settings_of(session: Session) -> Any:
+    """The Settings the session's factory was made with, else those of the environment."""
+    settings = session.info.get("settings")
+    if settings is None:
+        from hazard_registry.config import get_settings
+
+        settings = get_settings()
+    return settings
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

@@ -18,6 +18,7 @@ from hazard_registry.db import make_engine, make_sessionmaker
 from hazard_registry.errors import install_handlers, problem
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
+from hazard_registry.notices.router import router as notices_router
 from hazard_registry.reference.router import router as reference_router
 from hazard_registry.statistics.router import filings_router
 from hazard_registry.statistics.router import router as statistics_router
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.effective_database_url, settings.database_pool_size)
-    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
     install_handlers(app)
 
     @app.exception_handler(OperationalError)
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(statistics_router)
     app.include_router(filings_router)
     app.include_router(ledgers_router)
+    app.include_router(notices_router)
 
     @app.get("/healthz", tags=["meta"], operation_id="health")
     def health() -> dict[str, str]:

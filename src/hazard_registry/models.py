@@ -20,6 +20,7 @@ from hazard_registry.hazards.models import (
     IdempotencyKey,
 )
 from hazard_registry.ledgers.models import LedgerImport, LedgerImportRow
+from hazard_registry.notices.models import Notice
 from hazard_registry.reference.models import (
     Department,
     DepartmentSector,
@@ -68,6 +69,7 @@ __all__ = [
     "LedgerImport",
     "LedgerImportRow",
     "MeasureEvent",
+    "Notice",
     "Region",
     "Reward",
     "Sector",

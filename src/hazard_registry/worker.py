@@ -1,4 +1,5 @@
-"""The background worker: an escalation sweep every ``interval`` seconds until told to stop.
+"""The background worker: an escalation sweep and a delivery of due notices every ``interval`` seconds
+until told to stop.
 
 ``hazard-registry worker`` runs it in the foreground and stops cleanly on SIGTERM or SIGINT: the sweep under
 way finishes its current transaction, nothing is cut in half (a sweep is also safe to kill outright; the next
@@ -33,6 +34,8 @@ class Worker:
         self.sweeps = 0
 
     def tick(self) -> None:
+        """One sweep, then the notices that are due (those of this sweep's measures among them)."""
+        from hazard_registry.notices.deliver import deliver_due
         from hazard_registry.supervision.engine import run_once
 
         result = run_once(self.session_factory, self.now(), cutoff=self.settings.campaign_cutoff)
@@ -44,6 +47,9 @@ class Worker:
             result.issued,
             result.waiting_for_calendar,
         )
+        sent = deliver_due(self.session_factory, self.settings, self.now())
+        if sent.sent or sent.retried or sent.dead:
+            log.info("notices: %d sent, %d to retry, %d dead", sent.sent, sent.retried, sent.dead)
 
     def run(self) -> None:
         log.info("worker started: a sweep every %s s", self.interval)

@@ -119,3 +119,12 @@ def complaint_scope(actor: Actor, complaint: Any) -> ColumnElement[bool]:
     if actor.role is Role.admin and actor.region_code:
         return region_within(complaint.region_code, actor.region_code)
     return false()
+
+
+def notice_scope(actor: Actor, notice: Any) -> ColumnElement[bool]:
+    """Notices (the outbox) are the administrators' business: those of their region; the system sees all."""
+    if actor.role is Role.system:
+        return true()
+    if actor.role is Role.admin and actor.region_code:
+        return region_within(notice.region_code, actor.region_code)
+    return false()

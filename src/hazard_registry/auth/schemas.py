@@ -4,6 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hazard_registry.reference.schemas import Email
+
 Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{3,64}$")]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
@@ -21,6 +23,7 @@ class UserCreate(BaseModel):
     password: Password
     role: Literal["enterprise", "regulator", "admin"]
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    email: Email | None = Field(None, description="Where supervision notices reach the user (officers)")
     enterprise_uscc: str | None = Field(None, description="For role enterprise")
     department_code: str | None = Field(None, description="For role regulator")
     region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3})?$")] | None = Field(
@@ -35,6 +38,7 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    email: Email | None = None
     password: Password | None = None
     active: bool | None = None
     can_close: bool | None = None
@@ -48,6 +52,7 @@ class UserOut(BaseModel):
     id: int
     username: str
     display_name: str | None
+    email: str | None
     role: str
     enterprise_id: int | None
     department_id: int | None

@@ -31,6 +31,7 @@ def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> Use
     user = User(
         username=data.username,
         display_name=data.display_name,
+        email=data.email,
         role=data.role,
         password_hash=hash_password(data.password),
         can_close=False,

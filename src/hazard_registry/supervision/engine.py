@@ -24,6 +24,7 @@ from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, r
 from hazard_registry.clock import CHINA
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
+from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
 from hazard_registry.supervision.models import (
     RUNG,
@@ -183,6 +184,7 @@ def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
         outcome = TAKEN_DOWN_ON_CLOSE[Measure(m.measure)]
         m.state, m.resolved_at, m.taken_down_at, m.outcome = MeasureState.resolved, now, now, outcome
         service.record(session, m, SYSTEM, "take_down", now, note=outcome)
+    enqueue_for_measures(session, [m.id for m in standing], "take_down", now)
 
 
 def recompute_missing(session: Session, year: int) -> int:

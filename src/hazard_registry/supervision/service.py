@@ -37,6 +37,7 @@ from hazard_registry.auth.principal import Actor, Role, region_contains, region_
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.errors import Forbidden, NotFound, VersionConflict, WrongState
 from hazard_registry.hazards.models import Hazard
+from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, Enterprise, Region
 from hazard_registry.supervision.models import (
     MEASURE_NAMES,
@@ -280,6 +281,7 @@ def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) ->
             ).where(m.id.in_(done)),
         )
     )
+    enqueue_for_measures(session, done, "issue", now)  # notices to the target and copies, in this transaction
     return len(done)
 
 
@@ -319,6 +321,7 @@ def resolve(
         m.taken_down_at = now
     record(session, m, actor, "resolve", now, note=outcome)
     _flush(session)
+    enqueue_for_measures(session, [m.id], "resolve", now)
     return m
 
 
@@ -333,6 +336,8 @@ def withdraw(
         m.taken_down_at = now
     record(session, m, actor, "withdraw", now, note=reason)
     _flush(session)
+    if m.issued_at is not None:  # a proposal was never sent to anyone
+        enqueue_for_measures(session, [m.id], "withdraw", now)
     return m
 
 
