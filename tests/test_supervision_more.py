@@ -293,3 +293,47 @@ def test_activity_figures_measures_by_rung_inspection_compliance_and_complaints(
     assert (today["received"], today["accepted"], today["substantiated"]) == (2, 1, 1)
     assert activity("ent_chem")["complaints"]["received"] == 0, "complaints are never the enterprise's to count"
     assert activity("admin_futian")["complaints"]["received"] == 0
+
+
+def test_late_quarterly_statistics_are_a_stall_of_the_enterprise(client, app, world, registered_this_year):
+    body = {"period": "2026Q1", "confirmed_by_name": "张三"}
+    r = client.post("/api/v1/filings", json=body, headers=world.headers(client, "ent_chem"))
+    assert r.status_code == 201, r.text
+
+    def late():
+        with app.state.sessionmaker() as s:
+            return s.scalars(select(SupervisionMeasure).where(SupervisionMeasure.stall == "filing_late")).all()
+
+    due = CAL.add_working_days(date(2026, 4, 15), 5)  # Q1 is due on 15 April; the rule waits 5 working days
+    assert due == date(2026, 4, 22)
+    engine.run_once(app.state.sessionmaker, at(due - timedelta(days=1)))
+    assert late() == []
+    engine.run_once(app.state.sessionmaker, at(due))
+    first = late()
+    owing = sorted(world.ids[k] for k in ("metal", "build", "futian"))
+    assert sorted(m.target_enterprise_id for m in first) == owing, "南山化工 filed"
+    assert all(m.state == "issued" and "未按期报送2026Q1季度重大事故隐患统计报表" in m.reason for m in first)
+    engine.run_once(app.state.sessionmaker, at(due))
+    assert len(late()) == 3
+
+
+def test_a_complaint_past_its_sixty_days_is_a_stall_of_the_department(client, app, world):
+    from tests.test_complaints import Desk
+
+    d = Desk(client, world)
+    d.submit(reporter={"name": "李四", "phone": "13900139000"})
+    c = d.ok(d.only(), "accept")
+    due = date.fromisoformat(c["handling_due_on"])
+    engine.run_once(app.state.sessionmaker, at(due))
+    with app.state.sessionmaker() as s:
+        stalled = select(SupervisionMeasure).where(SupervisionMeasure.stall == "complaint_late")
+        assert s.scalars(stalled).all() == [], "the 60th day is not late"
+    engine.run_once(app.state.sessionmaker, at(due + timedelta(days=1)))
+    with app.state.sessionmaker() as s:
+        [m] = s.scalars(select(SupervisionMeasure).where(SupervisionMeasure.stall == "complaint_late")).all()
+        assert (m.target_kind, m.target_department_id, m.issuer_region_code) == (
+            "department",
+            world.ids["T-NS-YJ"],
+            "440300",
+        )
+        assert m.state == "issued" and f"第{c['id']}号" in m.reason and "李四" not in m.reason

@@ -57,3 +57,12 @@ def default_rule_rows(rules: list[tuple[str, str, int, bool, str, str, bool, int
         }
         for key, stall, threshold, working, measure, issuer, confirm, response in rules
     ]
+
+
+# Added with the filing and complaint stalls (migration 0008): a 季报/年报 five working days late → 函告 by the
+# lead department; a complaint one day past its handling or reply deadline → 函告 to the department by the
+# level above (the deadlines themselves are the complaint rules' 60 and 10 days).
+DEFAULT_RULES_0008: list[tuple[str, str, int, bool, str, str, bool, int]] = [
+    ("default.filing_late.letter", "filing_late", 5, True, "warning_letter", "lead_department", False, 10),
+    ("default.complaint_late.letter", "complaint_late", 1, False, "warning_letter", "higher_level", False, 5),
+]

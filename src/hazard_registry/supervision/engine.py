@@ -322,6 +322,7 @@ def run_once(
         session.commit()
     with session_factory() as session:
         result.proposed += _propose_self_inspection(session, now) + _propose_regions(session, now, cutoff)
+        result.proposed += _propose_late_filings(session, now) + _propose_late_complaints(session, now)
         session.commit()
     result.issued = _auto_issue(session_factory, now)
     with session_factory() as session:
@@ -562,3 +563,166 @@ def _propose_regions(session: Session, now: datetime, cutoff: date) -> int:
     ins = (pg_insert if is_postgres(session) else sqlite_insert)(SupervisionMeasure)
     stmt = ins.values(rows).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(SupervisionMeasure.id)
     return len(session.execute(stmt).all())
+
+
+def latest_base(calendar: WorkCalendar, today: date, threshold: int, working: bool) -> date | None:
+    """The latest day whose ``threshold`` (working) days have run out by ``today``: a deadline on or before it
+    is late enough for the rule. None while the holiday table for the days in between is missing."""
+    day = today
+    try:
+        while calendar.add_days(day, threshold, working=working) > today:
+            day -= timedelta(days=1)
+    except CalendarYearUnknown:
+        return None
+    return day
+
+
+def _measure_rows(rule: EscalationRule, now: datetime, dedup, **columns):
+    """The columns every stall's INSERT … SELECT writes, from a rule and the stall's own expressions."""
+    return [
+        dedup.label("dedup_key"),
+        literal(rule.measure).label("measure"),
+        literal(RUNG[Measure(rule.measure)]).label("rung"),
+        literal(MeasureState.proposed.value).label("state"),
+        literal(rule.stall).label("stall"),
+        literal(rule.issuer).label("issuer"),
+        literal(rule.id).label("rule_id"),
+        literal(rule.version).label("rule_version"),
+        literal(rule.needs_confirmation).label("needs_confirmation"),
+        literal(rule.response_days).label("response_days"),
+        literal(rule.legal_basis).label("legal_basis"),
+        literal(now, UTCDateTime).label("proposed_at"),
+        literal(1).label("version"),
+        *(expr.label(name) for name, expr in columns.items()),
+    ]
+
+
+def _insert_measures(session: Session, source) -> int:
+    ins = pg_insert if is_postgres(session) else sqlite_insert
+    cols = [c.name for c in source.selected_columns]
+    stmt = (
+        ins(SupervisionMeasure)
+        .from_select(cols, source)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(SupervisionMeasure.id)
+    )
+    return len(session.execute(stmt).all())
+
+
+def _propose_late_filings(session: Session, now: datetime) -> int:
+    """Enterprises that have not filed the last quarter's (or last year's) statistics the rule's days after
+    they were due. Pending filings are opened set-based first, so those who never started are seen."""
+    from hazard_registry.statistics.filings import open_period
+    from hazard_registry.statistics.models import Filing
+    from hazard_registry.statistics.periods import parse_period, period_to_file
+
+    rules = _rules_for(session, Stall.filing_late)
+    if not rules:
+        return 0
+    today = clock.today_in_china(now)
+    periods = [period_to_file(now), parse_period(str(today.year - 1))]
+    for p in periods:
+        if p.due_on < today:
+            open_period(session, p.code, now)
+    calendar = load_calendar(session)
+    fl, e, i, reg = Filing, Enterprise, Industry, Region
+    proposed = 0
+    for rule in rules:
+        last = latest_base(calendar, today, rule.threshold, rule.working_days)
+        if last is None:
+            continue
+        higher = rule.issuer == Issuer.higher_level.value
+        kind = case((fl.kind == "annual", literal("年度")), else_=literal("季度"))
+        source = (
+            select(
+                *_measure_rows(
+                    rule,
+                    now,
+                    literal("e")
+                    + cast(e.id, String)
+                    + literal(f":{rule.stall}:")
+                    + fl.period
+                    + literal(f":{rule.measure}"),
+                    target_kind=literal("enterprise"),
+                    target_enterprise_id=e.id,
+                    target_region_code=e.region_code,
+                    issuer_department_id=literal(None, Integer)
+                    if higher
+                    else lead_department_sql(e.region_code, i.sector_code),
+                    issuer_region_code=func.coalesce(reg.parent_code, e.region_code) if higher else e.region_code,
+                    sector_code=i.sector_code,
+                    reason=e.name + literal("未按期报送") + fl.period + kind + literal("重大事故隐患统计报表"),
+                )
+            )
+            .select_from(fl)
+            .join(e, e.id == fl.enterprise_id)
+            .join(i, i.code == e.industry_code)
+            .join(reg, reg.code == e.region_code)
+            .where(
+                fl.filed_at.is_(None),
+                fl.due_on <= last,
+                # a period the enterprise existed in by its end (one registered later owes nothing for it)
+                or_(*(and_(fl.period == p.code, e.created_at < _china_day_after(p.end)) for p in periods)),
+                _in_jurisdiction(e.region_code, rule, rules),
+            )
+        )
+        proposed += _insert_measures(session, source)
+    return proposed
+
+
+def _china_day_after(day: date):
+    return literal(datetime.combine(day + timedelta(days=1), time(), CHINA), UTCDateTime)
+
+
+def _propose_late_complaints(session: Session, now: datetime) -> int:
+    """Complaints not concluded within their handling days or not answered within their reply days: a stall
+    of the department handling them, supervised from above. The reason names the case, never the reporter."""
+    from hazard_registry.complaints.models import Complaint
+    from hazard_registry.complaints.workflow import HANDLING, REPLY_PENDING
+
+    rules = _rules_for(session, Stall.complaint_late)
+    if not rules:
+        return 0
+    today = clock.today_in_china(now)
+    calendar = load_calendar(session)
+    c, reg = Complaint, Region
+    proposed = 0
+    for rule in rules:
+        last = latest_base(calendar, today, rule.threshold, rule.working_days)
+        if last is None:
+            continue
+        higher = rule.issuer == Issuer.higher_level.value
+        for what, due, states, text_ in (
+            ("handling", c.handling_due_on, HANDLING, "举报件逾期未办结（第"),
+            ("reply", c.reply_due_on, REPLY_PENDING, "举报件办结后逾期未答复举报人（第"),
+        ):
+            source = (
+                select(
+                    *_measure_rows(
+                        rule,
+                        now,
+                        literal("c")
+                        + cast(c.id, String)
+                        + literal(f":{rule.stall}:{what}:")
+                        + cast(due, String)
+                        + literal(f":{rule.measure}"),
+                        target_kind=literal("department"),
+                        target_department_id=c.department_id,
+                        target_region_code=c.region_code,
+                        issuer_department_id=literal(None, Integer) if higher else c.department_id,
+                        issuer_region_code=func.coalesce(reg.parent_code, c.region_code) if higher else c.region_code,
+                        sector_code=c.sector_code,
+                        reason=literal(text_) + cast(c.id, String) + literal("号），期限") + cast(due, String),
+                    )
+                )
+                .select_from(c)
+                .join(reg, reg.code == c.region_code)
+                .where(
+                    c.state.in_([s.value for s in states]),
+                    due.is_not(None),
+                    due <= last,
+                    _in_jurisdiction(c.region_code, rule, rules),
+                )
+            )
+            proposed += _insert_measures(session, source)
+    return proposed

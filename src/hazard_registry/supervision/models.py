@@ -39,6 +39,8 @@ class Stall(StrEnum):
     # (a month in high-risk industries); threshold = days after the period's end
     region_overdue_share = "region_overdue_share"  # region: open hazards past deadline, threshold in percent
     region_stock_open = "region_stock_open"  # region: open hazards of the stock (found by the cut-off), a count
+    filing_late = "filing_late"  # enterprise: quarterly/annual statistics (季报/年报) not filed, days after due
+    complaint_late = "complaint_late"  # department: a complaint not concluded (60 days) or not answered (10 days)
 
 
 # stall → (the hazard state it watches, who stalls)
