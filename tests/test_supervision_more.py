@@ -337,3 +337,24 @@ def test_a_complaint_past_its_sixty_days_is_a_stall_of_the_department(client, ap
             "440300",
         )
         assert m.state == "issued" and f"第{c['id']}号" in m.reason and "李四" not in m.reason
+
+
+def test_two_authorities_of_the_same_name_each_number_their_own_documents(app, world, db):
+    # 重庆市 is the name of two prefecture-level regions (500100, 500200): each 安委办 starts at 1号.
+    with app.state.sessionmaker() as s:
+        ids = []
+        for code in ("500100", "500200"):
+            m = SupervisionMeasure(
+                dedup_key=f"r{code}:test", measure="warning_letter", rung=1, stall="region_overdue_share",
+                target_kind="region", target_region_code=code, issuer="higher_level", issuer_region_code=code,
+                reason="测试", proposed_at=at(date(2026, 5, 6)), needs_confirmation=False,
+            )  # fmt: skip
+            s.add(m)
+            s.flush()
+            ids.append(m.id)
+        assert sup.issue_many(s, SYSTEM, ids, at(date(2026, 5, 6))) == 2
+        s.commit()
+        s.expire_all()
+        issued = [s.get(SupervisionMeasure, i) for i in ids]
+        assert [m.document_number for m in issued] == ["重庆市安委办督〔2026〕1号"] * 2
+        assert [m.document_authority for m in issued] == ["R500100", "R500200"]

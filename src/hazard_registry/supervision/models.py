@@ -171,7 +171,10 @@ class SupervisionMeasure(Base):
     response_days: Mapped[int] = mapped_column(Integer, default=10)
     reason: Mapped[str] = mapped_column(Text)
     legal_basis: Mapped[str | None] = mapped_column(Text)
-    document_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # 文号 are numbered per issuing authority (D<department id> or R<region code>) and year; two authorities
+    # may share a name (重庆市 is two prefectures), so the printed number is unique only with its authority.
+    document_authority: Mapped[str | None] = mapped_column(String(32))
+    document_number: Mapped[str | None] = mapped_column(String(64))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -187,6 +190,12 @@ class SupervisionMeasure(Base):
     __mapper_args__: ClassVar = {"version_id_col": version}
 
 
+Index(
+    "ux_supervision_measures_document",
+    SupervisionMeasure.document_authority,
+    SupervisionMeasure.document_number,
+    unique=True,
+)
 Index("ix_supervision_measures_hazard", SupervisionMeasure.hazard_id, SupervisionMeasure.id)
 Index("ix_supervision_measures_state_region", SupervisionMeasure.state, SupervisionMeasure.issuer_region_code)
 Index("ix_supervision_measures_target_enterprise", SupervisionMeasure.target_enterprise_id, SupervisionMeasure.id)

@@ -242,6 +242,7 @@ def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) ->
                 + literal("号")
             ).label("number"),
             chosen.c.response_days,
+            chosen.c.authority,
         )
         .join(c, and_(c.authority == chosen.c.authority, c.year == today.year))
         .subquery()
@@ -257,6 +258,7 @@ def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) ->
             state=MeasureState.issued.value,
             issued_at=now,
             issued_by_id=actor.user_id,
+            document_authority=numbered.c.authority,
             document_number=numbered.c.number,
             response_due=due,
             version=m.version + 1,
