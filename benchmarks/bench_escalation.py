@@ -282,14 +282,19 @@ WITH todo AS (
 INSERT INTO supervision_measure_events (measure_id, action, actor_id, actor_name, at, note, data)
 SELECT id, 'issue', NULL, 'system', :now, document_number, CAST('{}' AS json) FROM issued
 """
+# Which measure gets which document number follows the measures' ids, i.e. the order the INSERT … SELECT
+# happened to produce its rows in (it differs between plans), so numbers are compared as a set, and each
+# measure's event must carry its measure's number; every other column is compared measure by measure.
 FINGERPRINT = f"""
 SELECT count(*),
-       md5(string_agg(CAST(ROW({COLUMNS}, document_number, issued_at, issued_by_id, response_due, m.version)
-                           AS text), '|' ORDER BY dedup_key)),
+       md5(string_agg(CAST(ROW({COLUMNS}, issued_at, issued_by_id, response_due, m.version,
+                               document_number IS NOT NULL) AS text), '|' ORDER BY dedup_key)),
        count(*) FILTER (WHERE state = 'issued'),
        (SELECT count(*) FROM supervision_timers WHERE fired_at IS NOT NULL),
-       (SELECT md5(string_agg(CAST(ROW(x.dedup_key, e.action, e.actor_id, e.actor_name, e.at, e.note,
-                                       CAST(e.data AS text)) AS text), '|' ORDER BY x.dedup_key, e.id))
+       md5(string_agg(document_number, '|' ORDER BY document_number)),
+       (SELECT md5(string_agg(CAST(ROW(x.dedup_key, e.action, e.actor_id, e.actor_name, e.at,
+                                       e.note = x.document_number, CAST(e.data AS text)) AS text),
+                              '|' ORDER BY x.dedup_key, e.id))
         FROM supervision_measure_events e JOIN supervision_measures x ON x.id = e.measure_id)
 FROM supervision_measures m
 """
