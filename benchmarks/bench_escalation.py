@@ -134,8 +134,8 @@ def build_timers(engine: Engine, sm: sessionmaker[Session]) -> dict[str, Any]:
         failed = conn.execute(text("SELECT count(*) FROM hazards WHERE failed_verifications > 0")).scalar_one()
         conn.execute(
             text(
-                "TRUNCATE supervision_measure_events, supervision_measures, supervision_timers, "
-                "supervision_document_counters RESTART IDENTITY"
+                "TRUNCATE notices, supervision_measure_events, supervision_measures, supervision_timers, "
+                "enterprise_filings, supervision_document_counters RESTART IDENTITY"
             )
         )
         first, last = fill_calendar(conn, calendar)
@@ -353,7 +353,8 @@ def reset(engine: Engine) -> None:
     with engine.begin() as c:
         c.execute(
             text(
-                "TRUNCATE supervision_measure_events, supervision_measures, supervision_document_counters "
+                "TRUNCATE notices, supervision_measure_events, supervision_measures, supervision_document_counters, "
+                "enterprise_filings "
                 "RESTART IDENTITY"
             )
         )

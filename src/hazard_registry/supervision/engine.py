@@ -510,21 +510,46 @@ def region_figures(session: Session, today: date, cutoff: date):
     return out
 
 
+def _nearest(rules: list[EscalationRule], code: str) -> list[EscalationRule]:
+    """Of ``rules`` (one stall), those of the jurisdiction nearest to region ``code`` that has any."""
+    chain = ancestors(code)
+    rank = {c: i for i, c in enumerate(chain)}
+    mine = [r for r in rules if r.region_code is None or r.region_code in rank]
+    if not mine:
+        return []
+    nearest = min(rank[r.region_code] if r.region_code else len(chain) for r in mine)
+    return [r for r in mine if (rank[r.region_code] if r.region_code else len(chain)) == nearest]
+
+
 def _propose_regions(session: Session, now: datetime, cutoff: date) -> int:
     """Regions whose overdue share or open stock is above their rule's threshold, once a quarter, by the level
-    above. The figures are set-based; the loop is over the regions found lagging, not over hazards."""
+    above. The figures are set-based; the loop is over regions (a few thousand at most), with their rules,
+    names and this quarter's measures read beforehand in one query each — never one query per region."""
     today = clock.today_in_china(now)
-    stalls = (Stall.region_overdue_share, Stall.region_stock_open)
-    if not any(_rules_for(session, s) for s in stalls):
+    rules = {s: _rules_for(session, s) for s in (Stall.region_overdue_share, Stall.region_stock_open)}
+    if not any(rules.values()):
         return 0
     figures = region_figures(session, today, cutoff)
     quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    regions = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(list(figures))))}
+    made = set(
+        session.scalars(
+            select(SupervisionMeasure.dedup_key).where(
+                SupervisionMeasure.stall.in_([s.value for s in rules]),
+                SupervisionMeasure.dedup_key.like(f"r%:{quarter}:%"),
+            )
+        )
+    )
     rows = []
     for code, (open_, overdue, stock) in sorted(figures.items()):
-        for stall, rules in current_rules(session, code).items():
-            if stall not in stalls:
-                continue
-            for rule in rules:
+        region = regions.get(code)
+        if region is None:
+            continue
+        for stall, candidates in rules.items():
+            for rule in _nearest(candidates, code):
+                key = f"r{code}:{stall}:{quarter}:{rule.measure}"
+                if key in made:
+                    continue
                 if stall is Stall.region_overdue_share:
                     if open_ == 0 or overdue * 100 < rule.threshold * open_:
                         continue
@@ -534,12 +559,9 @@ def _propose_regions(session: Session, now: datetime, cutoff: date) -> int:
                     continue
                 else:
                     why = f"辖区{cutoff.year}年及以前排查的存量重大事故隐患仍有{stock}项未整改销号"
-                region = session.get(Region, code)
-                if region is None:
-                    continue
                 rows.append(
                     {
-                        "dedup_key": f"r{code}:{stall}:{quarter}:{rule.measure}",
+                        "dedup_key": key,
                         "measure": rule.measure,
                         "rung": RUNG[Measure(rule.measure)],
                         "state": MeasureState.proposed.value,
@@ -561,8 +583,8 @@ def _propose_regions(session: Session, now: datetime, cutoff: date) -> int:
     if not rows:
         return 0
     ins = (pg_insert if is_postgres(session) else sqlite_insert)(SupervisionMeasure)
-    stmt = ins.values(rows).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(SupervisionMeasure.id)
-    return len(session.execute(stmt).all())
+    stmt = ins.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(SupervisionMeasure.id)
+    return len(session.execute(stmt, rows).all())  # one statement compiled, batched by the driver
 
 
 def latest_base(calendar: WorkCalendar, today: date, threshold: int, working: bool) -> date | None:
@@ -622,8 +644,10 @@ def _propose_late_filings(session: Session, now: datetime) -> int:
     today = clock.today_in_china(now)
     periods = [period_to_file(now), parse_period(str(today.year - 1))]
     for p in periods:
-        if p.due_on < today:
-            open_period(session, p.code, now)
+        owed = select(func.count()).select_from(Enterprise).where(Enterprise.created_at < _china_day_after(p.end))
+        opened = select(func.count()).select_from(Filing).where(Filing.period == p.code)
+        if p.due_on < today and session.scalar(opened) < session.scalar(owed):
+            open_period(session, p.code, now)  # once per period, not on every sweep
     calendar = load_calendar(session)
     fl, e, i, reg = Filing, Enterprise, Industry, Region
     proposed = 0
