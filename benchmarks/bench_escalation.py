@@ -295,8 +295,10 @@ SELECT count(*),
        (SELECT md5(string_agg(CAST(ROW(x.dedup_key, e.action, e.actor_id, e.actor_name, e.at,
                                        e.note = x.document_number, CAST(e.data AS text)) AS text),
                               '|' ORDER BY x.dedup_key, e.id))
-        FROM supervision_measure_events e JOIN supervision_measures x ON x.id = e.measure_id)
+        FROM supervision_measure_events e JOIN supervision_measures x ON x.id = e.measure_id
+        WHERE x.hazard_id IS NOT NULL)
 FROM supervision_measures m
+WHERE m.hazard_id IS NOT NULL  -- the hand-written sweep covers hazard stalls; regions etc. are run_once's own
 """
 
 
