@@ -113,6 +113,18 @@ def get_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session)]
 
 
+def flush_versioned(session: Session, message: str) -> None:
+    """Flush; a versioned row someone else changed meanwhile (StaleDataError) is a 409 with ``message``."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from hazard_registry.errors import VersionConflict
+
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise VersionConflict(message) from exc
+
+
 def add_unique(session: Session, obj: Any, conflict: Exception) -> None:
     """Add ``obj`` and flush it in a savepoint; a unique-constraint clash raises ``conflict`` instead."""
     from sqlalchemy.exc import IntegrityError

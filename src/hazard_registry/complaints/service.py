@@ -20,7 +20,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from transitions.core import MachineError
 
 from hazard_registry.auth.principal import Actor, Role, complaint_scope, region_contains
@@ -48,6 +47,7 @@ from hazard_registry.complaints.workflow import (
     actions_for,
     fire,
 )
+from hazard_registry.db import flush_versioned
 from hazard_registry.errors import (
     Forbidden,
     GateFailed,
@@ -436,10 +436,7 @@ def _check_version(c: Complaint, expected: int | None) -> None:
 
 
 def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise VersionConflict("the complaint was changed by someone else meanwhile; reload and retry") from exc
+    flush_versioned(session, "the complaint was changed by someone else meanwhile; reload and retry")
 
 
 def _fire(session: Session, c: Complaint, actor: Actor | None, action: Action, payload: dict[str, Any], now):

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from transitions.core import MachineError
 
 from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains
-from hazard_registry.db import is_postgres
+from hazard_registry.db import flush_versioned, is_postgres
 from hazard_registry.errors import (
     Forbidden,
     InvalidInput,
@@ -435,12 +435,7 @@ def transition(
 
 
 def _flush_versioned(session: Session) -> None:
-    from sqlalchemy.orm.exc import StaleDataError
-
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise VersionConflict("the hazard was changed by someone else meanwhile; reload and retry") from exc
+    flush_versioned(session, "the hazard was changed by someone else meanwhile; reload and retry")
 
 
 # --- attachments -------------------------------------------------------------------------------------------

@@ -6,10 +6,9 @@ from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from hazard_registry.auth.principal import Actor, Role, enterprise_scope, region_contains, region_within
-from hazard_registry.db import add_unique
+from hazard_registry.db import add_unique, flush_versioned
 from hazard_registry.errors import (
     Conflict,
     Forbidden,
@@ -210,10 +209,7 @@ def update_enterprise(
         _industry(session, values["industry_code"])
     for key, value in values.items():
         setattr(ent, key, value)
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise VersionConflict("the enterprise was changed by someone else meanwhile") from exc
+    flush_versioned(session, "the enterprise was changed by someone else meanwhile")
     return ent
 
 

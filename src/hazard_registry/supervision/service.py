@@ -30,11 +30,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from hazard_registry import clock
 from hazard_registry.auth.principal import Actor, Role, region_contains, region_within
-from hazard_registry.db import UTCDateTime, is_postgres
+from hazard_registry.db import UTCDateTime, flush_versioned, is_postgres
 from hazard_registry.errors import Forbidden, NotFound, VersionConflict, WrongState
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.notices.outbox import enqueue_for_measures
@@ -181,10 +180,7 @@ def _check_version(m: SupervisionMeasure, expected: int | None) -> None:
 
 
 def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise VersionConflict("the measure was changed by someone else meanwhile") from exc
+    flush_versioned(session, "the measure was changed by someone else meanwhile")
 
 
 # --- the life of a measure ------------------------------------------------------------------------------------
