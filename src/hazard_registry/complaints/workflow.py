@@ -18,9 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
-from transitions import Machine
-from transitions.core import EventData
 
+from hazard_registry import rule_machine
 from hazard_registry.auth.principal import Actor
 from hazard_registry.clock import today_in_china
 from hazard_registry.errors import GateFailed
@@ -223,45 +222,12 @@ TABLE: tuple[Rule, ...] = (
 RULES: dict[Action, Rule] = {r.action: r for r in TABLE}
 
 
-def _condition(rule: Rule) -> Callable[[EventData], bool]:
-    def check(event: EventData) -> bool:
-        rule.gate(event.kwargs["ctx"])
-        return True
-
-    return check
-
-
-def _after(rule: Rule) -> Callable[[EventData], None]:
-    def apply(event: EventData) -> None:
-        event.kwargs["result"].update(rule.effect(event.kwargs["ctx"]))
-
-    return apply
-
-
-MACHINE = Machine(
-    model=None,
-    states=[s.value for s in State],
-    initial=State.received.value,
-    transitions=[
-        {
-            "trigger": r.action.value,
-            "source": r.source.value,
-            "dest": r.dest.value,
-            "conditions": [_condition(r)],
-            "after": [_after(r)],
-        }
-        for r in TABLE
-    ],
-    auto_transitions=False,
-    send_event=True,
-)
+MACHINE = rule_machine.build(TABLE, State, State.received)
 
 
 def fire(ctx: Context, action: Action) -> dict[str, Any]:
     """Take ``action`` on ``ctx.complaint``; raises MachineError in the wrong state, GateFailed on a gate."""
-    result: dict[str, Any] = {}
-    MACHINE.events[action.value].trigger(ctx.complaint, ctx=ctx, result=result)
-    return result
+    return rule_machine.fire(MACHINE, ctx.complaint, action, ctx)
 
 
 def actions_for(state: str, party: Party) -> list[str]:

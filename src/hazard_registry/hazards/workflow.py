@@ -16,9 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from transitions import Machine
-from transitions.core import EventData
 
+from hazard_registry import rule_machine
 from hazard_registry.auth.principal import Actor, Role
 from hazard_registry.errors import GateFailed
 
@@ -248,38 +247,7 @@ TABLE: tuple[Rule, ...] = (
 RULES: dict[Action, Rule] = {r.action: r for r in TABLE}
 
 
-def _condition(rule: Rule) -> Callable[[EventData], bool]:
-    def check(event: EventData) -> bool:
-        rule.gate(event.kwargs["ctx"])
-        return True
-
-    return check
-
-
-def _after(rule: Rule) -> Callable[[EventData], None]:
-    def apply(event: EventData) -> None:
-        event.kwargs["result"].update(rule.effect(event.kwargs["ctx"]))
-
-    return apply
-
-
-MACHINE = Machine(
-    model=None,
-    states=[s.value for s in State],
-    initial=State.reported.value,
-    transitions=[
-        {
-            "trigger": r.action.value,
-            "source": r.source.value,
-            "dest": r.dest.value,
-            "conditions": [_condition(r)],
-            "after": [_after(r)],
-        }
-        for r in TABLE
-    ],
-    auto_transitions=False,
-    send_event=True,
-)
+MACHINE = rule_machine.build(TABLE, State, State.reported)
 
 
 def fire(ctx: Context, action: Action) -> dict[str, Any]:
@@ -288,9 +256,7 @@ def fire(ctx: Context, action: Action) -> dict[str, Any]:
     Role and scope are the caller's to check first (they decide 403/404); this decides state (409) and gate
     (409). Returns what the effect recorded, for the audit event.
     """
-    result: dict[str, Any] = {}
-    MACHINE.events[action.value].trigger(ctx.hazard, ctx=ctx, result=result)
-    return result
+    return rule_machine.fire(MACHINE, ctx.hazard, action, ctx)
 
 
 def actions_for(state: str, actor: Actor, hazard: Any) -> list[str]:
