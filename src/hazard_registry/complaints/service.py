@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import io
-import os
 import warnings
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +17,6 @@ from typing import Any, BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from transitions.core import MachineError
 
@@ -322,20 +320,10 @@ def store_file(
         data = strip_image(data, media_type, max_pixels)
     sha, size, _sniffed, tmp = hazards._store_blob(root, io.BytesIO(data), max_bytes * 4)
     try:
-        final = hazards.blob_path(root, sha)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
+        hazards.install_blob(root, sha, tmp)
     finally:
         tmp.unlink(missing_ok=True)
-    blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
-    if blob is None:
-        try:
-            with session.begin_nested():
-                blob = Attachment(sha256=sha, size=size, media_type=media_type, created_at=now)
-                session.add(blob)
-        except IntegrityError:
-            blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
-            assert blob is not None
+    blob = hazards.attachment_row(session, sha, size, media_type, now)
     # A phone's file name can carry a name or a date and place; keep only the extension.
     ext = Path(filename).suffix.lower()[:10] if from_reporter else ""
     link = ComplaintAttachment(

@@ -441,6 +441,28 @@ def _flush_versioned(session: Session) -> None:
 # --- attachments -------------------------------------------------------------------------------------------
 
 
+def install_blob(root: Path, sha: str, tmp: Path) -> None:
+    """Move a stored upload to its content address (the same bytes land on the same path)."""
+    final = blob_path(root, sha)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+
+
+def attachment_row(session: Session, sha: str, size: int, media_type: str, now: datetime) -> Attachment:
+    """The one row of a content address: found, or added in a savepoint (a concurrent upload of the same
+    bytes may add it first)."""
+    blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
+    if blob is None:
+        try:
+            with session.begin_nested():
+                blob = Attachment(sha256=sha, size=size, media_type=media_type, created_at=now)
+                session.add(blob)
+        except IntegrityError:
+            blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
+            assert blob is not None
+    return blob
+
+
 def _store_blob(root: Path, stream: BinaryIO, max_bytes: int) -> tuple[str, int, str, Path]:
     """Copy the upload to a temporary file under ``root`` while hashing it; refuse it past ``max_bytes``."""
     root.mkdir(parents=True, exist_ok=True)
@@ -499,20 +521,10 @@ def add_attachment(
             raise InvalidInput("the file is empty", code="file_empty", errors=[{"field": "file", "message": "empty"}])
         if media_type not in allowed_types:
             raise UnsupportedMedia(f"files of type {media_type} are not accepted", allowed=allowed_types)
-        final = blob_path(root, sha)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
+        install_blob(root, sha, tmp)
     finally:
         tmp.unlink(missing_ok=True)
-    blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
-    if blob is None:
-        try:
-            with session.begin_nested():
-                blob = Attachment(sha256=sha, size=size, media_type=media_type, created_at=now)
-                session.add(blob)
-        except IntegrityError:
-            blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
-            assert blob is not None
+    blob = attachment_row(session, sha, size, media_type, now)
     link = HazardAttachment(
         hazard_id=hazard.id,
         attachment_id=blob.id,
