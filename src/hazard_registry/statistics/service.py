@@ -17,7 +17,7 @@ Rejected hazards (not major, duplicates) are not in the register's figures at al
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth.principal import Actor, hazard_scope, region_range, region_within
-from hazard_registry.clock import CHINA
+from hazard_registry.clock import day_end_utc
 from hazard_registry.db import is_postgres
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.workflow import State
@@ -54,11 +54,6 @@ class StatFilters:
     industry_code: str | None = None
     sector_code: str | None = None
     enterprise_id: int | None = None
-
-
-def day_end_utc(day: date) -> datetime:
-    """The first instant after ``day`` in China, in UTC: ``closed_at`` before it means closed on or before it."""
-    return datetime.combine(day + timedelta(days=1), time(), CHINA).astimezone(UTC)
 
 
 def _days_to_close(pg: bool) -> ColumnElement[Any]:

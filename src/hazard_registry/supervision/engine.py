@@ -12,7 +12,7 @@ concurrent sweeps and a rerun after a kill harmless: what exists is not made aga
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Integer, String, and_, case, cast, delete, func, literal, not_, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, region_within
-from hazard_registry.clock import CHINA
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
+from hazard_registry.supervision.inspections import period_of
 from hazard_registry.supervision.models import (
     RUNG,
     STALLS,
@@ -264,14 +264,7 @@ def _propose_due(session: Session, now: datetime) -> int:
         .join(reg, reg.code == h.region_code)
         .where(t.fired_at.is_(None), t.due_on <= today, h.state == t.watch_state)
     )
-    cols = [c.name for c in source.selected_columns]
-    ins = (pg_insert if is_postgres(session) else sqlite_insert)(SupervisionMeasure)
-    stmt = (
-        ins.from_select(cols, source)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(SupervisionMeasure.id)  # rowcount is not reliable for INSERT … SELECT on every driver
-    )
-    proposed = len(session.execute(stmt).all())
+    proposed = _insert_measures(session, source)
     session.execute(
         update(SupervisionTimer)
         .where(SupervisionTimer.id.in_(due_timers(today)))
@@ -397,8 +390,7 @@ def inspection_periods(today: date, monthly: bool) -> list[tuple[str, date, date
     for _ in range(2):
         end = first - timedelta(days=1)
         first = end.replace(day=1) if monthly else date(end.year, end.month - 2, 1)
-        code = f"{first.year}-{first.month:02d}" if monthly else f"{first.year}Q{(first.month - 1) // 3 + 1}"
-        out.append((code, first, end))
+        out.append((period_of(first, monthly), first, end))
     return out
 
 
@@ -413,7 +405,6 @@ def _propose_self_inspection(session: Session, now: datetime) -> int:
     e, i, sec, si, reg = Enterprise, Industry, Sector, SelfInspection, Region
     high_risk = or_(e.high_risk.is_(True), sec.high_risk.is_(True))
     lead = lead_department_sql(e.region_code, i.sector_code)
-    ins = pg_insert if is_postgres(session) else sqlite_insert
     proposed = 0
     for rule in rules:
         higher = rule.issuer == Issuer.higher_level.value
@@ -425,30 +416,20 @@ def _propose_self_inspection(session: Session, now: datetime) -> int:
                 what = "月度" if monthly else "季度"
                 source = (
                     select(
-                        (literal("e") + cast(e.id, String) + literal(f":{rule.stall}:{code}:{rule.measure}")).label(
-                            "dedup_key"
-                        ),
-                        literal(rule.measure).label("measure"),
-                        literal(RUNG[Measure(rule.measure)]).label("rung"),
-                        literal(MeasureState.proposed.value).label("state"),
-                        literal(rule.stall).label("stall"),
-                        literal("enterprise").label("target_kind"),
-                        e.id.label("target_enterprise_id"),
-                        e.region_code.label("target_region_code"),
-                        literal(rule.issuer).label("issuer"),
-                        (literal(None, Integer) if higher else lead).label("issuer_department_id"),
-                        (func.coalesce(reg.parent_code, e.region_code) if higher else e.region_code).label(
-                            "issuer_region_code"
-                        ),
-                        i.sector_code.label("sector_code"),
-                        literal(rule.id).label("rule_id"),
-                        literal(rule.version).label("rule_version"),
-                        literal(rule.needs_confirmation).label("needs_confirmation"),
-                        literal(rule.response_days).label("response_days"),
-                        (e.name + literal(f"{code}未按规定由主要负责人组织开展{what}重大事故隐患排查")).label("reason"),
-                        literal(rule.legal_basis).label("legal_basis"),
-                        literal(now, UTCDateTime).label("proposed_at"),
-                        literal(1).label("version"),
+                        *_measure_rows(
+                            rule,
+                            now,
+                            literal("e") + cast(e.id, String) + literal(f":{rule.stall}:{code}:{rule.measure}"),
+                            target_kind=literal("enterprise"),
+                            target_enterprise_id=e.id,
+                            target_region_code=e.region_code,
+                            issuer_department_id=literal(None, Integer) if higher else lead,
+                            issuer_region_code=func.coalesce(reg.parent_code, e.region_code)
+                            if higher
+                            else e.region_code,
+                            sector_code=i.sector_code,
+                            reason=e.name + literal(f"{code}未按规定由主要负责人组织开展{what}重大事故隐患排查"),
+                        )
                     )
                     .select_from(e)
                     .join(i, i.code == e.industry_code)
@@ -456,7 +437,7 @@ def _propose_self_inspection(session: Session, now: datetime) -> int:
                     .join(reg, reg.code == e.region_code)
                     .where(
                         high_risk if monthly else not_(high_risk),
-                        e.created_at < literal(datetime.combine(end + timedelta(days=1), time(), CHINA), UTCDateTime),
+                        e.created_at < _china_day_after(end),
                         _in_jurisdiction(e.region_code, rule, rules),
                         ~select(si.id)
                         .where(
@@ -467,14 +448,7 @@ def _propose_self_inspection(session: Session, now: datetime) -> int:
                         .exists(),
                     )
                 )
-                cols = [c.name for c in source.selected_columns]
-                stmt = (
-                    ins(SupervisionMeasure)
-                    .from_select(cols, source)
-                    .on_conflict_do_nothing(index_elements=["dedup_key"])
-                    .returning(SupervisionMeasure.id)
-                )
-                proposed += len(session.execute(stmt).all())
+                proposed += _insert_measures(session, source)
     return proposed
 
 
@@ -530,7 +504,7 @@ def _propose_regions(session: Session, now: datetime, cutoff: date) -> int:
     if not any(rules.values()):
         return 0
     figures = region_figures(session, today, cutoff)
-    quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    quarter = period_of(today, monthly=False)
     regions = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(list(figures))))}
     made = set(
         session.scalars(
@@ -620,6 +594,8 @@ def _measure_rows(rule: EscalationRule, now: datetime, dedup, **columns):
 
 
 def _insert_measures(session: Session, source) -> int:
+    """INSERT … SELECT into the measures, skipping dedup keys that exist; the count comes from RETURNING
+    (rowcount is not reliable for INSERT … SELECT on every driver)."""
     ins = pg_insert if is_postgres(session) else sqlite_insert
     cols = [c.name for c in source.selected_columns]
     stmt = (
@@ -695,7 +671,7 @@ def _propose_late_filings(session: Session, now: datetime) -> int:
 
 
 def _china_day_after(day: date):
-    return literal(datetime.combine(day + timedelta(days=1), time(), CHINA), UTCDateTime)
+    return literal(clock.day_end_utc(day), UTCDateTime)
 
 
 def _propose_late_complaints(session: Session, now: datetime) -> int:
