@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hazard_registry.auth.principal import Actor, complaint_scope, enterprise_scope, region_within
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.reference.models import Enterprise, Industry, Sector
+from hazard_registry.statistics.periods import quarter_containing
 from hazard_registry.statistics.service import StatFilters, count_if, day_end_utc
 from hazard_registry.supervision.models import MEASURE_NAMES, RUNG, Measure, SelfInspection, SupervisionMeasure
 from hazard_registry.supervision.service import measure_scope
@@ -59,11 +60,9 @@ class Activity(BaseModel):
 
 def last_quarter(as_of: date) -> tuple[str, date, date]:
     """The latest quarter ending on or before ``as_of``."""
-    nxt = as_of + timedelta(days=1)
-    first = date(nxt.year, 3 * ((nxt.month - 1) // 3) + 1, 1)  # the quarter ``as_of + 1`` is in
-    end = first - timedelta(days=1)
-    start = date(end.year, end.month - 2, 1)
-    return f"{start.year}Q{(start.month - 1) // 3 + 1}", start, end
+    current = quarter_containing(as_of + timedelta(days=1))  # as_of may be a quarter's last day
+    last = quarter_containing(current.start - timedelta(days=1))
+    return last.code, last.start, last.end
 
 
 def measures_by_rung(session: Session, actor: Actor, f: StatFilters, as_of: date) -> list[RungFigures]:
