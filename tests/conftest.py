@@ -103,7 +103,7 @@ def world(app) -> World:
 @pytest.fixture
 def db(app, world) -> Iterator[Session]:
     # Deferred BEGIN on SQLite: this session lives through the test and must not hold the write lock.
-    with app.state.sessionmaker(bind=app.state.engine.execution_options(sqlite_deferred=True)) as session:
+    with app.state.sessionmaker(bind=app.state.read_engine) as session:
         yield session
     _wipe(app)
 

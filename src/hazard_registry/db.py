@@ -105,7 +105,8 @@ def get_session(request: Request) -> Iterator[Session]:
     # Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
     # A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
     # answers "locked" and the client gets 503 with Retry-After.
-    bind = reader(request.app.state.engine) if request.method in ("GET", "HEAD") else request.app.state.engine
+    state = request.app.state
+    bind = state.read_engine if request.method in ("GET", "HEAD") else state.engine
     with request.app.state.sessionmaker(bind=bind) as session:
         yield session
 

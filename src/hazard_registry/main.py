@@ -14,7 +14,7 @@ from hazard_registry import __version__
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
-from hazard_registry.db import make_engine, make_sessionmaker
+from hazard_registry.db import make_engine, make_sessionmaker, reader
 from hazard_registry.errors import install_handlers, problem
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.effective_database_url, settings.database_pool_size)
+    app.state.read_engine = reader(app.state.engine)  # made once: GET requests and exports bind to it
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
     install_handlers(app)
 

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
-from hazard_registry.db import DbSession, reader
+from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput, PayloadTooLarge
 from hazard_registry.hazards.router import HazardFiltersQuery
 from hazard_registry.ledgers import export, importer, schemas
@@ -36,7 +36,7 @@ def export_hazards(
 ) -> StreamingResponse:
     today = clock.today_in_china()
     rows = export.in_own_session(
-        lambda: request.app.state.sessionmaker(bind=reader(request.app.state.engine)),
+        lambda: request.app.state.sessionmaker(bind=request.app.state.read_engine),
         lambda s: export.hazard_rows(s, actor, filters, today),
     )
     body, media, headers = export.stream(format, "重大事故隐患台账", export.HAZARD_HEADINGS, rows)
