@@ -10,20 +10,45 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from hazard_registry import clock
 from hazard_registry.config import Settings
 from hazard_registry.main import create_app
 from hazard_registry.migrate import upgrade
 from tests.factories import World, make_world
 
 PG_URL = os.environ.get("HAZARD_TEST_DATABASE_URL")
+
+# HAZARD_TEST_NOW=2026-11-27T23:30:00Z runs the whole suite with the clock started at that instant (it
+# ticks on from there): the hours at which China's date and the machine's differ are where date bugs live.
+# .ci/run uses it for UTC 23:30 (07:30 Beijing, the next day) and for 00:30 Beijing under TZ=Asia/Shanghai.
+_TRAVEL = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _TRAVEL
+    if start := os.environ.get("HAZARD_TEST_NOW"):
+        _TRAVEL = time_machine.travel(datetime.fromisoformat(start), tick=True)
+        _TRAVEL.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _TRAVEL is not None:
+        _TRAVEL.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"clock: {clock.now().isoformat()} (China {clock.today_in_china()}), TZ={os.environ.get('TZ', '-')}"
+
 
 # What tests write; wiped after each test (reference data and the world stay).
 MUTABLE = [

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc as stdnum_uscc
 
+from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.auth.schemas import UserCreate
 from hazard_registry.auth.service import create_user
@@ -44,7 +45,7 @@ class World:
 
 
 def _clause(session: Session, sector: str, *, current: bool) -> tuple[int, date | None]:
-    today = date.today()
+    today = clock.today_in_china()
     for std in session.scalars(select(Standard).where(Standard.sector_code == sector).order_by(Standard.id)):
         if not std.clauses:
             continue
@@ -121,7 +122,7 @@ def hazard_body(world: World, **over: Any) -> dict[str, Any]:
         "title": "硝化釜未设置自动化联锁",
         "description": "两台硝化反应釜温度与进料未联锁，人工操作。",
         "location": "硝化车间",
-        "found_at": (date.today() - timedelta(days=10)).isoformat(),
+        "found_at": (clock.today_in_china() - timedelta(days=10)).isoformat(),
     }
     body.update(over)
     return body

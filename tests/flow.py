@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from hazard_registry import clock
 from tests.factories import PLAN, PNG, World, hazard_body
 
 ORDER = ["reported", "assigned", "rectifying", "verification_requested", "verified", "closed"]
@@ -52,12 +53,12 @@ class Flow:
         if action == "assign":
             return {
                 "officer_id": self.world.ids["officer"],
-                "deadline": (date.today() + timedelta(days=30)).isoformat(),
+                "deadline": (clock.today_in_china() + timedelta(days=30)).isoformat(),
             }
         if action == "reject":
             return {"reason": "not_major"}
         if action == "start_rectification":
-            deadline = hazard.get("deadline") or (date.today() + timedelta(days=30)).isoformat()
+            deadline = hazard.get("deadline") or (clock.today_in_china() + timedelta(days=30)).isoformat()
             return {"plan": {**PLAN, "deadline": deadline}}
         if action == "request_verification":
             r = self.attach(hazard, "ent_chem")

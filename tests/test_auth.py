@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 
+from hazard_registry import clock
 from tests.factories import PASSWORD, uscc
 
 
@@ -47,8 +48,8 @@ def test_requests_without_a_valid_token_are_refused(client, world, settings):
             "sub": str(world.ids["officer"]),
             "gen": 0,
             "role": "regulator",
-            "iat": datetime.now(UTC) - timedelta(days=2),
-            "exp": datetime.now(UTC) - timedelta(days=1),
+            "iat": clock.now() - timedelta(days=2),
+            "exp": clock.now() - timedelta(days=1),
         },
         settings.effective_jwt_secret,
         algorithm="HS256",

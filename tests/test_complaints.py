@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from hazard_registry import clock
 from hazard_registry.auth.models import User
 from hazard_registry.complaints.crypto import ALPHABET
 from hazard_registry.complaints.models import Complaint
@@ -24,7 +25,7 @@ def complaint_body(**over: Any) -> dict[str, Any]:
         "region_code": NANSHAN,
         "enterprise_uscc": CHEM_USCC,
         "address": "南山区测试路1号",
-        "observed_on": (date.today() - timedelta(days=2)).isoformat(),
+        "observed_on": (clock.today_in_china() - timedelta(days=2)).isoformat(),
     }
     body.update(over)
     return body
@@ -72,7 +73,7 @@ def test_whole_life_anonymous_to_reward_paid(client, world):
     assert c["department_id"] == world.ids["T-NS-YJ"] and c["anonymous"] is True and c["channel"] == "web"
     assert c["enterprise_id"] == world.ids["chem"]
     c = d.ok(c, "accept")
-    assert c["handling_due_on"] == (date.today() + timedelta(days=60)).isoformat()
+    assert c["handling_due_on"] == (clock.today_in_china() + timedelta(days=60)).isoformat()
 
     r = client.post(
         f"/api/v1/complaints/{c['id']}/messages",
@@ -99,7 +100,7 @@ def test_whole_life_anonymous_to_reward_paid(client, world):
         "clause_id": world.clause_chem,
         "title": "硝化工艺联锁被短接",
         "description": "现场核查：温度与进料联锁被短接。",
-        "found_at": date.today().isoformat(),
+        "found_at": clock.today_in_china().isoformat(),
     }
     c = d.ok(c, "conclude", outcome="substantiated", finding="查实", hazard=hazard)
     assert c["state"] == "concluded" and c["hazard_id"]
@@ -236,8 +237,8 @@ def test_deadlines_sixty_days_one_extension(client, world, db):
     r = d.act(c, "extend", days=31, reason="需要检测")
     assert r.status_code == 422
     c = d.ok(c, "extend", days=30, reason="需要第三方检测")
-    assert c["handling_due_on"] == (date.today() + timedelta(days=90)).isoformat()
+    assert c["handling_due_on"] == (clock.today_in_china() + timedelta(days=90)).isoformat()
     r = d.act(c, "extend", days=5, reason="再延")
     assert r.status_code == 409 and r.json()["code"] == "already_extended"
     row = db.scalar(select(Complaint))
-    assert row.handling_due_on == date.today() + timedelta(days=90)
+    assert row.handling_due_on == clock.today_in_china() + timedelta(days=90)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from PIL import Image
 from sqlalchemy import select, text, update
 
+from hazard_registry import clock
 from hazard_registry.auth.models import User
 from hazard_registry.complaints import rewards, service
 from hazard_registry.complaints.models import Complaint
@@ -84,7 +85,7 @@ def test_identity_sealed_hidden_and_revealed_only_after_approval(client, world, 
         "clause_id": world.clause_chem,
         "title": "联锁被短接",
         "description": "现场核查属实。",
-        "found_at": date.today().isoformat(),
+        "found_at": clock.today_in_china().isoformat(),
     }
     c = d.ok(c, "conclude", outcome="substantiated", finding="查实", hazard=hazard)
     seen_by_ent = [

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from itertools import pairwise
 
+from hazard_registry import clock
 from tests.factories import PLAN, hazard_body
 from tests.flow import Flow
 
@@ -17,7 +18,7 @@ def test_full_life_from_report_to_closure(client, world):
     assert hazard["enterprise"]["name"] == "南山测试化工有限公司"
     assert hazard["clause"]["standard"]["document_number"]
 
-    deadline = (date.today() + timedelta(days=30)).isoformat()
+    deadline = (clock.today_in_china() + timedelta(days=30)).isoformat()
     hazard = flow.ok(hazard, "officer", "assign", officer_id=world.ids["officer"], deadline=deadline)
     assert hazard["deadline"] == deadline and hazard["officer_id"] == world.ids["officer"]
     hazard = flow.ok(hazard, "ent_chem", "start_rectification", plan={**PLAN, "deadline": deadline})
@@ -80,7 +81,7 @@ def test_construction_hazard_goes_to_the_department_that_leads_construction(clie
 def test_report_gates(client, world):
     flow = Flow(client, world)
     h = flow.h("ent_chem")
-    future = (date.today() + timedelta(days=1)).isoformat()
+    future = (clock.today_in_china() + timedelta(days=1)).isoformat()
     r = client.post("/api/v1/hazards", headers=h, json=hazard_body(world, found_at=future))
     assert r.status_code == 422 and r.json()["code"] == "found_at_in_future"
     r = client.post("/api/v1/hazards", headers=h, json=hazard_body(world, clause_id=world.clause_old))
@@ -154,7 +155,7 @@ def test_stale_version_is_409_and_missing_version_is_428(client, world):
 def test_gates(client, world):
     flow = Flow(client, world)
     hazard = flow.report()
-    past = (date.today() - timedelta(days=1)).isoformat()
+    past = (clock.today_in_china() - timedelta(days=1)).isoformat()
     r = flow.act(hazard, "officer", "assign", officer_id=world.ids["officer"], deadline=past)
     assert r.status_code == 409 and r.json()["code"] == "deadline_in_past"
     r = flow.act(
@@ -162,7 +163,7 @@ def test_gates(client, world):
         "officer",
         "assign",
         officer_id=world.ids["builder"],
-        deadline=(date.today() + timedelta(days=9)).isoformat(),
+        deadline=(clock.today_in_china() + timedelta(days=9)).isoformat(),
     )
     assert r.json()["code"] == "officer_invalid"
     r = flow.act(hazard, "officer", "reject", reason="duplicate")
@@ -193,7 +194,7 @@ def test_gates(client, world):
         "officer2",
         "assign",
         officer_id=world.ids["officer2"],
-        deadline=(date.today() + timedelta(days=20)).isoformat(),
+        deadline=(clock.today_in_china() + timedelta(days=20)).isoformat(),
     )
     own = flow.ok(own, "ent_chem", "start_rectification", plan={**PLAN, "deadline": own["deadline"]})
     own = flow.ok(
@@ -217,7 +218,7 @@ def test_list_filters_scope_and_keyset_pages(client, world):
         "officer",
         "assign",
         officer_id=world.ids["officer"],
-        deadline=(date.today() + timedelta(days=5)).isoformat(),
+        deadline=(clock.today_in_china() + timedelta(days=5)).isoformat(),
     )
 
     mine = client.get("/api/v1/hazards", headers=flow.h("ent_chem")).json()["items"]
@@ -243,7 +244,7 @@ def test_list_filters_scope_and_keyset_pages(client, world):
     assert q("industry_code=33") == [metal["id"]]
     assert q("region=440304", "city") != [] and q("region=440304") == []
     assert q("overdue=true") == []
-    assert q(f"found_from={date.today().isoformat()}") == []
+    assert q(f"found_from={clock.today_in_china().isoformat()}") == []
     assert len(q("source=self_report")) == 6
 
 
@@ -252,7 +253,7 @@ def test_overdue_is_computed_on_the_deadline(client, world, db):
 
     flow = Flow(client, world)
     hazard = flow.to_state("assigned")
-    db.get(Hazard, hazard["id"]).deadline = date.today() - timedelta(days=1)
+    db.get(Hazard, hazard["id"]).deadline = clock.today_in_china() - timedelta(days=1)
     db.commit()
     got = client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).json()
     assert got["overdue"] is True

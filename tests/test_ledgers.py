@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from hazard_registry import clock
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.ledgers.export import HAZARD_HEADINGS
 from tests import stats_data
@@ -132,8 +133,8 @@ def _count(db, model) -> int:
 
 def test_import_dry_run_reports_every_bad_row_then_imports_once(client, world, db):
     c = world.clause_chem
-    day = (date.today() - timedelta(days=30)).isoformat()
-    future = (date.today() + timedelta(days=5)).isoformat()
+    day = (clock.today_in_china() - timedelta(days=30)).isoformat()
+    future = (clock.today_in_china() + timedelta(days=5)).isoformat()
     content = _ledger(
         world,
         [
@@ -185,7 +186,7 @@ def test_import_xlsx_with_column_mapping(client, world, db):
     wb = Workbook()
     ws = wb.active
     ws.append(["Credit code", "Hazard", "Details", "Found"])
-    ws.append([CHEM, "消防通道堵塞", "二层疏散通道堆放杂物", date.today() - timedelta(days=3)])
+    ws.append([CHEM, "消防通道堵塞", "二层疏散通道堆放杂物", clock.today_in_china() - timedelta(days=3)])
     buf = io.BytesIO()
     wb.save(buf)
     mapping = {"Credit code": "enterprise_uscc", "Hazard": "title", "Details": "description", "Found": "found_at"}
@@ -246,7 +247,7 @@ def test_exports_respect_scope_and_refuse_bad_parameters(client, world, db):
 
 
 def test_import_reads_gbk_csv(client, world, db):
-    day = (date.today() - timedelta(days=2)).isoformat()
+    day = (clock.today_in_china() - timedelta(days=2)).isoformat()
     text = (
         "统一社会信用代码,隐患名称,隐患描述,发现日期,判定依据条款ID\n"
         + f"{CHEM},粉尘涉爆,除尘系统未设泄爆,{day},{world.clause_chem}\n"

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.reference.models import Enterprise
 from hazard_registry.supervision import engine
@@ -102,7 +103,7 @@ def test_missed_self_inspections_are_flagged_by_quarter_and_by_month_in_high_ris
 
 
 def test_self_inspection_records_are_validated_and_scoped(client, app, world):
-    tomorrow = date.today().replace(year=date.today().year + 1)
+    tomorrow = clock.today_in_china().replace(year=clock.today_in_china().year + 1)
     r = inspect(client, world, "ent_chem", tomorrow)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     r = inspect(client, world, "ent_chem", date(2026, 5, 6), hazards_found=0, hazard_ids=[1])
@@ -269,7 +270,7 @@ def test_activity_figures_measures_by_rung_inspection_compliance_and_complaints(
         d.submit()
     first = d.ok(d.only(), "accept")
     hazard = {"enterprise_id": world.ids["chem"], "clause_id": world.clause_chem, "title": "联锁被短接",
-              "description": "现场核查属实。", "found_at": date.today().isoformat()}  # fmt: skip
+              "description": "现场核查属实。", "found_at": clock.today_in_china().isoformat()}  # fmt: skip
     d.ok(first, "conclude", outcome="substantiated", finding="查实", hazard=hazard)
 
     def activity(user: str, **params):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc as stdnum_uscc
 
+from hazard_registry import clock
 from hazard_registry.auth.deps import actor_for_user
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import SYSTEM, Actor
@@ -97,7 +98,7 @@ def load_demo(session: Session, today: date | None = None) -> str:
     """Load the demo once; a second call changes nothing and prints the credentials again."""
     if session.scalar(select(User.id).where(User.username == "demo-admin")) is not None:
         return "demo data already loaded\n" + _credentials()
-    today = today or date.today()
+    today = today or clock.today_in_china()
     for n, (code, name, region, default, sectors) in enumerate(DEPARTMENTS, start=1):
         ref.create_department(
             session,

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from transitions.core import MachineError
 
+from hazard_registry import clock
 from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains
 from hazard_registry.db import flush_versioned, is_postgres
 from hazard_registry.errors import (
@@ -304,7 +305,7 @@ def report(
     ):
         raise NotFound(f"enterprise {enterprise_id} not found", code="enterprise_not_found")
 
-    if data.found_at > now.date():
+    if data.found_at > clock.today_in_china(now):
         raise InvalidInput(
             "found_at is in the future",
             code="found_at_in_future",

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hazard_registry import rule_machine
+from hazard_registry import clock, rule_machine
 from hazard_registry.auth.principal import Actor, Role
 from hazard_registry.errors import GateFailed
 
@@ -69,7 +69,7 @@ class Context:
 
     @property
     def today(self) -> date:
-        return self.now.date()
+        return clock.today_in_china(self.now)
 
 
 def _require(ok: bool, code: str, detail: str) -> None:
