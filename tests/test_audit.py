@@ -13,15 +13,14 @@ from hazard_registry.config import get_settings
 from hazard_registry.hazards.audit import event_hash, verify_chains
 from hazard_registry.hazards.models import HazardEvent
 from tests.flow import Flow
+from tests.guards import guard_off
 
 
 @contextmanager
 def behind_the_service(engine):
-    """A connection that writes directly to the tables, with PostgreSQL's append-only trigger switched off
-    the way only a superuser could."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
+    """A connection that writes directly to the tables, with the append-only triggers switched off the way
+    only someone holding the database's keys could."""
+    with engine.begin() as conn, guard_off(conn):
         yield conn
 
 

@@ -165,14 +165,14 @@ def test_handling_deadline_boundary_is_the_sixtieth_day(client, world, db):
     Desk(client, world).submit()
     c = db.scalar(select(Complaint))
     accepted = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
-    fire(Context(session=db, complaint=c, actor=None, payload={}, now=accepted), Action.accept)
+    fire(Context(session=db, row=c, actor=None, payload={}, now=accepted), Action.accept)
     assert c.handling_due_on == date(2026, 4, 30)
     assert not service.handling_overdue(c, date(2026, 4, 30))  # the 60th day: still in time
     assert service.handling_overdue(c, date(2026, 5, 1))
     db.flush()
     assert [x.id for x in service.due_for_escalation(db, date(2026, 5, 1))] == [c.id]
     assert service.due_for_escalation(db, date(2026, 4, 30)) == []
-    fire(Context(session=db, complaint=c, actor=None, payload={"days": 30, "reason": "r"}, now=accepted), Action.extend)
+    fire(Context(session=db, row=c, actor=None, payload={"days": 30, "reason": "r"}, now=accepted), Action.extend)
     assert c.handling_due_on == date(2026, 4, 30) + timedelta(days=30)
     db.rollback()
 

@@ -379,9 +379,11 @@ def test_withdrawal_after_issue_and_taking_down_on_close_are_told_a_proposal_is_
     by = {m.measure: m for m in reg.measures(hid)}
     with app.state.sessionmaker() as s:
         chief = reg.actor(s, "chief")
-        sup.issue(s, chief, s.get(SupervisionMeasure, by["public_exposure"].id), at(exposure_day))
-        sup.withdraw(s, chief, s.get(SupervisionMeasure, by["summons"].id), at(exposure_day), "已约谈，另案处理", None)
-        sup.withdraw(s, chief, s.get(SupervisionMeasure, by["warning_letter"].id), at(exposure_day), "重复", None)
+        exposure, summons, letter = (s.get(SupervisionMeasure, by[k].id) for k in ("public_exposure", "summons",
+                                                                                  "warning_letter"))  # fmt: skip
+        sup.issue(s, chief, exposure, at(exposure_day), exposure.version)
+        sup.withdraw(s, chief, summons, at(exposure_day), "已约谈，另案处理", summons.version)
+        sup.withdraw(s, chief, letter, at(exposure_day), "重复", letter.version)
         s.commit()
     actions = {(n.measure_id, n.action) for n in notices(app)}
     assert (by["summons"].id, "withdraw") not in actions, "a proposal withdrawn was never told to anyone"

@@ -156,8 +156,9 @@ def test_overdue_climbs_the_ladder_and_closing_lifts_the_listing(app, world, set
         city, chief = reg.actor(s, "city"), reg.actor(s, "chief")
         listing = s.get(SupervisionMeasure, by["listed_supervision"].id)
         assert not sup.can_issue(chief, listing), "挂牌督办 is issued by the level above"
-        sup.issue(s, city, listing, at(listing_day))
-        sup.issue(s, chief, s.get(SupervisionMeasure, by["public_exposure"].id), at(exposure_day))
+        sup.issue(s, city, listing, at(listing_day), listing.version)
+        exposure = s.get(SupervisionMeasure, by["public_exposure"].id)
+        sup.issue(s, chief, exposure, at(exposure_day), exposure.version)
         s.commit()
         assert [e["enterprise_name"] for e in sup.public_exposures(s, None, 10, None)] == ["南山测试化工有限公司"]
 

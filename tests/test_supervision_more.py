@@ -145,9 +145,14 @@ def test_a_county_with_too_many_overdue_hazards_is_supervised_by_the_city(client
     ] == []
     assert client.get(f"/api/v1/measures/{county.id}", headers=world.headers(client, "officer")).status_code == 404
     with app.state.sessionmaker() as s:
-        sup.issue(s, SYSTEM, s.get(SupervisionMeasure, county.id), at(day))
+        m = s.get(SupervisionMeasure, county.id)
+        sup.issue(s, SYSTEM, m, at(day), m.version)
         s.commit()
-    r = client.post(f"/api/v1/measures/{county.id}/actions", headers=admin, json={"action": "acknowledge"})
+    r = client.post(
+        f"/api/v1/measures/{county.id}/actions",
+        headers={**admin, "If-Match": f'"{m.version}"'},
+        json={"action": "acknowledge"},
+    )
     assert r.status_code == 200 and r.json()["state"] == "acknowledged"
 
 

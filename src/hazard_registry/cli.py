@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from hazard_registry.config import get_settings
+from hazard_registry.supervision import listeners
 
 
 def _sessionmaker():
@@ -237,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    listeners.install()
     return int(args.func(args) or 0)
 
 

@@ -22,6 +22,7 @@ from hazard_registry.notices.router import router as notices_router
 from hazard_registry.reference.router import router as reference_router
 from hazard_registry.statistics.router import filings_router
 from hazard_registry.statistics.router import router as statistics_router
+from hazard_registry.supervision import listeners
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
 
@@ -60,6 +61,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    listeners.install()
     app = FastAPI(
         lifespan=_lifespan,
         title="hazard-registry",

@@ -1,8 +1,9 @@
-"""A `transitions` machine built from a table of rules, shared by the hazard and the complaint workflows.
+"""A `transitions` machine built from a table of rules: the engine of every workflow's state move.
 
-Each rule names an action (the trigger), its source and destination state, a gate (raises to refuse, e.g.
-GateFailed) and an effect (returns what it changed, for the audit event). The machine has no model of its
-own: ``fire`` runs a trigger on the row it is given, so one machine serves every row.
+Each rule names an action (the trigger), its source and destination state, ``admit`` (raises to refuse, e.g.
+GateFailed) and ``effect`` (returns what it changed, for the audit event). The machine has no model of its
+own (``model=None``, ``auto_transitions=False``): ``fire`` triggers it on the row it is given, so one machine
+serves every row and rows are never registered into it (STYLE.md).
 """
 
 from __future__ import annotations
@@ -22,15 +23,14 @@ class TableRule(Protocol):
     def source(self) -> StrEnum: ...
     @property
     def dest(self) -> StrEnum: ...
-    @property
-    def gate(self) -> Callable[[Any], None]: ...
+    def admit(self, ctx: Any) -> None: ...
     @property
     def effect(self) -> Callable[[Any], dict[str, Any]]: ...
 
 
 def _condition(rule: TableRule) -> Callable[[EventData], bool]:
     def check(event: EventData) -> bool:
-        rule.gate(event.kwargs["ctx"])
+        rule.admit(event.kwargs["ctx"])
         return True
 
     return check

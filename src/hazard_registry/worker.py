@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hazard_registry import clock
 from hazard_registry.config import Settings
+from hazard_registry.supervision import listeners
 
 log = logging.getLogger("hazard_registry.worker")
 
@@ -30,6 +31,7 @@ class Worker:
         now: Callable[[], datetime] = clock.now,
     ) -> None:
         self.session_factory, self.settings, self.interval, self.now = session_factory, settings, interval, now
+        listeners.install()  # a hazard changed by the sweep rebuilds its timers as one changed by a request
         self.stopping = threading.Event()
         self.sweeps = 0
 

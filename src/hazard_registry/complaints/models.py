@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hazard_registry.db import Base, UTCDateTime, utcnow
@@ -56,6 +56,9 @@ class Complaint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The head of the complaint's event chain (workflow/audit.py).
+    chain_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chain_head: Mapped[str | None] = mapped_column(String(64))
 
     __mapper_args__: ClassVar = {"version_id_col": version}
 
@@ -97,9 +100,11 @@ class ComplaintEvent(Base):
     """One step of a complaint's internal history (who did what when). Never shown to the reporter."""
 
     __tablename__ = "complaint_events"
+    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str | None] = mapped_column(String(24))
@@ -108,6 +113,8 @@ class ComplaintEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class IdentityReveal(Base):

@@ -17,7 +17,7 @@ from hazard_registry.complaints.limits import RateLimiter
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import State
 from hazard_registry.db import DbSession
-from hazard_registry.errors import TooManyRequests, problem
+from hazard_registry.errors import NotFound, TooManyRequests, problem
 from hazard_registry.hazards.service import blob_path
 from hazard_registry.types import IdPath, IfMatch, expected_version
 
@@ -229,7 +229,7 @@ def pay_reward(reward_id: IdPath, data: schemas.RewardPay, actor: CurrentActor, 
 
 @router.get("/{complaint_id}", response_model=schemas.ComplaintOut, operation_id="get_complaint")
 def get_complaint(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> schemas.ComplaintOut:
-    service._no_enterprise(actor)
+    service.no_enterprise(actor)
     c = service.get_visible(session, actor, complaint_id)
     return service.to_out(c, actor, clock.today_in_china())
 
@@ -291,7 +291,7 @@ def download_file(complaint_id: IdPath, file_id: IdPath, request: Request, actor
         if link.id == file_id:
             root = request.app.state.settings.effective_attachments_dir
             return FileResponse(blob_path(root, blob.sha256), media_type=blob.media_type, filename=link.filename)
-    raise service.NotFound(f"file {file_id} not found", code="file_not_found")
+    raise NotFound(f"file {file_id} not found", code="file_not_found")
 
 
 @router.post(

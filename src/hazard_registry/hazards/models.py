@@ -61,6 +61,9 @@ class Hazard(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The head of the hazard's event chain (workflow/audit.py): a removed last event no longer reaches it.
+    chain_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chain_head: Mapped[str | None] = mapped_column(String(64))
 
     __mapper_args__: ClassVar = {"version_id_col": version}
 

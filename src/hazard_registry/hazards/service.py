@@ -1,7 +1,9 @@
 """Hazard services. They never commit: the route, the CLI or the worker does, once.
 
 Order of checks for anything done to a hazard: scope (outside it the hazard does not exist: 404), then
-role (403), then version (409), then state and gate (409).
+role (403), then version (428 missing, 409 stale), then state and gate (409) — the workflow kernel's order
+(workflow/kernel.py). Other domains learn of a hazard's changes as listeners of ``WORKFLOW`` (registered by
+``hazard_registry.listeners.install``), in the same transaction; this module imports none of them.
 """
 
 from __future__ import annotations
@@ -23,19 +25,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from transitions.core import MachineError
 
 from hazard_registry import clock
-from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains
-from hazard_registry.db import flush_versioned, is_postgres
+from hazard_registry import workflow as kernel
+from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains, region_within
+from hazard_registry.db import is_postgres
 from hazard_registry.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
-    PreconditionRequired,
     UnsupportedMedia,
-    VersionConflict,
     WrongState,
 )
 from hazard_registry.hazards import schemas
@@ -48,16 +48,7 @@ from hazard_registry.hazards.models import (
     HazardCounter,
     HazardEvent,
 )
-from hazard_registry.hazards.workflow import (
-    DEADLINE_RUNNING,
-    RULES,
-    TERMINAL,
-    Action,
-    Context,
-    State,
-    actions_for,
-    fire,
-)
+from hazard_registry.hazards.workflow import DEADLINE_RUNNING, TERMINAL, WORKFLOW, State
 from hazard_registry.reference.models import (
     Department,
     DepartmentSector,
@@ -66,19 +57,13 @@ from hazard_registry.reference.models import (
     Region,
     StandardClause,
 )
-from hazard_registry.supervision import engine as supervision_engine
 
 # --- reading -----------------------------------------------------------------------------------------------
 
 
 def get_visible(session: Session, actor: Actor, hazard_id: int, *, lock: bool = False) -> Hazard:
     """The hazard if ``actor`` may see it, else 404 as if it did not exist. ``lock`` takes the row lock."""
-    stmt = select(Hazard).where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
-    if lock:
-        stmt = stmt.with_for_update()
-    hazard = session.scalar(stmt)
-    if hazard is None:
-        raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
+    hazard: Hazard = WORKFLOW.visible(session, actor, hazard_id, lock=lock)
     return hazard
 
 
@@ -89,7 +74,7 @@ def is_overdue(hazard: Hazard, today: date) -> bool:
 def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
     out = schemas.HazardOut.model_validate(hazard)
     out.overdue = is_overdue(hazard, today)
-    out.allowed_actions = actions_for(hazard.state, actor, hazard)
+    out.allowed_actions = WORKFLOW.allowed_actions(hazard, actor)
     return out
 
 
@@ -157,8 +142,6 @@ def overdue_clause(today: date) -> Any:
 
 def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard]]:
     """The scoped, filtered selection of hazards; shared by the list, and later by exports."""
-    from hazard_registry.auth.principal import region_within
-
     stmt = select(Hazard).where(hazard_scope(actor, Hazard))
     if f.state:
         stmt = stmt.where(Hazard.state.in_(f.state))
@@ -379,64 +362,26 @@ def report(
         data={"source": source, "clause_id": clause.id, "department_id": dept.id},
     )
     session.flush()
-    supervision_engine.hazard_changed(session, hazard, now)
+    WORKFLOW.changed(session, hazard, "report", now)
     return hazard
 
 
 # --- the workflow ------------------------------------------------------------------------------------------
 
 
-def _check_version(hazard: Hazard, expected: int | None) -> None:
-    if expected is None:
-        raise PreconditionRequired("send the hazard's version (If-Match header or 'version' field)")
-    if hazard.version != expected:
-        raise VersionConflict(
-            f"the hazard is at version {hazard.version}, not {expected}; reload and retry",
-            current_version=hazard.version,
-        )
-
-
 def transition(
     session: Session, actor: Actor, hazard_id: int, body: Any, *, expected_version: int | None, now: datetime
 ) -> Hazard:
     """Take one workflow action on a hazard and record it in its history, in the caller's transaction."""
-    hazard = get_visible(session, actor, hazard_id, lock=True)
-    action = Action(body.action)
-    rule = RULES[action]
-    if actor.role not in rule.roles:
-        raise Forbidden(f"a {actor.role} may not {action}", code="role_forbidden")
-    if rule.needs_closing_authority and not actor.can_close:
-        raise Forbidden("closing (销号) needs closing authority", code="closing_authority_required")
-    _check_version(hazard, expected_version)
     payload = body.model_dump(exclude={"action", "version", "note"})
     if "plan" in payload:
         payload["plan"] = body.plan.model_dump()
-    ctx = Context(session=session, hazard=hazard, actor=actor, payload=payload, now=now)
-    before = hazard.state
-    try:
-        result = fire(ctx, action)
-    except MachineError as exc:
-        raise WrongState(f"cannot {action} a hazard that is {before}", state=before) from exc
-    hazard.updated_at = now
-    _flush_versioned(session)  # the versioned UPDATE first: a lost race ends here, before any event is written
-    append_event(
-        session,
-        hazard,
-        actor,
-        action.value,
-        now=now,
-        from_state=before,
-        to_state=hazard.state,
+    done = kernel.act(
+        session, WORKFLOW, actor, hazard_id, body.action, payload, expected_version=expected_version, now=now,
         note=body.note,
-        data=result,
-    )
-    _flush_versioned(session)
-    supervision_engine.hazard_changed(session, hazard, now)
+    )  # fmt: skip
+    hazard: Hazard = done.row
     return hazard
-
-
-def _flush_versioned(session: Session) -> None:
-    flush_versioned(session, "the hazard was changed by someone else meanwhile; reload and retry")
 
 
 # --- attachments -------------------------------------------------------------------------------------------
@@ -536,14 +481,13 @@ def add_attachment(
     )
     session.add(link)
     session.flush()
-    append_event(
+    kernel.record(
         session,
+        WORKFLOW,
         hazard,
         actor,
         "attach",
         now=now,
-        from_state=hazard.state,
-        to_state=hazard.state,
         data={"attachment_id": link.id, "kind": kind, "sha256": sha, "filename": link.filename},
     )
     return link, blob
@@ -614,14 +558,13 @@ def request_extension(
     )
     session.add(ext)
     session.flush()
-    append_event(
+    kernel.record(
         session,
+        WORKFLOW,
         hazard,
         actor,
         "extension_requested",
         now=now,
-        from_state=hazard.state,
-        to_state=hazard.state,
         note=data.reason,
         data={"extension_id": ext.id, "from": hazard.deadline.isoformat(), "to": data.requested_deadline.isoformat()},
     )
@@ -659,21 +602,19 @@ def decide_extension(
     if approve:
         hazard.deadline = ext.requested_deadline
         hazard.updated_at = now
-    append_event(
+    kernel.record(
         session,
+        WORKFLOW,
         hazard,
         actor,
         f"extension_{ext.state}",
         now=now,
-        from_state=hazard.state,
-        to_state=hazard.state,
         note=data.note,
         data={
             "extension_id": ext.id,
             "from": old.isoformat() if old else None,
             "to": hazard.deadline.isoformat() if hazard.deadline else None,
         },
+        notify=True,
     )
-    _flush_versioned(session)
-    supervision_engine.hazard_changed(session, hazard, now)
     return ext

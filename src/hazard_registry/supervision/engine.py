@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, region_within
+from hazard_registry.complaints.workflow import HANDLING, REPLY_PENDING
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.notices.outbox import enqueue_for_measures
@@ -40,6 +41,7 @@ from hazard_registry.supervision.models import (
     SupervisionMeasure,
     SupervisionTimer,
 )
+from hazard_registry.supervision.workflow import record
 from hazard_registry.workdays import CalendarYearUnknown, WorkCalendar
 
 STALL_REASONS = {
@@ -158,8 +160,6 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
 def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
     """Proposals for a stall that has ended are withdrawn; closing a hazard lifts its listing (摘牌) and
     takes down its public exposure."""
-    from hazard_registry.supervision import service
-
     ended = [s for s, (state, _) in STALLS.items() if state != hazard.state]
     moot = session.scalars(
         select(SupervisionMeasure).where(
@@ -169,7 +169,7 @@ def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
         )
     ).all()
     for m in moot:
-        service.record(session, m, SYSTEM, "withdraw", now, note="督办事由已消除，建议自动撤回")
+        record(session, m, SYSTEM, "withdraw", now, note="督办事由已消除，建议自动撤回")
         m.state, m.withdrawn_reason = MeasureState.withdrawn, "stall ended before the measure was issued"
     if hazard.state != "closed":
         return
@@ -183,7 +183,7 @@ def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
     for m in standing:
         outcome = TAKEN_DOWN_ON_CLOSE[Measure(m.measure)]
         m.state, m.resolved_at, m.taken_down_at, m.outcome = MeasureState.resolved, now, now, outcome
-        service.record(session, m, SYSTEM, "take_down", now, note=outcome)
+        record(session, m, SYSTEM, "take_down", now, note=outcome)
     enqueue_for_measures(session, [m.id for m in standing], "take_down", now)
 
 
@@ -678,7 +678,6 @@ def _propose_late_complaints(session: Session, now: datetime) -> int:
     """Complaints not concluded within their handling days or not answered within their reply days: a stall
     of the department handling them, supervised from above. The reason names the case, never the reporter."""
     from hazard_registry.complaints.models import Complaint
-    from hazard_registry.complaints.workflow import HANDLING, REPLY_PENDING
 
     rules = _rules_for(session, Stall.complaint_late)
     if not rules:

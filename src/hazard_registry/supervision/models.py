@@ -186,6 +186,9 @@ class SupervisionMeasure(Base):
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
     taken_down_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 曝光 removed / 挂牌 lifted (摘牌)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The head of the measure's event chain (workflow/audit.py); 0 until it is first issued or withdrawn.
+    chain_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chain_head: Mapped[str | None] = mapped_column(String(64))
 
     __mapper_args__: ClassVar = {"version_id_col": version}
 
@@ -225,18 +228,22 @@ Index("ix_self_inspections_enterprise_day", SelfInspection.enterprise_id, SelfIn
 
 
 class MeasureEvent(Base):
-    """What happened to a measure, who did it and when (append-only)."""
+    """What happened to a measure, who did it and when (append-only; ``hash`` chains it to the one before)."""
 
     __tablename__ = "supervision_measure_events"
+    __table_args__ = (UniqueConstraint("measure_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     measure_id: Mapped[int] = mapped_column(ForeignKey("supervision_measures.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_name: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class DocumentCounter(Base):

@@ -114,27 +114,29 @@ def get_measure(measure_id: IdPath, actor: CurrentActor, session: DbSession) -> 
     return _out(actor, service.get_visible(session, actor, measure_id))
 
 
-@router.post("/measures/{measure_id}/actions", response_model=MeasureOut, operation_id="act_on_measure")
+@router.post(
+    "/measures/{measure_id}/actions",
+    response_model=MeasureOut,
+    operation_id="act_on_measure",
+    responses={
+        409: {"description": "Wrong state or stale version"},
+        428: {"description": "The version was not sent (If-Match header or 'version' field)"},
+    },
+)
 def act_on_measure(
     measure_id: IdPath, body: MeasureAction, actor: CurrentActor, session: DbSession, if_match: IfMatch = None
 ) -> MeasureOut:
-    m = service.get_visible(session, actor, measure_id)
-    expected = expected_version(if_match, body.version)
-    now = clock.now()
-    if body.action == "issue":
-        service.issue(session, actor, m, now, expected)
-    elif body.action == "acknowledge":
-        service.acknowledge(session, actor, m, now, body.note, expected)
-    elif body.action == "resolve":
-        service.resolve(session, actor, m, now, body.note or "已整改到位", expected)
-    else:
-        if not body.note:
-            from hazard_registry.errors import InvalidInput
-
-            raise InvalidInput(
-                "a withdrawal needs its reason in note", errors=[{"field": "note", "message": "required"}]
-            )
-        service.withdraw(session, actor, m, now, body.note, expected)
+    """One action on a measure. The version is required like every life-cycle's (If-Match or ``version``):
+    without it 428 ``version_required``, stale 409 ``version_conflict``."""
+    m = service.act(
+        session,
+        actor,
+        measure_id,
+        body.action,
+        note=body.note,
+        expected_version=expected_version(if_match, body.version),
+        now=clock.now(),
+    )
     session.commit()
     return _out(actor, m)
 

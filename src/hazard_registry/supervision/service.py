@@ -11,20 +11,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    ColumnElement,
-    Integer,
     String,
     and_,
-    case,
     cast,
-    false,
     func,
-    insert,
     literal,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,15 +25,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hazard_registry import clock
+from hazard_registry import workflow as kernel
 from hazard_registry.auth.principal import Actor, Role, region_contains, region_within
-from hazard_registry.db import UTCDateTime, flush_versioned, is_postgres
-from hazard_registry.errors import Forbidden, NotFound, VersionConflict, WrongState
+from hazard_registry.db import add_unique, is_postgres
+from hazard_registry.errors import Conflict, Forbidden, NotFound, WrongState
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, Enterprise, Region
+from hazard_registry.supervision.engine import recompute_missing
 from hazard_registry.supervision.models import (
     MEASURE_NAMES,
-    OPEN_MEASURE_STATES,
     CalendarDay,
     CalendarYear,
     DocumentCounter,
@@ -50,32 +44,29 @@ from hazard_registry.supervision.models import (
     MeasureState,
     SupervisionMeasure,
 )
+from hazard_registry.supervision.numbering import authority_columns
+from hazard_registry.supervision.workflow import (
+    CHAIN,
+    WORKFLOW,
+    Action,
+    can_acknowledge,
+    can_issue,
+    measure_scope,
+    record,
+)
 from hazard_registry.workdays import year_table
+from hazard_registry.workflow import audit
 
-
-def measure_scope(actor: Actor) -> ColumnElement[bool]:
-    m = SupervisionMeasure
-    if actor.role is Role.system:
-        return true()
-    if actor.role is Role.enterprise:
-        if not actor.enterprise_id:
-            return false()
-        return and_(m.target_enterprise_id == actor.enterprise_id, m.state != MeasureState.proposed.value)
-    if not actor.region_code:
-        return false()
-    in_region = region_within(m.target_region_code, actor.region_code)
-    if actor.role is Role.admin:
-        return in_region
-    mine = [m.target_department_id == actor.department_id, m.issuer_department_id == actor.department_id]
-    if actor.sectors:
-        mine.append(m.sector_code.in_(sorted(actor.sectors)))
-    return and_(in_region, or_(*mine))
+__all__ = [
+    "can_acknowledge",
+    "can_issue",
+    "measure_scope",
+    "record",
+]  # re-exported: the life-cycle's rules live in workflow
 
 
 def get_visible(session: Session, actor: Actor, measure_id: int) -> SupervisionMeasure:
-    m = session.scalar(select(SupervisionMeasure).where(SupervisionMeasure.id == measure_id, measure_scope(actor)))
-    if m is None:
-        raise NotFound(f"measure {measure_id} not found", code="measure_not_found")
+    m: SupervisionMeasure = WORKFLOW.visible(session, actor, measure_id)
     return m
 
 
@@ -114,88 +105,14 @@ def events(session: Session, measure: SupervisionMeasure) -> list[MeasureEvent]:
     )
 
 
-def record(
-    session: Session, measure: SupervisionMeasure, actor: Actor, action: str, now: datetime, note: str | None = None
-) -> None:
-    session.add(
-        MeasureEvent(
-            measure_id=measure.id, action=action, actor_id=actor.user_id, actor_name=actor.username, at=now, note=note
-        )
-    )
-
-
 # --- who may do what ----------------------------------------------------------------------------------------
 
 
-def can_issue(actor: Actor, m: SupervisionMeasure) -> bool:
-    """Authority at the issuing level: the system; an administrator (安委会办公室) whose region holds the
-    issuing region; a regulator with closing authority in the issuing department, or — when the level above
-    issues — in a department of that region leading the hazard's sector."""
-    if actor.role is Role.system:
-        return True
-    if actor.role is Role.admin:
-        return bool(actor.region_code and region_contains(actor.region_code, m.issuer_region_code))
-    if actor.role is not Role.regulator or not actor.can_close:
-        return False
-    if m.issuer_department_id is not None:
-        return actor.department_id == m.issuer_department_id
-    return actor.region_code == m.issuer_region_code and m.sector_code in actor.sectors
-
-
-def can_acknowledge(actor: Actor, m: SupervisionMeasure) -> bool:
-    if m.target_kind == "enterprise":
-        return actor.role is Role.enterprise and actor.enterprise_id == m.target_enterprise_id
-    if m.target_kind == "department":
-        return actor.role is Role.regulator and actor.department_id == m.target_department_id
-    return actor.role is Role.admin and actor.region_code == m.target_region_code
-
-
 def allowed_actions(actor: Actor, m: SupervisionMeasure) -> list[str]:
-    out = []
-    issuer = can_issue(actor, m)
-    if m.state == MeasureState.proposed and issuer:
-        out.append("issue")
-    if m.state == MeasureState.issued and can_acknowledge(actor, m):
-        out.append("acknowledge")
-    if m.state in (MeasureState.issued, MeasureState.acknowledged) and issuer:
-        out.append("resolve")
-    if m.state in OPEN_MEASURE_STATES and issuer:
-        out.append("withdraw")
-    return out
-
-
-def _require(ok: bool, what: str) -> None:
-    if not ok:
-        raise Forbidden(f"you may not {what} this measure", code="measure_forbidden")
-
-
-def _require_state(m: SupervisionMeasure, *states: MeasureState) -> None:
-    if m.state not in states:
-        raise WrongState(f"the measure is {m.state}", state=m.state)
-
-
-def _check_version(m: SupervisionMeasure, expected: int | None) -> None:
-    if expected is not None and expected != m.version:
-        raise VersionConflict(f"the measure is at version {m.version}", current_version=m.version)
-
-
-def _flush(session: Session) -> None:
-    flush_versioned(session, "the measure was changed by someone else meanwhile")
+    return WORKFLOW.allowed_actions(m, actor)
 
 
 # --- the life of a measure ------------------------------------------------------------------------------------
-
-
-def _authority_columns() -> tuple[ColumnElement[str], ColumnElement[str]]:
-    """Who numbers a measure's 文号 (its key in the counters) and the name printed in it: the issuing
-    department, or the issuing region's 安委办 when the level above issues."""
-    m, d, r = SupervisionMeasure, Department, Region
-    key = case(
-        (m.issuer_department_id.is_not(None), literal("D") + cast(m.issuer_department_id, String)),
-        else_=literal("R") + m.issuer_region_code,
-    )
-    name = case((m.issuer_department_id.is_not(None), d.name), else_=r.name + literal("安委办"))
-    return key, name
 
 
 def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) -> int:
@@ -207,7 +124,7 @@ def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) ->
         return 0
     m = SupervisionMeasure
     today = clock.today_in_china(now)
-    key, name = _authority_columns()
+    key, name = authority_columns()
     chosen = (
         select(m.id, key.label("authority"), name.label("name"), m.response_days)
         .outerjoin(Department, Department.id == m.issuer_department_id)
@@ -247,7 +164,7 @@ def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) ->
         due = literal(today) + numbered.c.response_days
     else:
         due = func.date(literal(today.isoformat()), literal("+") + cast(numbered.c.response_days, String) + " days")
-    done = session.scalars(
+    done = session.execute(
         update(m)
         .where(m.id == numbered.c.id, m.state == MeasureState.proposed.value)
         .values(
@@ -259,84 +176,59 @@ def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) ->
             response_due=due,
             version=m.version + 1,
         )
-        .returning(m.id)
+        .returning(m.id, m.chain_seq, m.chain_head, m.document_number)
         .execution_options(synchronize_session=False)
     ).all()
     if not done:
         return 0
-    data = literal("{}") if not is_postgres(session) else cast(literal("{}"), JSON)
-    session.execute(
-        insert(MeasureEvent).from_select(
-            ["measure_id", "action", "actor_id", "actor_name", "at", "note", "data"],
-            select(
-                m.id,
-                literal("issue"),
-                literal(actor.user_id, Integer),
-                literal(actor.username),
-                literal(now, UTCDateTime),
-                m.document_number,
-                data,
-            ).where(m.id.in_(done)),
-        )
-    )
-    enqueue_for_measures(session, done, "issue", now)  # notices to the target and copies, in this transaction
+    # Each issue event is chained to its measure's history: hashed here, inserted and the heads moved in one
+    # executemany each.
+    audit.append_many(session, CHAIN, [tuple(r) for r in done], actor, Action.issue.value, now=now)
+    enqueue_for_measures(session, [r.id for r in done], "issue", now)  # notices, in this transaction
     return len(done)
 
 
-def issue(
-    session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, expected_version: int | None = None
+def act(
+    session: Session,
+    actor: Actor,
+    measure_id: int,
+    action: str,
+    *,
+    note: str | None,
+    expected_version: int | None,
+    now: datetime,
 ) -> SupervisionMeasure:
-    _require(can_issue(actor, m), "issue")
-    _require_state(m, MeasureState.proposed)
-    _check_version(m, expected_version)
-    session.flush()
-    if issue_many(session, actor, [m.id], now) != 1:
-        raise VersionConflict("the measure was changed by someone else meanwhile")
-    session.refresh(m)
+    """Take ``action`` on a measure through the workflow kernel: scope (404), authority (403), version
+    (428 missing, 409 stale), state (409), then the effect, its chained event and its notices."""
+    done = kernel.act(
+        session, WORKFLOW, actor, measure_id, action, expected_version=expected_version, now=now, note=note
+    )
+    m: SupervisionMeasure = done.row
     return m
+
+
+def issue(
+    session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, expected_version: int | None
+) -> SupervisionMeasure:
+    return act(session, actor, m.id, Action.issue, note=None, expected_version=expected_version, now=now)
 
 
 def acknowledge(
     session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, note: str | None, expected: int | None
 ) -> SupervisionMeasure:
-    _require(can_acknowledge(actor, m), "acknowledge")
-    _require_state(m, MeasureState.issued)
-    _check_version(m, expected)
-    m.state, m.acknowledged_at, m.acknowledged_by_id = MeasureState.acknowledged, now, actor.user_id
-    record(session, m, actor, "acknowledge", now, note=note)
-    _flush(session)
-    return m
+    return act(session, actor, m.id, Action.acknowledge, note=note, expected_version=expected, now=now)
 
 
 def resolve(
     session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, outcome: str, expected: int | None
 ) -> SupervisionMeasure:
-    _require(can_issue(actor, m), "resolve")
-    _require_state(m, MeasureState.issued, MeasureState.acknowledged)
-    _check_version(m, expected)
-    m.state, m.resolved_at, m.outcome = MeasureState.resolved, now, outcome
-    if m.measure in (Measure.public_exposure, Measure.listed_supervision):
-        m.taken_down_at = now
-    record(session, m, actor, "resolve", now, note=outcome)
-    _flush(session)
-    enqueue_for_measures(session, [m.id], "resolve", now)
-    return m
+    return act(session, actor, m.id, Action.resolve, note=outcome, expected_version=expected, now=now)
 
 
 def withdraw(
     session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, reason: str, expected: int | None
 ) -> SupervisionMeasure:
-    _require(can_issue(actor, m), "withdraw")
-    _require_state(m, *OPEN_MEASURE_STATES)
-    _check_version(m, expected)
-    m.state, m.withdrawn_reason = MeasureState.withdrawn, reason
-    if m.issued_at is not None and m.measure in (Measure.public_exposure, Measure.listed_supervision):
-        m.taken_down_at = now
-    record(session, m, actor, "withdraw", now, note=reason)
-    _flush(session)
-    if m.issued_at is not None:  # a proposal was never sent to anyone
-        enqueue_for_measures(session, [m.id], "withdraw", now)
-    return m
+    return act(session, actor, m.id, Action.withdraw, note=reason, expected_version=expected, now=now)
 
 
 # --- the public exposure list (曝光) ---------------------------------------------------------------------------
@@ -398,9 +290,6 @@ def _require_rule_admin(actor: Actor, region_code: str | None) -> None:
 def create_rule(session: Session, actor: Actor, values: dict[str, Any], now: datetime) -> EscalationRule:
     _require_rule_admin(actor, values.get("region_code"))
     rule = EscalationRule(**values, version=1, created_at=now, created_by_id=actor.user_id)
-    from hazard_registry.db import add_unique
-    from hazard_registry.errors import Conflict
-
     add_unique(session, rule, Conflict(f"a rule with key {values['key']} exists", code="rule_exists"))
     return rule
 
@@ -436,6 +325,4 @@ def load_year(
     session.merge(CalendarYear(year=year, loaded_by_id=actor.user_id, source=source, loaded_at=clock.now()))
     session.add_all(CalendarDay(day=d, year=year, is_workday=w) for d, w in sorted(table.items()))
     session.flush()
-    from hazard_registry.supervision.engine import recompute_missing
-
     return recompute_missing(session, year)

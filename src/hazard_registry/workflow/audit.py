@@ -1,0 +1,280 @@
+"""Tamper-evident histories for every life-cycle: one writer, one verifier, a chain per owning row.
+
+Each event's hash covers its content and the hash of the event before it, so an edit, a deletion or a
+reordering breaks the chain from that point on. The owning row (a hazard, a measure, a complaint) keeps the
+chain's head — ``chain_seq`` and ``chain_head`` — so a removed *last* event is caught too: the chain no
+longer ends where its owner says it does. The event tables are append-only in the database as well
+(triggers on PostgreSQL and SQLite, migration 0010) and in the ORM (below).
+
+Writing an event never bumps the owner's version: when the owner is changing anyway (a transition) the head
+rides in its versioned UPDATE; otherwise (a file, a message) one UPDATE of the two head columns compares
+and sets the head, leaving ``version`` alone so the next action of whoever holds the row is not a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, event, inspect, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from hazard_registry.auth.principal import Actor
+from hazard_registry.errors import VersionConflict
+
+GENESIS = "0" * 64
+
+
+def canonical_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Chain:
+    """How one life-cycle's events are chained.
+
+    ``fields`` maps each key of the hashed body to the event's attribute, in the chain's own vocabulary;
+    ``owner_key`` is the event's column naming the owner. ``always_started``: every owner has a first event
+    (a hazard is born with its 'report'), so an owner with none has lost its history.
+    """
+
+    name: str
+    owner: type
+    event: type
+    owner_key: str
+    fields: tuple[tuple[str, str], ...]
+    always_started: bool = False
+    has_role: bool = False
+    has_states: bool = True
+
+    def hash(self, ev: Any) -> str:
+        body: dict[str, Any] = {}
+        for label, attr in self.fields:
+            value = getattr(ev, attr)
+            if attr == "at":
+                value = canonical_time(value)
+            elif attr == "data":
+                value = value or {}
+            body[label] = value
+        raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def new_event(
+        self,
+        owner_id: int,
+        seq: int,
+        prev: str,
+        actor: Actor | None,
+        action: str,
+        *,
+        now: datetime,
+        from_state: str | None,
+        to_state: str | None,
+        note: str | None,
+        data: dict[str, Any] | None,
+        actor_name: str | None = None,
+    ) -> Any:
+        values: dict[str, Any] = {
+            self.owner_key: owner_id,
+            "seq": seq,
+            "prev_hash": prev,
+            "action": action,
+            "actor_id": actor.user_id if actor else None,
+            "actor_name": actor_name or (actor.username if actor else "reporter"),
+            "at": now,
+            "note": note,
+            "data": data or {},
+        }
+        if self.has_states:
+            values["from_state"], values["to_state"] = from_state, to_state
+        if self.has_role:
+            values["actor_role"] = str(actor.role) if actor else "reporter"
+        ev = self.event(**values)
+        ev.hash = self.hash(ev)
+        return ev
+
+
+CHAINS: dict[str, Chain] = {}
+
+
+def register(chain: Chain) -> Chain:
+    """Make ``chain`` known to ``verify_all`` and guard its event class against ORM updates and deletes."""
+    CHAINS[chain.name] = chain
+    if not event.contains(chain.event, "before_update", _no_update):
+        event.listen(chain.event, "before_update", _no_update)
+        event.listen(chain.event, "before_delete", _no_delete)
+    return chain
+
+
+def _no_update(_mapper: Any, _conn: Any, target: Any) -> None:
+    raise RuntimeError(f"{type(target).__tablename__} is append-only")
+
+
+def _no_delete(_mapper: Any, _conn: Any, target: Any) -> None:
+    raise RuntimeError(f"{type(target).__tablename__} is append-only")
+
+
+def append(
+    session: Session,
+    chain: Chain,
+    owner: Any,
+    actor: Actor | None,
+    action: str,
+    *,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+    actor_name: str | None = None,
+) -> Any:
+    """Add the next event of ``owner``'s chain and move the owner's head (the caller commits both).
+
+    The caller holds the owner's row lock (or created it), so the head cannot move under us; the head's
+    compare-and-set and the unique (owner, seq) constraint are the last lines should that ever fail.
+    """
+    seq, prev = (owner.chain_seq or 0) + 1, owner.chain_head or GENESIS
+    ev = chain.new_event(
+        owner.id,
+        seq,
+        prev,
+        actor,
+        action,
+        now=now,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        data=data,
+        actor_name=actor_name,
+    )
+    state = inspect(owner)
+    if state.persistent and session.is_modified(owner, include_collections=False):
+        owner.chain_seq, owner.chain_head = seq, ev.hash  # carried by the owner's own versioned UPDATE
+    else:
+        table = chain.owner.__table__
+        done = session.execute(
+            table.update()
+            .where(table.c.id == owner.id, table.c.chain_seq == seq - 1)
+            .values(chain_seq=seq, chain_head=ev.hash)
+        )
+        if done.rowcount != 1:
+            raise VersionConflict(f"the {chain.name} history moved meanwhile; reload and retry")
+        set_committed_value(owner, "chain_seq", seq)
+        set_committed_value(owner, "chain_head", ev.hash)
+    session.add(ev)
+    return ev
+
+
+def append_many(
+    session: Session,
+    chain: Chain,
+    heads: Iterable[tuple[int, int, str | None, str | None]],
+    actor: Actor | None,
+    action: str,
+    *,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+) -> int:
+    """One event on each of many owners in two statements whatever their number (a set-based issue):
+    ``heads`` are (owner id, chain_seq, chain_head, note) read with the owners' rows. The owners' rows must
+    not be loaded in the session (their head columns move behind the ORM's back)."""
+    events, moved = [], []
+    for owner_id, seq, head, note in heads:
+        ev = chain.new_event(
+            owner_id,
+            (seq or 0) + 1,
+            head or GENESIS,
+            actor,
+            action,
+            now=now,
+            from_state=from_state,
+            to_state=to_state,
+            note=note,
+            data=None,
+        )
+        events.append({c.key: getattr(ev, c.key) for c in chain.event.__table__.columns if c.key != "id"})
+        moved.append({"b_id": owner_id, "b_seq": (seq or 0), "b_new": (seq or 0) + 1, "b_head": ev.hash})
+    if not events:
+        return 0
+    session.execute(chain.event.__table__.insert(), events)
+    table = chain.owner.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.chain_seq == bindparam("b_seq"))
+        .values(chain_seq=bindparam("b_new"), chain_head=bindparam("b_head")),
+        moved,
+    )
+    return len(events)
+
+
+@dataclass(frozen=True)
+class Break:
+    chain: str
+    owner_id: int
+    event_id: int
+    seq: int
+    reason: str
+
+    @property
+    def hazard_id(self) -> int:  # the name the hazard chain's callers know
+        return self.owner_id
+
+
+def verify(session: Session, chain: Chain, owner_id: int | None = None) -> Iterator[Break]:
+    """Stream every event of ``chain`` in order and yield the first break of each broken chain, including
+    a chain that stops short of the head its owner records (its last events were removed)."""
+    ev_t, own = chain.event, chain.owner
+    key = getattr(ev_t, chain.owner_key)
+    stmt = select(ev_t, own.chain_seq, own.chain_head).join(own, own.id == key).order_by(key, ev_t.seq)
+    if owner_id is not None:
+        stmt = stmt.where(key == owner_id)
+    current: int | None = None
+    expected_seq, prev, broken, head = 1, GENESIS, False, (0, None)
+
+    def short(owner: int) -> Break | None:
+        if not broken and (expected_seq - 1, prev) != head:
+            return Break(chain.name, owner, 0, expected_seq, f"the chain ends before its recorded head "
+                         f"(event {head[0]}): an event was removed")  # fmt: skip
+        return None
+
+    for ev, head_seq, head_hash in session.execute(stmt.execution_options(yield_per=2000)):
+        oid = getattr(ev, chain.owner_key)
+        if oid != current:
+            if current is not None and (b := short(current)):
+                yield b
+            current, expected_seq, prev, broken, head = oid, 1, GENESIS, False, (head_seq or 0, head_hash)
+        if broken:
+            continue
+        reason = None
+        if ev.seq != expected_seq:
+            reason = f"sequence gap: expected {expected_seq}, found {ev.seq} (an event was removed)"
+        elif ev.prev_hash != prev:
+            reason = "link to the previous event does not match"
+        elif chain.hash(ev) != ev.hash:
+            reason = "content does not match its hash (the record was edited)"
+        if reason:
+            broken = True
+            yield Break(chain.name, oid, ev.id, ev.seq, reason)
+        expected_seq, prev = ev.seq + 1, ev.hash
+    if current is not None and (b := short(current)):
+        yield b
+    # An owner with no event at all: its whole history was removed.
+    orphans = select(own.id).where(~select(ev_t.id).where(key == own.id).exists())
+    if not chain.always_started:
+        orphans = orphans.where(own.chain_seq > 0)
+    if owner_id is not None:
+        orphans = orphans.where(own.id == owner_id)
+    for oid in session.scalars(orphans):
+        yield Break(chain.name, oid, 0, 0, "no events: the history was removed")
+
+
+def verify_all(session: Session, names: Sequence[str] | None = None) -> Iterator[Break]:
+    for name, chain in CHAINS.items():
+        if names is None or name in names:
+            yield from verify(session, chain)

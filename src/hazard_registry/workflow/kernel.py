@@ -1,0 +1,262 @@
+"""The one way any life-cycle takes an action: a workflow is data, ``act`` is the sequence.
+
+A ``Workflow`` holds a transition table, the facts of each state, its scope (the visible-rows clause), its
+audit chain and its listeners. ``act`` does, in this order and nowhere else:
+
+1. load the row within the actor's scope, with its row lock — outside the scope it does not exist (404);
+2. who may take the action: the transition's ``who`` checks (403, each with its own code);
+3. version, always: missing → 428 ``version_required``, stale → 409 ``version_conflict``;
+4. state (409 ``wrong_state``) and the gates — ``guards`` on actor and row, then the payload ``gate`` — run
+   as the ``transitions`` machine's conditions (409, or 422 for a malformed payload);
+5. the effect (returns what changed, for the history);
+6. the audit event, chained (workflow/audit.py);
+7. the listeners, in the same transaction (the seam between domains: supervision rebuilds a hazard's
+   timers, notices queue a measure's letters);
+8. flush with the version check (a lost race is a 409, and nothing of it is written).
+
+``allowed_actions`` is derived from the same ``who`` checks and guards, so the buttons a page shows and what
+the service accepts cannot drift apart. Services never commit: the route, CLI command or worker does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+from transitions import Machine
+from transitions.core import MachineError
+
+from hazard_registry import clock, rule_machine
+from hazard_registry.auth.principal import Actor
+from hazard_registry.db import flush_versioned
+from hazard_registry.errors import Forbidden, GateFailed, NotFound, PreconditionRequired, VersionConflict, WrongState
+from hazard_registry.workflow.audit import Chain, append
+
+
+@dataclass
+class Context:
+    """What a gate or an effect may look at: the row, who acts, what they sent, and when."""
+
+    session: Session
+    row: Any
+    actor: Actor | None  # None: the anonymous reporter, through the receipt
+    payload: dict[str, Any]
+    now: datetime
+    note: str | None = None
+
+    @property
+    def today(self) -> date:
+        return clock.today_in_china(self.now)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A yes/no question on who acts and the row (no payload), with the code given when the answer is no."""
+
+    holds: Callable[[Actor | None, Any], bool]
+    code: str
+    detail: str
+
+
+def no_gate(_ctx: Context) -> None:
+    return None
+
+
+def no_effect(_ctx: Context) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: StrEnum
+    source: StrEnum
+    dest: StrEnum
+    who: tuple[Check, ...]  # refused → 403 with the check's code
+    guards: tuple[Check, ...] = ()  # refused → 409 gate_failed with the check's code; judged by allowed_actions
+    gate: Callable[[Context], None] = no_gate  # on the payload; raises its own typed error
+    effect: Callable[[Context], dict[str, Any]] = no_effect
+
+    def admits(self, actor: Actor | None, row: Any) -> bool:
+        return all(c.holds(actor, row) for c in self.who) and all(c.holds(actor, row) for c in self.guards)
+
+    def admit(self, ctx: Context) -> None:
+        """The machine's condition: guards, then the payload gate (the state was checked by the machine)."""
+        for check in self.guards:
+            if not check.holds(ctx.actor, ctx.row):
+                raise GateFailed(check.detail, code=check.code)
+        self.gate(ctx)
+
+
+@dataclass(frozen=True)
+class StateFacts:
+    label_zh: str
+    label_en: str
+    terminal: bool = False
+    deadline_running: bool = False
+    public: str | None = None  # what someone outside the office is told the state is
+
+
+Listener = Callable[[Session, Any, str, datetime], None]
+
+
+@dataclass
+class Workflow:
+    """A life-cycle as data. ``scope(actor)`` is the clause of rows the actor may see."""
+
+    name: str
+    model: type
+    states: type[StrEnum]
+    initial: StrEnum
+    table: tuple[Transition, ...]
+    facts: Mapping[StrEnum, StateFacts]
+    scope: Callable[[Actor], ColumnElement[bool]]
+    chain: Chain
+    not_found_code: str
+    listeners: list[Listener] = field(default_factory=list)
+    machine: Machine = field(init=False)
+    rules: dict[str, Transition] = field(init=False)
+
+    def __post_init__(self) -> None:
+        missing = set(self.states) - set(self.facts)
+        if missing:
+            raise ValueError(f"{self.name}: no facts for states {sorted(missing)}")
+        self.machine = rule_machine.build(self.table, self.states, self.initial)
+        self.rules = {t.action.value: t for t in self.table}
+
+    # --- facts about states, in one place --------------------------------------------------------------------
+
+    def states_where(self, fact: str) -> frozenset[StrEnum]:
+        return frozenset(s for s, f in self.facts.items() if getattr(f, fact))
+
+    @property
+    def terminal(self) -> frozenset[StrEnum]:
+        return self.states_where("terminal")
+
+    @property
+    def deadline_running(self) -> frozenset[StrEnum]:
+        return self.states_where("deadline_running")
+
+    def label(self, state: str, lang: str = "zh") -> str:
+        f = self.facts[self.states(state)]
+        return f.label_zh if lang == "zh" else f.label_en
+
+    # --- listeners: the seam between domains -----------------------------------------------------------------
+
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener(session, row, action, now)`` after every action and recorded change of a row of
+        this workflow, in the same transaction. Registering the same function twice registers it once."""
+        if listener not in self.listeners:
+            self.listeners.append(listener)
+
+    def changed(self, session: Session, row: Any, action: str, now: datetime) -> None:
+        for listener in self.listeners:
+            listener(session, row, action, now)
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    def visible(self, session: Session, actor: Actor, row_id: int, *, lock: bool = False) -> Any:
+        """The row if ``actor`` may see it, else 404 as if it did not exist; ``lock`` takes its row lock."""
+        stmt = select(self.model).where(self.model.id == row_id, self.scope(actor))
+        if lock:
+            stmt = stmt.with_for_update()
+        row = session.scalar(stmt)
+        if row is None:
+            raise NotFound(f"{self.name} {row_id} not found", code=self.not_found_code)
+        return row
+
+    def allowed_actions(self, row: Any, actor: Actor | None) -> list[str]:
+        """What ``actor`` may do to ``row`` now: the same ``who`` checks and guards ``act`` applies, in table
+        order. Gates on what the caller will send (a plan, evidence) are not judged here."""
+        return [t.action.value for t in self.table if t.source == row.state and t.admits(actor, row)]
+
+
+@dataclass
+class Outcome:
+    row: Any
+    before: str
+    result: dict[str, Any]
+    event: Any
+
+
+def check_version(workflow: Workflow, row: Any, expected: int | None) -> None:
+    if expected is None:
+        raise PreconditionRequired(f"send the {workflow.name}'s version (If-Match header or 'version' field)")
+    if row.version != expected:
+        raise VersionConflict(
+            f"the {workflow.name} is at version {row.version}, not {expected}; reload and retry",
+            current_version=row.version,
+        )
+
+
+def act(
+    session: Session,
+    workflow: Workflow,
+    actor: Actor | None,
+    row_id: int | None,
+    action: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    note: str | None = None,
+    row: Any = None,
+) -> Outcome:
+    """Take ``action`` on the row ``row_id`` as ``actor`` (see the module docstring for the order).
+
+    ``row`` instead of ``row_id``: a row the caller already found and locked another way (the reporter's
+    receipt), whose scope is that way of finding it.
+    """
+    if row is None:
+        assert actor is not None and row_id is not None
+        row = workflow.visible(session, actor, row_id, lock=True)
+    rule = workflow.rules.get(action)
+    if rule is None:
+        raise WrongState(f"{action} is not an action on a {workflow.name}", state=row.state)
+    for check in rule.who:
+        if not check.holds(actor, row):
+            raise Forbidden(check.detail, code=check.code)
+    check_version(workflow, row, expected_version)
+    ctx = Context(session=session, row=row, actor=actor, payload=dict(payload or {}), now=now, note=note)
+    before = row.state
+    try:
+        result = rule_machine.fire(workflow.machine, row, rule.action, ctx)
+    except MachineError as exc:
+        raise WrongState(f"cannot {action} a {workflow.name} that is {before}", state=before) from exc
+    if hasattr(row, "updated_at"):
+        row.updated_at = now
+    ev = append(
+        session, workflow.chain, row, actor, action, now=now, from_state=before, to_state=row.state,
+        note=ctx.note, data=result,
+    )  # fmt: skip
+    flush_versioned(session, f"the {workflow.name} was changed by someone else meanwhile; reload and retry")
+    workflow.changed(session, row, action, now)
+    return Outcome(row=row, before=before, result=result, event=ev)
+
+
+def record(
+    session: Session,
+    workflow: Workflow,
+    row: Any,
+    actor: Actor | None,
+    action: str,
+    *,
+    now: datetime,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+    notify: bool = False,
+) -> Any:
+    """A change that is not a state move (a file, a message, an extension decision): its chained event, and
+    — when ``notify`` — the workflow's listeners. The row's version moves only if the caller changed it."""
+    ev = append(
+        session, workflow.chain, row, actor, action, now=now, from_state=row.state, to_state=row.state, note=note,
+        data=data,
+    )  # fmt: skip
+    flush_versioned(session, f"the {workflow.name} was changed by someone else meanwhile; reload and retry")
+    if notify:
+        workflow.changed(session, row, action, now)
+    return ev
