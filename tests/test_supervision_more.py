@@ -235,7 +235,7 @@ def test_a_sweep_killed_half_way_is_finished_by_the_next_one_with_nothing_double
     reg = Register(app, world, settings)
     ids = [reg.report(date(2026, 3, 2)) for _ in range(4)]
     day = date(2026, 3, 6)  # the 3-working-day letters are due and issue by themselves
-    real, calls = sup.issue_many, []
+    real, calls = engine.issue_many, []
 
     def dies_on_the_second_batch(*args, **kwargs):
         calls.append(1)
@@ -243,11 +243,11 @@ def test_a_sweep_killed_half_way_is_finished_by_the_next_one_with_nothing_double
             raise KeyboardInterrupt("killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sup, "issue_many", dies_on_the_second_batch)
+    monkeypatch.setattr(engine, "issue_many", dies_on_the_second_batch)
     monkeypatch.setattr(engine, "_auto_issue", lambda f, now, batch=1, _orig=engine._auto_issue: _orig(f, now, 1))
     with pytest.raises(KeyboardInterrupt):
         engine.run_once(app.state.sessionmaker, at(day))
-    monkeypatch.setattr(sup, "issue_many", real)
+    monkeypatch.setattr(engine, "issue_many", real)
     again = engine.run_once(app.state.sessionmaker, at(day))
     assert (again.proposed, again.issued) == (0, 3), "proposals survived; the batches that died are issued now"
     with app.state.sessionmaker() as s:

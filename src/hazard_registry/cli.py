@@ -5,23 +5,43 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import signal
 import sys
+import time
 from collections.abc import Sequence
+from datetime import date
 
+import uvicorn
+from pydantic import ValidationError
+
+import hazard_registry.models  # noqa: F401  every mapper, so foreign keys resolve
+from hazard_registry import clock
+from hazard_registry.auth.principal import SYSTEM
+from hazard_registry.auth.schemas import UserCreate
+from hazard_registry.auth.service import create_user
+from hazard_registry.complaints.crypto import Vault
+from hazard_registry.complaints.service import rotate_keys
 from hazard_registry.config import get_settings
+from hazard_registry.db import make_engine, make_sessionmaker
+from hazard_registry.demo import load_demo
+from hazard_registry.errors import DomainError
+from hazard_registry.hazards.audit import verify_chains
+from hazard_registry.migrate import upgrade
+from hazard_registry.notices.deliver import deliver_due
+from hazard_registry.openapi import document
 from hazard_registry.supervision import listeners
+from hazard_registry.supervision.service import load_year
+from hazard_registry.worker import Worker
 
 
 def _sessionmaker():
-    import hazard_registry.models  # noqa: F401  every mapper, so foreign keys resolve
-    from hazard_registry.db import make_engine, make_sessionmaker
 
     settings = get_settings()
     return make_sessionmaker(make_engine(settings.effective_database_url), settings)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from hazard_registry.migrate import upgrade
 
     upgrade(get_settings().effective_database_url)
     print("database is at the newest schema")
@@ -29,13 +49,10 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
 
     if not args.no_migrate:
         cmd_migrate(args)
     if args.demo:
-        from hazard_registry.demo import load_demo
-
         with _sessionmaker()() as session:
             print(load_demo(session))
     uvicorn.run("hazard_registry.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
@@ -43,7 +60,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:
-    from hazard_registry.demo import load_demo
 
     with _sessionmaker()() as session:
         print(load_demo(session))
@@ -51,12 +67,6 @@ def cmd_demo(_args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from hazard_registry.auth.principal import SYSTEM
-    from hazard_registry.auth.schemas import UserCreate
-    from hazard_registry.auth.service import create_user
-    from hazard_registry.errors import DomainError
 
     try:
         data = UserCreate(
@@ -84,7 +94,6 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from hazard_registry.hazards.audit import verify_chains
 
     broken = 0
     with _sessionmaker()() as session:
@@ -99,9 +108,6 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
-    from hazard_registry.complaints.crypto import Vault
-    from hazard_registry.complaints.service import rotate_keys
-    from hazard_registry.config import get_settings
 
     with _sessionmaker()() as session:
         n = rotate_keys(session, Vault(get_settings().effective_complaint_keys))
@@ -111,10 +117,6 @@ def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import logging
-    import signal
-
-    from hazard_registry.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
@@ -132,10 +134,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_calendar_load(args: argparse.Namespace) -> int:
     """Load a year's holiday table from a JSON file: {"holidays": [...], "workdays": [...], "source": "..."}."""
-    from datetime import date
-
-    from hazard_registry.auth.principal import SYSTEM
-    from hazard_registry.supervision.service import load_year
 
     try:
         data = json.loads(args.file.read())
@@ -152,10 +150,6 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
 
 
 def cmd_notices_deliver(args: argparse.Namespace) -> int:
-    import time
-
-    from hazard_registry import clock
-    from hazard_registry.notices.deliver import deliver_due
 
     factory = _sessionmaker()
     while True:
@@ -168,7 +162,6 @@ def cmd_notices_deliver(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(_args: argparse.Namespace) -> int:
-    from hazard_registry.openapi import document
 
     print(json.dumps(document(), ensure_ascii=False, indent=2))
     return 0

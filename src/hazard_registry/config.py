@@ -7,6 +7,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -114,8 +115,6 @@ class Settings(BaseSettings):
             return [k.strip() for k in self.complaint_keys.split(",") if k.strip()]
         path = self.data_dir / "complaint-key"
         if not path.exists():
-            from cryptography.fernet import Fernet
-
             self.data_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(Fernet.generate_key().decode())
             path.chmod(0o600)

@@ -12,10 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 from hazard_registry import clock
+from hazard_registry.config import get_settings
+from hazard_registry.errors import VersionConflict
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -86,8 +90,6 @@ def settings_of(session: Session) -> Any:
     """The Settings the session's factory was made with, else those of the environment."""
     settings = session.info.get("settings")
     if settings is None:
-        from hazard_registry.config import get_settings
-
         settings = get_settings()
     return settings
 
@@ -118,9 +120,6 @@ DbSession = Annotated[Session, Depends(get_session)]
 
 def flush_versioned(session: Session, message: str) -> None:
     """Flush; a versioned row someone else changed meanwhile (StaleDataError) is a 409 with ``message``."""
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from hazard_registry.errors import VersionConflict
 
     try:
         session.flush()
@@ -130,7 +129,6 @@ def flush_versioned(session: Session, message: str) -> None:
 
 def add_unique(session: Session, obj: Any, conflict: Exception) -> None:
     """Add ``obj`` and flush it in a savepoint; a unique-constraint clash raises ``conflict`` instead."""
-    from sqlalchemy.exc import IntegrityError
 
     session.add(obj)
     try:

@@ -25,6 +25,7 @@ from hazard_registry.statistics.router import router as statistics_router
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
+from hazard_registry.worker import Worker
 
 
 class BodyLimit:
@@ -50,8 +51,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """On the embedded default the escalation sweep runs in this process (see Settings.serve_sweep)."""
     worker = None
     if app.state.settings.sweeps_in_serve:
-        from hazard_registry.worker import Worker
-
         worker = Worker(app.state.sessionmaker, app.state.settings, app.state.settings.sweep_interval_seconds)
         worker.start_thread()
     yield

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from hazard_registry.config import Settings
+from hazard_registry.main import create_app
+
 
 def document() -> dict[str, Any]:
-    from hazard_registry.config import Settings
-    from hazard_registry.main import create_app
 
     # An in-memory database: generating the document must not touch anyone's data.
     return create_app(Settings(database_url="sqlite://", jwt_secret="openapi")).openapi()

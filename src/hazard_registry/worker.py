@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hazard_registry import clock
 from hazard_registry.config import Settings
+from hazard_registry.notices.deliver import deliver_due
 from hazard_registry.supervision import listeners
+from hazard_registry.supervision.engine import run_once
 
 log = logging.getLogger("hazard_registry.worker")
 
@@ -37,8 +39,6 @@ class Worker:
 
     def tick(self) -> None:
         """One sweep, then the notices that are due (those of this sweep's measures among them)."""
-        from hazard_registry.notices.deliver import deliver_due
-        from hazard_registry.supervision.engine import run_once
 
         result = run_once(self.session_factory, self.now(), cutoff=self.settings.campaign_cutoff)
         self.sweeps += 1

@@ -21,11 +21,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, region_within
+from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import HANDLING, REPLY_PENDING
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
+from hazard_registry.hazards.service import overdue_clause  # the hazard service imports this module
 from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
+from hazard_registry.statistics.filings import open_period
+from hazard_registry.statistics.models import Filing
+from hazard_registry.statistics.periods import parse_period, period_to_file
 from hazard_registry.supervision.inspections import period_of
 from hazard_registry.supervision.models import (
     RUNG,
@@ -41,7 +46,7 @@ from hazard_registry.supervision.models import (
     SupervisionMeasure,
     SupervisionTimer,
 )
-from hazard_registry.supervision.workflow import record
+from hazard_registry.supervision.workflow import issue_many, record
 from hazard_registry.workdays import CalendarYearUnknown, WorkCalendar
 
 STALL_REASONS = {
@@ -278,8 +283,6 @@ def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: in
     """Issue every proposal whose rule needs no confirmation, a batch per transaction, through the service
     function the API uses (set-based: a batch costs three statements). On PostgreSQL each worker locks its
     batch with SKIP LOCKED, so concurrent sweeps share the work; SQLite has one writer at a time anyway."""
-    from hazard_registry.supervision import service
-
     issued = 0
     while True:
         with session_factory() as session:
@@ -297,7 +300,7 @@ def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: in
             ids = list(session.scalars(stmt))
             if not ids:
                 return issued
-            issued += service.issue_many(session, SYSTEM, ids, now)
+            issued += issue_many(session, SYSTEM, ids, now)
             session.commit()
             if len(ids) < batch:
                 return issued
@@ -455,7 +458,6 @@ def _propose_self_inspection(session: Session, now: datetime) -> int:
 def region_figures(session: Session, today: date, cutoff: date):
     """Per county and per prefecture (by GB/T 2260 prefix): open hazards, how many are past their deadline
     and how many are of the stock. One GROUP BY per level over the register."""
-    from hazard_registry.hazards.service import overdue_clause  # the hazard service imports this module
 
     h = Hazard
     open_ = h.state.not_in(["closed", "rejected"])
@@ -610,9 +612,6 @@ def _insert_measures(session: Session, source) -> int:
 def _propose_late_filings(session: Session, now: datetime) -> int:
     """Enterprises that have not filed the last quarter's (or last year's) statistics the rule's days after
     they were due. Pending filings are opened set-based first, so those who never started are seen."""
-    from hazard_registry.statistics.filings import open_period
-    from hazard_registry.statistics.models import Filing
-    from hazard_registry.statistics.periods import parse_period, period_to_file
 
     rules = _rules_for(session, Stall.filing_late)
     if not rules:
@@ -677,7 +676,6 @@ def _china_day_after(day: date):
 def _propose_late_complaints(session: Session, now: datetime) -> int:
     """Complaints not concluded within their handling days or not answered within their reply days: a stall
     of the department handling them, supervised from above. The reason names the case, never the reporter."""
-    from hazard_registry.complaints.models import Complaint
 
     rules = _rules_for(session, Stall.complaint_late)
     if not rules:

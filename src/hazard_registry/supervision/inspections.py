@@ -15,6 +15,7 @@ from hazard_registry.auth.principal import SYSTEM, Actor, Role, enterprise_scope
 from hazard_registry.errors import Forbidden, InvalidInput, NotFound
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.reference.models import Enterprise, Industry
+from hazard_registry.supervision import workflow as measures
 from hazard_registry.supervision.models import Measure, MeasureState, SelfInspection, Stall, SupervisionMeasure
 from hazard_registry.types import MAX_ID
 
@@ -63,8 +64,6 @@ def _scope(actor: Actor):
 
 
 def record(session: Session, actor: Actor, data: SelfInspectionCreate, now: datetime) -> SelfInspection:
-    from hazard_registry.supervision import service
-
     if actor.role is not Role.enterprise or not actor.enterprise_id:
         raise Forbidden("an enterprise records its own self-inspections", code="role_forbidden")
     today = clock.today_in_china(now)
@@ -115,7 +114,7 @@ def record(session: Session, actor: Actor, data: SelfInspectionCreate, now: date
             )
         ).all()  # fmt: skip
         for m in moot:
-            service.record(session, m, SYSTEM, "withdraw", now, note="企业已补报主要负责人组织的自查，建议自动撤回")
+            measures.record(session, m, SYSTEM, "withdraw", now, note="企业已补报主要负责人组织的自查，建议自动撤回")
             m.state, m.withdrawn_reason = MeasureState.withdrawn, "self-inspection recorded before issue"
         session.flush()
     return row

@@ -16,6 +16,7 @@ from hazard_registry.db import DbSession
 from hazard_registry.errors import Forbidden, InvalidInput
 from hazard_registry.hazards import service as hazards
 from hazard_registry.supervision import inspections, service
+from hazard_registry.supervision.engine import load_calendar
 from hazard_registry.supervision.models import CalendarYear, Issuer, Measure, MeasureState, Stall
 from hazard_registry.types import MAX_ID, IdPath, IfMatch, Version, expected_version
 from hazard_registry.workdays import CalendarYearUnknown
@@ -353,7 +354,6 @@ Year = Annotated[int, Path(ge=2004, le=2100)]
 @router.get("/calendar/{year}", response_model=CalendarYearOut, operation_id="get_calendar_year")
 def get_calendar_year(year: Year, actor: CurrentActor, session: DbSession) -> CalendarYearOut:
     """The exceptions to Monday–Friday for a year, as the engine counts working days: holidays and 调休."""
-    from hazard_registry.supervision.engine import load_calendar
 
     cal = load_calendar(session)
     loaded = session.get(CalendarYear, year)

@@ -14,20 +14,36 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, String, and_, cast, false, func, literal, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from hazard_registry import clock
 from hazard_registry.auth.principal import Actor, Role, region_contains, region_within
+from hazard_registry.db import is_postgres
 from hazard_registry.errors import InvalidInput
 from hazard_registry.notices.outbox import enqueue_for_measures
+from hazard_registry.reference.models import Department, Region
 from hazard_registry.supervision.models import (
+    DocumentCounter,
     Measure,
     MeasureEvent,
     MeasureState,
     SupervisionMeasure,
 )
-from hazard_registry.supervision.numbering import number_one
-from hazard_registry.workflow import Chain, Check, Context, StateFacts, Transition, Workflow, append, register
+from hazard_registry.supervision.numbering import authority_columns, number_one
+from hazard_registry.workflow import (
+    Chain,
+    Check,
+    Context,
+    StateFacts,
+    Transition,
+    Workflow,
+    append,
+    append_many,
+    register,
+)
 
 State = MeasureState
 
@@ -199,6 +215,79 @@ def _queue_notices(session: Session, m: SupervisionMeasure, action: str, now: da
 
 
 WORKFLOW.listen(_queue_notices)
+
+
+def issue_many(session: Session, actor: Actor, ids: list[int], now: datetime) -> int:
+    """Issue the given proposed measures in three statements whatever their number: count them per issuing
+    authority and advance its 文号 counter by that much, then number, date and mark them in one UPDATE, and
+    record the events in one INSERT … SELECT. Measures no longer proposed are left alone; the caller checks
+    the authority (the API for one measure, the engine as the system principal)."""
+    if not ids:
+        return 0
+    m = SupervisionMeasure
+    today = clock.today_in_china(now)
+    key, name = authority_columns()
+    chosen = (
+        select(m.id, key.label("authority"), name.label("name"), m.response_days)
+        .outerjoin(Department, Department.id == m.issuer_department_id)
+        .join(Region, Region.code == m.issuer_region_code)
+        .where(m.id.in_(ids), m.state == MeasureState.proposed.value)
+        .subquery()
+    )
+    ins = (pg_insert if is_postgres(session) else sqlite_insert)(DocumentCounter)
+    counts = select(chosen.c.authority, literal(today.year), func.count()).group_by(chosen.c.authority)
+    session.execute(
+        ins.from_select(["authority", "year", "last"], counts).on_conflict_do_update(
+            index_elements=["authority", "year"], set_={"last": DocumentCounter.last + ins.excluded.last}
+        )
+    )
+    c = DocumentCounter
+    numbered = (
+        select(
+            chosen.c.id,
+            (
+                chosen.c.name
+                + literal(f"督〔{today.year}〕")
+                + cast(
+                    c.last
+                    - func.count().over(partition_by=chosen.c.authority)
+                    + func.row_number().over(partition_by=chosen.c.authority, order_by=chosen.c.id),
+                    String,
+                )
+                + literal("号")
+            ).label("number"),
+            chosen.c.response_days,
+            chosen.c.authority,
+        )
+        .join(c, and_(c.authority == chosen.c.authority, c.year == today.year))
+        .subquery()
+    )
+    if is_postgres(session):
+        due = literal(today) + numbered.c.response_days
+    else:
+        due = func.date(literal(today.isoformat()), literal("+") + cast(numbered.c.response_days, String) + " days")
+    done = session.execute(
+        update(m)
+        .where(m.id == numbered.c.id, m.state == MeasureState.proposed.value)
+        .values(
+            state=MeasureState.issued.value,
+            issued_at=now,
+            issued_by_id=actor.user_id,
+            document_authority=numbered.c.authority,
+            document_number=numbered.c.number,
+            response_due=due,
+            version=m.version + 1,
+        )
+        .returning(m.id, m.chain_seq, m.chain_head, m.document_number)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not done:
+        return 0
+    # Each issue event is chained to its measure's history: hashed here, inserted and the heads moved in one
+    # executemany each.
+    append_many(session, CHAIN, [tuple(r) for r in done], actor, Action.issue.value, now=now)
+    enqueue_for_measures(session, [r.id for r in done], "issue", now)  # notices, in this transaction
+    return len(done)
 
 
 def record(
