@@ -27,6 +27,7 @@ from hazard_registry.db import make_engine, make_sessionmaker
 from hazard_registry.demo import load_demo
 from hazard_registry.errors import DomainError
 from hazard_registry.hazards.audit import verify_chains
+from hazard_registry.workflow import audit as audit_chains
 from hazard_registry.migrate import upgrade
 from hazard_registry.notices.deliver import deliver_due
 from hazard_registry.openapi import document
@@ -36,20 +37,17 @@ from hazard_registry.worker import Worker
 
 
 def _sessionmaker():
-
     settings = get_settings()
     return make_sessionmaker(make_engine(settings.effective_database_url), settings)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-
     upgrade(get_settings().effective_database_url)
     print("database is at the newest schema")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-
     if not args.no_migrate:
         cmd_migrate(args)
     if args.demo:
@@ -60,14 +58,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:
-
     with _sessionmaker()() as session:
         print(load_demo(session))
     return 0
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-
     try:
         data = UserCreate(
             username=args.username,
@@ -94,12 +90,13 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-
+    """Every life-cycle's chains (hazards, measures, complaints), each against the head its owner records."""
     broken = 0
     with _sessionmaker()() as session:
-        for b in verify_chains(session, args.hazard):
+        found = verify_chains(session, args.hazard) if args.hazard else audit_chains.verify_all(session)
+        for b in found:
             broken += 1
-            print(f"BROKEN hazard {b.hazard_id} event {b.event_id} (seq {b.seq}): {b.reason}")
+            print(f"BROKEN {b.chain} {b.owner_id} event {b.event_id} (seq {b.seq}): {b.reason}")
     if broken:
         print(f"{broken} broken chain(s)")
         return 1
@@ -108,7 +105,6 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
-
     with _sessionmaker()() as session:
         n = rotate_keys(session, Vault(get_settings().effective_complaint_keys))
         session.commit()
@@ -117,7 +113,6 @@ def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     if not args.no_migrate:
@@ -150,7 +145,6 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
 
 
 def cmd_notices_deliver(args: argparse.Namespace) -> int:
-
     factory = _sessionmaker()
     while True:
         r = deliver_due(factory, get_settings(), clock.now())
@@ -162,7 +156,6 @@ def cmd_notices_deliver(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(_args: argparse.Namespace) -> int:
-
     print(json.dumps(document(), ensure_ascii=False, indent=2))
     return 0
 
@@ -196,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="audit tools")
     audit = p.add_subparsers(dest="audit_command", required=True)
-    v = audit.add_parser("verify", help="check every hazard's event chain")
+    v = audit.add_parser("verify", help="check every event chain: hazards, measures, complaints")
     v.add_argument("--hazard", type=int, help="only this hazard")
     v.set_defaults(func=cmd_audit_verify)
 

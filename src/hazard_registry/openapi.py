@@ -9,6 +9,5 @@ from hazard_registry.main import create_app
 
 
 def document() -> dict[str, Any]:
-
     # An in-memory database: generating the document must not touch anyone's data.
     return create_app(Settings(database_url="sqlite://", jwt_secret="openapi")).openapi()

@@ -1,0 +1,187 @@
+"""The workflow kernel: one version contract for every life-cycle, chained histories for all of them, the
+append-only guard in the database itself, and the seam between hazards and supervision."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from hazard_registry import cli
+from hazard_registry.complaints.models import ComplaintEvent
+from hazard_registry.complaints.workflow import CHAIN as COMPLAINTS
+from hazard_registry.config import get_settings
+from hazard_registry.hazards import service as hazards
+from hazard_registry.hazards.audit import CHAIN as HAZARDS
+from hazard_registry.hazards.audit import verify_chains
+from hazard_registry.hazards.workflow import WORKFLOW as HAZARD_WORKFLOW
+from hazard_registry.supervision import listeners
+from hazard_registry.supervision.models import MeasureEvent, SupervisionMeasure
+from hazard_registry.supervision.workflow import CHAIN as MEASURES
+from hazard_registry.workflow import GENESIS, audit
+from tests.flow import Flow
+from tests.guards import guard_off
+from tests.test_complaints import Desk
+from tests.test_supervision_engine import Register
+
+
+@pytest.fixture
+def audit_cli(settings, monkeypatch, capsys):
+    monkeypatch.setenv("HAZARD_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+
+    def run(*args: str) -> tuple[int, str]:
+        code = cli.main(["audit", "verify", *args])
+        return code, capsys.readouterr().out
+
+    yield run
+    get_settings.cache_clear()
+
+
+def _a_notice(client, app, world, settings) -> dict:
+    """A 通报 the sweep proposed for a hazard its department left unassigned; the city issues it."""
+    reg = Register(app, world, settings)
+    hid = reg.report(date(2026, 3, 2))
+    reg.sweep(date(2026, 3, 20))
+    rows = client.get(f"/api/v1/hazards/{hid}/measures", headers=world.headers(client, "officer")).json()
+    return next(m for m in rows if m["measure"] == "circulated_notice")
+
+
+def _if_match(headers: dict, version: int) -> dict:
+    return {**headers, "If-Match": f'"{version}"'}
+
+
+def test_a_measure_action_without_its_version_is_428_and_a_stale_one_409(client, app, world, settings):
+    notice = _a_notice(client, app, world, settings)
+    url = f"/api/v1/measures/{notice['id']}/actions"
+    city, officer = world.headers(client, "city"), world.headers(client, "officer")
+
+    r = client.post(url, headers=city, json={"action": "issue"})
+    assert r.status_code == 428 and r.json()["code"] == "version_required"
+    assert client.get(f"/api/v1/measures/{notice['id']}", headers=city).json()["state"] == "proposed"
+    r = client.post(url, headers=_if_match(city, notice["version"] + 1), json={"action": "issue"})
+    assert r.status_code == 409 and r.json()["code"] == "version_conflict"
+    issued = client.post(url, headers=_if_match(city, notice["version"]), json={"action": "issue"})
+    assert issued.status_code == 200 and issued.json()["document_number"]
+
+    r = client.post(url, headers=officer, json={"action": "acknowledge", "note": "收到"})
+    assert r.status_code == 428
+    r = client.post(url, headers=officer, json={"action": "acknowledge", "version": notice["version"]})
+    assert r.status_code == 409 and r.json()["code"] == "version_conflict", "issuing moved the version"
+    acked = client.post(url, headers=officer, json={"action": "acknowledge", "version": issued.json()["version"]})
+    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+    # Who is checked before the version: the target may not resolve, whatever it sends.
+    r = client.post(url, headers=officer, json={"action": "resolve"})
+    assert r.status_code == 403 and r.json()["code"] == "measure_forbidden"
+    done = client.post(url, headers=_if_match(city, acked.json()["version"]), json={"action": "resolve"})
+    assert done.status_code == 200 and done.json()["outcome"] == "已整改到位"
+
+
+def test_a_measure_history_is_a_chain_whose_head_the_measure_keeps(client, app, world, settings, db):
+    notice = _a_notice(client, app, world, settings)
+    url = f"/api/v1/measures/{notice['id']}/actions"
+    city = world.headers(client, "city")
+    issued = client.post(url, headers=_if_match(city, notice["version"]), json={"action": "issue"}).json()
+    client.post(url, headers=_if_match(city, issued["version"]), json={"action": "withdraw", "note": "另案处理"})
+
+    events = db.scalars(select(MeasureEvent).where(MeasureEvent.measure_id == notice["id"]).order_by(MeasureEvent.seq))
+    events = list(events)
+    assert [(e.seq, e.action) for e in events] == [(1, "issue"), (2, "withdraw")]
+    assert events[0].prev_hash == GENESIS and events[1].prev_hash == events[0].hash
+    assert events[0].note == issued["document_number"]
+    m = db.get(SupervisionMeasure, notice["id"])
+    assert (m.chain_seq, m.chain_head) == (2, events[1].hash)
+    # The sweep's own set-based issue chains its events too.
+    auto = db.scalars(select(MeasureEvent).where(MeasureEvent.measure_id != notice["id"])).all()
+    assert auto and all(e.seq == 1 and e.prev_hash == GENESIS for e in auto)
+    assert list(audit.verify(db, MEASURES)) == []
+
+    with guard_off_conn(app) as conn:
+        conn.execute(text("DELETE FROM supervision_measure_events WHERE measure_id = :m AND seq = 2"),
+                     {"m": notice["id"]})  # fmt: skip
+    db.rollback()  # a new snapshot: the test's session read before the edit
+    [b] = audit.verify(db, MEASURES)
+    assert (b.chain, b.owner_id) == ("measure", notice["id"]) and "removed" in b.reason
+
+
+class guard_off_conn:
+    def __init__(self, app):
+        self.engine = app.state.engine
+
+    def __enter__(self):
+        self._tx = self.engine.begin()
+        conn = self._tx.__enter__()
+        self._guard = guard_off(conn)
+        return self._guard.__enter__()
+
+    def __exit__(self, *exc):
+        self._guard.__exit__(*exc)
+        return self._tx.__exit__(*exc)
+
+
+def test_removing_a_hazards_last_event_is_reported(client, world, app, db, audit_cli):
+    hazard = Flow(client, world).to_state("rectifying")
+    last = db.scalar(
+        select(HAZARDS.event.seq).where(HAZARDS.event.hazard_id == hazard["id"]).order_by(HAZARDS.event.seq.desc())
+    )
+    assert audit_cli() == (0, "all event chains are intact\n")
+    with guard_off_conn(app) as conn:
+        conn.execute(
+            text("DELETE FROM hazard_events WHERE hazard_id = :h AND seq = :s"), {"h": hazard["id"], "s": last}
+        )
+    db.rollback()  # a new snapshot: the test's session read before the edit
+    [b] = verify_chains(db)
+    assert b.hazard_id == hazard["id"] and "removed" in b.reason
+    code, out = audit_cli()
+    assert code == 1 and f"BROKEN hazard {hazard['id']} " in out
+
+
+def test_complaint_events_are_chained_and_verified(client, world, app, db, audit_cli):
+    desk = Desk(client, world)
+    desk.submit()
+    c = desk.only()
+    c = desk.ok(c, "accept")
+    desk.ok(c, "extend", days=10, reason="需补充调查")
+    events = list(
+        db.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c["id"]).order_by(ComplaintEvent.seq))
+    )
+    assert [(e.seq, e.action) for e in events] == [(1, "submit"), (2, "accept"), (3, "extend")]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    assert list(audit.verify(db, COMPLAINTS)) == []
+    with guard_off_conn(app) as conn:
+        conn.execute(text("UPDATE complaint_events SET note = 'changed' WHERE id = :e"), {"e": events[1].id})
+    db.rollback()  # a new snapshot: the test's session read before the edit
+    [b] = audit.verify(db, COMPLAINTS)
+    assert (b.owner_id, b.seq) == (c["id"], 2) and "edited" in b.reason
+    code, out = audit_cli()
+    assert code == 1 and f"BROKEN complaint {c['id']} event {events[1].id}" in out
+
+
+def test_every_chain_is_verified_by_the_command():
+    assert {"hazard", "measure", "complaint"} <= set(audit.CHAINS)
+
+
+def test_the_database_refuses_to_edit_or_delete_any_event(client, app, world, settings):
+    Flow(client, world).to_state("assigned")
+    Desk(client, world).submit()
+    _a_notice(client, app, world, settings)  # the sweep issued the warning letter: an event
+    for table in ("hazard_events", "complaint_events", "supervision_measure_events"):
+        with pytest.raises(DBAPIError, match="append-only"), app.state.engine.begin() as conn:
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() > 0
+            conn.execute(text(f"UPDATE {table} SET note = 'rewritten'"))
+        with pytest.raises(DBAPIError, match="append-only"), app.state.engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {table}"))
+
+
+def test_supervision_listens_to_hazards_once_however_often_it_is_installed(client, world, db):
+    listeners.install()
+    listeners.install()
+    assert HAZARD_WORKFLOW.listeners.count(listeners.rebuild_timers) == 1
+    # Reporting a hazard rebuilds its timers in the same transaction, through the listener alone.
+    hazard = Flow(client, world).report()
+    timers = db.execute(text("SELECT count(*) FROM supervision_timers WHERE hazard_id = :h"), {"h": hazard["id"]})
+    assert timers.scalar_one() > 0
+    assert "supervision" not in " ".join(hazards.__dict__.keys())
