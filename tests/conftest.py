@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from hazard_registry import clock
-from hazard_registry.config import Settings
+from hazard_registry import cli, clock
+from hazard_registry.config import Settings, get_settings
 from hazard_registry.main import create_app
 from hazard_registry.migrate import upgrade
 from tests.factories import World, make_world
@@ -139,6 +139,20 @@ def client(app, world, db) -> Iterator[TestClient]:
     app.state.complaint_limiter.reset()
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
+
+
+@pytest.fixture
+def audit_cli(settings, monkeypatch, capsys):
+    """``hazard-registry audit verify ARGS`` against the test database: (exit code, what it printed)."""
+    monkeypatch.setenv("HAZARD_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+
+    def run(*args: str) -> tuple[int, str]:
+        code = cli.main(["audit", "verify", *args])
+        return code, capsys.readouterr().out
+
+    yield run
+    get_settings.cache_clear()
 
 
 def _wipe(app) -> None:

@@ -8,8 +8,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from hazard_registry import cli
-from hazard_registry.config import get_settings
 from hazard_registry.hazards.audit import event_hash, verify_chains
 from hazard_registry.hazards.models import HazardEvent
 from tests.flow import Flow
@@ -22,19 +20,6 @@ def behind_the_service(engine):
     only someone holding the database's keys could."""
     with engine.begin() as conn, guard_off(conn):
         yield conn
-
-
-@pytest.fixture
-def audit_cli(settings, monkeypatch, capsys):
-    monkeypatch.setenv("HAZARD_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-
-    def run(*args: str) -> tuple[int, str]:
-        code = cli.main(["audit", "verify", *args])
-        return code, capsys.readouterr().out
-
-    yield run
-    get_settings.cache_clear()
 
 
 def _two_hazards(client, world):

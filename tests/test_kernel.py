@@ -10,10 +10,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from hazard_registry import cli
 from hazard_registry.complaints.models import ComplaintEvent
 from hazard_registry.complaints.workflow import CHAIN as COMPLAINTS
-from hazard_registry.config import get_settings
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.audit import CHAIN as HAZARDS
 from hazard_registry.hazards.audit import verify_chains
@@ -26,19 +24,6 @@ from tests.flow import Flow
 from tests.guards import guard_off
 from tests.test_complaints import Desk
 from tests.test_supervision_engine import Register
-
-
-@pytest.fixture
-def audit_cli(settings, monkeypatch, capsys):
-    monkeypatch.setenv("HAZARD_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-
-    def run(*args: str) -> tuple[int, str]:
-        code = cli.main(["audit", "verify", *args])
-        return code, capsys.readouterr().out
-
-    yield run
-    get_settings.cache_clear()
 
 
 def _a_notice(client, app, world, settings) -> dict:

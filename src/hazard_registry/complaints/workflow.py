@@ -84,19 +84,6 @@ CHAIN = register(
         owner=Complaint,
         event=ComplaintEvent,
         owner_key="complaint_id",
-        fields=(
-            ("complaint_id", "complaint_id"),
-            ("seq", "seq"),
-            ("action", "action"),
-            ("from", "from_state"),
-            ("to", "to_state"),
-            ("actor_id", "actor_id"),
-            ("actor_name", "actor_name"),
-            ("at", "at"),
-            ("note", "note"),
-            ("data", "data"),
-            ("prev", "prev_hash"),
-        ),
         always_started=True,
     )
 )

@@ -3,7 +3,7 @@
 Order of checks for anything done to a hazard: scope (outside it the hazard does not exist: 404), then
 role (403), then version (428 missing, 409 stale), then state and gate (409) — the workflow kernel's order
 (workflow/kernel.py). Other domains learn of a hazard's changes as listeners of ``WORKFLOW`` (registered by
-``hazard_registry.listeners.install``), in the same transaction; this module imports none of them.
+``supervision.listeners.install``), in the same transaction; this module imports none of them.
 """
 
 from __future__ import annotations

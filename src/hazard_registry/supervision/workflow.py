@@ -178,17 +178,6 @@ CHAIN = register(
         owner=SupervisionMeasure,
         event=MeasureEvent,
         owner_key="measure_id",
-        fields=(
-            ("measure_id", "measure_id"),
-            ("seq", "seq"),
-            ("action", "action"),
-            ("actor_id", "actor_id"),
-            ("actor_name", "actor_name"),
-            ("at", "at"),
-            ("note", "note"),
-            ("data", "data"),
-            ("prev", "prev_hash"),
-        ),
         has_states=False,
     )
 )

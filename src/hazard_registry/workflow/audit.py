@@ -38,19 +38,30 @@ def canonical_time(at: datetime) -> str:
 class Chain:
     """How one life-cycle's events are chained.
 
-    ``fields`` maps each key of the hashed body to the event's attribute, in the chain's own vocabulary;
-    ``owner_key`` is the event's column naming the owner. ``always_started``: every owner has a first event
-    (a hazard is born with its 'report'), so an owner with none has lost its history.
+    ``owner_key`` is the event's column naming the owner; the hashed body holds it, ``seq``, ``action``,
+    ``from``/``to`` (``has_states``), the actor (and ``actor_role`` with ``has_role``), ``at``, ``note``,
+    ``data`` and ``prev``. ``always_started``: every owner has a first event (a hazard is born with its
+    'report'), so an owner with none has lost its history.
     """
 
     name: str
     owner: type
     event: type
     owner_key: str
-    fields: tuple[tuple[str, str], ...]
     always_started: bool = False
     has_role: bool = False
     has_states: bool = True
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """Each key of the hashed body and the event attribute it is read from."""
+        states = (("from", "from_state"), ("to", "to_state")) if self.has_states else ()
+        role = (("actor_role", "actor_role"),) if self.has_role else ()
+        return (
+            (self.owner_key, self.owner_key), ("seq", "seq"), ("action", "action"), *states,
+            ("actor_id", "actor_id"), ("actor_name", "actor_name"), *role, ("at", "at"), ("note", "note"),
+            ("data", "data"), ("prev", "prev_hash"),
+        )  # fmt: skip
 
     def hash(self, ev: Any) -> str:
         body: dict[str, Any] = {}
