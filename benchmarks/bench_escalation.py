@@ -277,10 +277,15 @@ WITH todo AS (
         response_due = CAST(:today AS date) + m.response_days, version = m.version + 1
     FROM numbered n JOIN counters c ON c.authority = n.authority
     WHERE m.id = n.id
-    RETURNING m.id, m.document_number
+    RETURNING m.id, m.document_number, m.chain_seq, m.chain_head
 )
-INSERT INTO supervision_measure_events (measure_id, action, actor_id, actor_name, at, note, data)
-SELECT id, 'issue', NULL, 'system', :now, document_number, CAST('{}' AS json) FROM issued
+-- The events are chained like the service's (seq, link to the previous head); the hand version stands in a
+-- digest of the row for the canonical-JSON hash, so it does a little less than the service.
+INSERT INTO supervision_measure_events (measure_id, seq, action, actor_id, actor_name, at, note, data, prev_hash, hash)
+SELECT id, chain_seq + 1, 'issue', NULL, 'system', :now, document_number, CAST('{}' AS json),
+       coalesce(chain_head, repeat('0', 64)),
+       encode(sha256(convert_to(id || ':' || document_number || ':' || coalesce(chain_head, ''), 'UTF8')), 'hex')
+FROM issued
 """
 # Which measure gets which document number follows the measures' ids, i.e. the order the INSERT … SELECT
 # happened to produce its rows in (it differs between plans), so numbers are compared as a set, and each

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from hazard_registry import workflow as kernel
 from hazard_registry.complaints.models import ComplaintEvent
 from hazard_registry.complaints.workflow import CHAIN as COMPLAINTS
+from hazard_registry.errors import Forbidden, WrongState
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.audit import CHAIN as HAZARDS
 from hazard_registry.hazards.audit import verify_chains
@@ -19,11 +21,12 @@ from hazard_registry.hazards.workflow import WORKFLOW as HAZARD_WORKFLOW
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.models import MeasureEvent, SupervisionMeasure
 from hazard_registry.supervision.workflow import CHAIN as MEASURES
+from hazard_registry.supervision.workflow import WORKFLOW as MEASURE_WORKFLOW
 from hazard_registry.workflow import GENESIS, audit
 from tests.flow import Flow
 from tests.guards import guard_off
 from tests.test_complaints import Desk
-from tests.test_supervision_engine import Register
+from tests.test_supervision_engine import Register, at
 
 
 def _a_notice(client, app, world, settings) -> dict:
@@ -170,3 +173,47 @@ def test_supervision_listens_to_hazards_once_however_often_it_is_installed(clien
     timers = db.execute(text("SELECT count(*) FROM supervision_timers WHERE hazard_id = :h"), {"h": hazard["id"]})
     assert timers.scalar_one() > 0
     assert "supervision" not in " ".join(hazards.__dict__.keys())
+
+
+USERS = ("ent_chem", "officer", "chief", "builder", "futian_officer", "city", "admin", "admin_futian")
+
+
+def test_allowed_actions_are_exactly_what_the_kernel_accepts(client, app, world, settings):
+    """For every kind of caller and every state a measure passes through, the buttons ``allowed_actions``
+    offers are the actions ``act`` lets through its who-checks and state, and no other."""
+    notice = _a_notice(client, app, world, settings)
+    reg = Register(app, world, settings)
+    judged: list[tuple[str, str, frozenset[str]]] = []
+    for step, who in (("issue", "city"), ("acknowledge", "officer"), ("resolve", "city")):
+        with app.state.sessionmaker() as s:
+            m = s.get(SupervisionMeasure, notice["id"])
+            for name in USERS:
+                actor = reg.actor(s, name)
+                if not s.scalar(select(SupervisionMeasure.id).where(SupervisionMeasure.id == m.id,
+                                                                    MEASURE_WORKFLOW.scope(actor))):  # fmt: skip
+                    continue
+                offered = set(MEASURE_WORKFLOW.allowed_actions(m, actor))
+                accepted = set()
+                for action in ("issue", "acknowledge", "resolve", "withdraw"):
+                    try:
+                        with s.begin_nested():
+                            kernel.act(s, MEASURE_WORKFLOW, actor, m.id, action, expected_version=m.version,
+                                       now=at(date(2026, 3, 20)), note="理由")  # fmt: skip
+                            raise _Undo
+                    except _Undo:
+                        accepted.add(action)
+                    except (Forbidden, WrongState):
+                        pass
+                    s.expire_all()
+                    m = s.get(SupervisionMeasure, notice["id"])
+                assert offered == accepted, (m.state, name)
+                judged.append((m.state, name, frozenset(offered)))
+            actor = reg.actor(s, who)
+            kernel.act(s, MEASURE_WORKFLOW, actor, m.id, step, expected_version=m.version, now=at(date(2026, 3, 20)))
+            s.commit()
+    assert {st for st, _n, offered in judged if offered} == {"proposed", "issued", "acknowledged"}
+    assert any(not offered for _s, _n, offered in judged), "someone who sees a measure may still not act on it"
+
+
+class _Undo(Exception):
+    """Leaves the savepoint after an accepted action, so the next one is tried on the same state."""
