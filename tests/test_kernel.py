@@ -7,17 +7,21 @@ import itertools
 from datetime import date
 
 import pytest
-from sqlalchemy import select, text
+from alembic import command
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from hazard_registry import workflow as kernel
 from hazard_registry.complaints.models import ComplaintEvent
 from hazard_registry.complaints.workflow import CHAIN as COMPLAINTS
+from hazard_registry.db import make_engine
 from hazard_registry.errors import Forbidden, WrongState
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.audit import CHAIN as HAZARDS
 from hazard_registry.hazards.audit import verify_chains
 from hazard_registry.hazards.workflow import WORKFLOW as HAZARD_WORKFLOW
+from hazard_registry.migrate import alembic_config
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.models import MeasureEvent, SupervisionMeasure
 from hazard_registry.supervision.workflow import CHAIN as MEASURES
@@ -217,3 +221,29 @@ def test_allowed_actions_are_exactly_what_the_kernel_accepts(client, app, world,
 
 class _Undo(Exception):
     """Leaves the savepoint after an accepted action, so the next one is tried on the same state."""
+
+
+def test_migration_0010_chains_the_measure_and_complaint_events_already_written(tmp_path):
+    """Events written before the kernel (no seq, no hash) become chains that verify, with their heads."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0009")
+    old = create_engine(url)
+    at_ = "2026-03-02 02:00:00.000000"
+    with old.begin() as conn:  # foreign keys are not enforced on this bare connection: the rows stand alone
+        conn.execute(text(
+            "INSERT INTO complaints (id, receipt_hash, channel, state, region_code, sector_code, department_id, "
+            "title, description, anonymous, rechecks, created_at, updated_at, version) VALUES (7, 'x', 'web', "
+            "'accepted', '440305', 'other', 1, 't', 'd', 1, 0, :at, :at, 2)"), {"at": at_})  # fmt: skip
+        for action in ("submit", "accept"):
+            conn.execute(text(
+                "INSERT INTO complaint_events (complaint_id, action, from_state, to_state, actor_name, at, data) "
+                "VALUES (7, :a, 'received', 'accepted', 'officer', :at, '{}')"), {"a": action, "at": at_})  # fmt: skip
+    old.dispose()
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with Session(engine) as s:
+        assert list(audit.verify(s, COMPLAINTS)) == [] and list(audit.verify(s, MEASURES)) == []
+        assert s.execute(text("SELECT chain_seq FROM complaints WHERE id = 7")).scalar_one() == 2
+        with pytest.raises(DBAPIError, match="append-only"):
+            s.execute(text("DELETE FROM complaint_events"))
+    engine.dispose()
