@@ -173,6 +173,41 @@ def test_overdue_climbs_the_ladder_and_closing_lifts_the_listing(app, world, set
         assert sup.public_exposures(s, None, 10, None) == []
 
 
+def test_a_hazard_assigned_and_never_started_climbs_the_overdue_ladder_too(app, world, settings, db):
+    """The deadline runs from assignment: a hazard left in `assigned` past its deadline is overdue in the list
+    and gets the overdue rungs on the same days as one being rectified (and starting late does not repeat them)."""
+    reg = Register(app, world, settings)
+    hid = reg.report(date(2026, 1, 5))
+    deadline = date(2026, 3, 31)
+    reg.assign(hid, date(2026, 1, 6), deadline=deadline)
+
+    def overdue_rungs():
+        return [(m.measure, m.state) for m in reg.measures(hid) if m.stall == "overdue"]
+
+    reg.sweep(deadline)
+    assert overdue_rungs() == [], "the deadline day itself is not overdue"
+    reg.sweep(date(2026, 4, 1))
+    assert overdue_rungs() == [("warning_letter", "issued")], "函告 the day after the deadline"
+    with app.state.sessionmaker() as s:
+        h = s.get(hazards.Hazard, hid)
+        assert h.state == "assigned"
+        assert hazards.to_out(h, reg.actor(s, "officer"), date(2026, 4, 1)).overdue is True
+
+    reg.sweep(CAL.add_working_days(deadline, 9))
+    assert [m for m, _ in overdue_rungs()] == ["warning_letter"]
+    reg.sweep(CAL.add_working_days(deadline, 10))
+    assert overdue_rungs() == [("warning_letter", "issued"), ("circulated_notice", "proposed")], "通报 on day 10"
+
+    late_start = CAL.add_working_days(deadline, 12)
+    reg.rectify(hid, late_start, deadline=deadline)
+    reg.sweep(late_start)
+    assert overdue_rungs() == [("warning_letter", "issued"), ("circulated_notice", "proposed")], (
+        "starting late is the same overdue episode: nothing repeated, the 通报 proposal still stands"
+    )
+    reg.sweep(CAL.add_working_days(deadline, 20))
+    assert [m for m, _ in overdue_rungs()] == ["warning_letter", "circulated_notice", "summons"]
+
+
 def test_revising_a_rule_never_moves_deadlines_already_set(app, world, settings, db):
     reg = Register(app, world, settings)
     first = reg.report(date(2026, 5, 6))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import filetype
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +48,7 @@ from hazard_registry.hazards.models import (
     HazardCounter,
     HazardEvent,
 )
+from hazard_registry.hazards.overdue import is_overdue, not_overdue_sql, overdue_sql
 from hazard_registry.hazards.workflow import (
     DEADLINE_RUNNING,
     RULES,
@@ -82,13 +83,9 @@ def get_visible(session: Session, actor: Actor, hazard_id: int, *, lock: bool = 
     return hazard
 
 
-def is_overdue(hazard: Hazard, today: date) -> bool:
-    return hazard.state in DEADLINE_RUNNING and hazard.deadline is not None and hazard.deadline < today
-
-
 def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
     out = schemas.HazardOut.model_validate(hazard)
-    out.overdue = is_overdue(hazard, today)
+    out.overdue = is_overdue(hazard.state, hazard.deadline, today)
     out.allowed_actions = actions_for(hazard.state, actor, hazard)
     return out
 
@@ -151,10 +148,6 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def overdue_clause(today: date) -> Any:
-    return and_(Hazard.state.in_([s.value for s in DEADLINE_RUNNING]), Hazard.deadline < today)
-
-
 def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard]]:
     """The scoped, filtered selection of hazards; shared by the list, and later by exports."""
     from hazard_registry.auth.principal import region_within
@@ -175,9 +168,9 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
     if f.source:
         stmt = stmt.where(Hazard.source == f.source)
     if f.overdue is True:
-        stmt = stmt.where(overdue_clause(today))
+        stmt = stmt.where(overdue_sql(today))
     elif f.overdue is False:
-        stmt = stmt.where(~overdue_clause(today) | Hazard.deadline.is_(None))
+        stmt = stmt.where(not_overdue_sql(today))
     if f.found_from:
         stmt = stmt.where(Hazard.found_at >= f.found_from)
     if f.found_to:

@@ -23,6 +23,7 @@ from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, region_within
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
+from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
 from hazard_registry.supervision.inspections import period_of
@@ -118,9 +119,10 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
     rules = current_rules(session, hazard.region_code)
     calendar: WorkCalendar | None = None
     seq, entered = _entry(session, hazard) if hazard.state not in ("closed", "rejected") else (0, today)
-    for stall, (watch_state, target_kind) in STALLS.items():
-        if hazard.state != watch_state:
+    for stall, (watched, target_kind) in STALLS.items():
+        if hazard.state not in watched:
             continue
+        watch_state = hazard.state
         for rule in rules.get(stall, []):
             if stall is Stall.verification_failed:
                 if hazard.failed_verifications < rule.threshold:
@@ -148,6 +150,12 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
             )
     existing = session.scalars(select(SupervisionTimer).where(SupervisionTimer.hazard_id == hazard.id)).all()
     have = {(t.rule_id, t.basis) for t in existing}
+    for t in existing:
+        # A stall that spans states (overdue: assigned, then rectifying, same deadline) keeps its timer and
+        # its episode; the timer follows the hazard into the state it now watches.
+        mine = wanted.get((t.rule_id, t.basis))
+        if mine is not None and t.watch_state != mine.watch_state:
+            t.watch_state = mine.watch_state
     stale = [t.id for t in existing if t.fired_at is None and (t.rule_id, t.basis) not in wanted]
     if stale:
         session.execute(delete(SupervisionTimer).where(SupervisionTimer.id.in_(stale)))
@@ -160,7 +168,7 @@ def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
     takes down its public exposure."""
     from hazard_registry.supervision import service
 
-    ended = [s for s, (state, _) in STALLS.items() if state != hazard.state]
+    ended = [s for s, (watched, _) in STALLS.items() if hazard.state not in watched]
     moot = session.scalars(
         select(SupervisionMeasure).where(
             SupervisionMeasure.hazard_id == hazard.id,
@@ -455,11 +463,9 @@ def _propose_self_inspection(session: Session, now: datetime) -> int:
 def region_figures(session: Session, today: date, cutoff: date):
     """Per county and per prefecture (by GB/T 2260 prefix): open hazards, how many are past their deadline
     and how many are of the stock. One GROUP BY per level over the register."""
-    from hazard_registry.hazards.service import overdue_clause  # the hazard service imports this module
-
     h = Hazard
     open_ = h.state.not_in(["closed", "rejected"])
-    overdue = overdue_clause(today)
+    overdue = overdue_sql(today)
     levels = {
         "county": func.substr(h.region_code, 1, 6, type_=String),
         "prefecture": func.substr(h.region_code, 1, 4, type_=String) + literal("00"),
