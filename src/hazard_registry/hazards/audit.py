@@ -82,6 +82,7 @@ def append_event(
         note=note,
         data=data or {},
         prev_hash=prev,
+        deadline_after=hazard.deadline,
     )
     ev.hash = event_hash(ev)
     session.add(ev)

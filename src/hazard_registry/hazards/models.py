@@ -95,6 +95,10 @@ class HazardEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The hazard's rectification deadline just after this event (``to_state`` is its state just after): with
+    # ``at`` they say what was true on any past day (statistics as of a day). A copy of what the hashed
+    # ``data`` of ``assign`` and ``extension_approved`` events says, so it is not hashed itself.
+    deadline_after: Mapped[date | None] = mapped_column(Date)
 
 
 class Attachment(Base):

@@ -6,10 +6,16 @@ CASE), never a loop over hazards in Python. What "as of a day" means, for a haza
 - found   — ``found_at <= as_of``;
 - closed  — ``closed_at`` falls on or before ``as_of`` in China's calendar;
 - open    — found and not closed;
-- overdue — open and ``deadline < as_of`` (the deadline day itself is not overdue, as in
-  ``hazards.service.is_overdue``), unless the hazard now waits for or has passed verification (its
-  rectification is done, so the deadline no longer runs); on today this is exactly ``is_overdue``;
+- overdue — open and overdue by the one definition (``hazards.overdue``) applied to the state and deadline
+  the hazard had at the end of ``as_of``: a hazard verified before its deadline and closed later was not
+  overdue that day, and an extension approved later does not move an earlier day's deadline;
 - stock   — found on or before the campaign cut-off (``HAZARD_CAMPAIGN_CUTOFF``), increment after it.
+
+The state and deadline "on the day" come from the recorded history: the last event before the end of the
+day holds them (``to_state``, ``deadline_after``). A hazard untouched since that day (``updated_at`` before
+its end — every change of state or deadline moves ``updated_at``) still has them on its own row, so only the
+hazards changed since pay for the look-up; the figures stay one statement. A hazard with no event before the
+day (entered later for an earlier find, or loaded without history) counts with its row as it is.
 
 Rejected hazards (not major, duplicates) are not in the register's figures at all.
 """
@@ -31,6 +37,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     not_,
+    or_,
     select,
     union_all,
 )
@@ -39,13 +46,10 @@ from sqlalchemy.orm import Session
 from hazard_registry.auth.principal import Actor, hazard_scope, region_range, region_within
 from hazard_registry.clock import day_end_utc
 from hazard_registry.db import is_postgres
-from hazard_registry.hazards.models import Hazard
-from hazard_registry.hazards.workflow import State
+from hazard_registry.hazards.models import Hazard, HazardEvent
+from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 from hazard_registry.statistics import schemas
-
-# Past these states the rectification is reported done: a passed deadline no longer makes the hazard overdue.
-_DEADLINE_STOPPED = (State.verification_requested.value, State.verified.value)
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,47 @@ def child_key(region: str | None) -> ColumnElement[str]:
     return func.substr(col, 1, 9 if len(region) == 6 else 12, type_=String)
 
 
+def _on_day(column: Any, as_of: date) -> ColumnElement[Any]:
+    """``column`` of the hazard's last event before the end of ``as_of`` (the hazard's own row when nothing
+    changed since, or when no event precedes the day)."""
+    end = day_end_utc(as_of)
+    own = Hazard.state if column is HazardEvent.to_state else Hazard.deadline
+    last = (
+        select(column)
+        .where(HazardEvent.hazard_id == Hazard.id, HazardEvent.at < end)
+        .order_by(HazardEvent.seq.desc())
+        .limit(1)
+        .correlate(Hazard)
+        .scalar_subquery()
+    )
+    has_event = (
+        select(HazardEvent.id)
+        .where(HazardEvent.hazard_id == Hazard.id, HazardEvent.at < end)
+        .correlate(Hazard)
+        .exists()
+    )
+    return case((Hazard.updated_at < end, own), (has_event, last), else_=own)
+
+
+def state_on(as_of: date) -> ColumnElement[str]:
+    """The hazard's state at the end of ``as_of`` (China's day)."""
+    return _on_day(HazardEvent.to_state, as_of)
+
+
+def deadline_on(as_of: date) -> ColumnElement[date]:
+    """The hazard's rectification deadline at the end of ``as_of``."""
+    return _on_day(HazardEvent.deadline_after, as_of)
+
+
+def overdue_on(as_of: date) -> ColumnElement[bool]:
+    """Overdue at the end of ``as_of`` by the one definition, on that day's state and deadline."""
+    return overdue_sql(as_of, state_on(as_of), deadline_on(as_of))
+
+
 def scoped_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElement[bool]]:
-    where = [hazard_scope(actor, Hazard), Hazard.state != "rejected", Hazard.found_at <= as_of]
+    # Rejected on the day: a hazard rejected later was an open entry of the register that day.
+    not_rejected = or_(Hazard.state != "rejected", state_on(as_of) != "rejected")
+    where = [hazard_scope(actor, Hazard), not_rejected, Hazard.found_at <= as_of]
     if f.region:
         where.append(region_within(Hazard.region_code, f.region))
     if f.industry_code:
@@ -102,7 +145,7 @@ def scoped_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElemen
 def as_of_flags(as_of: date, cutoff: date) -> dict[str, ColumnElement[bool]]:
     closed = and_(Hazard.closed_at.is_not(None), Hazard.closed_at < day_end_utc(as_of))
     is_open = not_(closed)
-    overdue = and_(is_open, Hazard.deadline < as_of, Hazard.state.not_in(_DEADLINE_STOPPED))
+    overdue = and_(is_open, overdue_on(as_of))
     stock = Hazard.found_at <= cutoff
     return {
         "closed": closed,
@@ -279,19 +322,20 @@ def clearance(
     total = _figures(rows[0] if rows else None)
     children = breakdown(session, actor, f, "region", as_of=as_of, cutoff=cutoff)
     flags = as_of_flags(as_of, cutoff)
+    deadline = deadline_on(as_of).label("deadline")
     old = session.execute(
         select(
             Hazard.id,
             Hazard.number,
             Hazard.title,
             Hazard.region_code,
-            Hazard.deadline,
+            deadline,
             Hazard.found_at,
             Enterprise.name,
         )
         .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
         .where(*scoped_where(actor, f, as_of), flags["overdue"])
-        .order_by(Hazard.deadline, Hazard.id)
+        .order_by(deadline, Hazard.id)
         .limit(oldest)
     ).all()
     return schemas.Clearance(

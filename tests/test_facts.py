@@ -1,0 +1,90 @@
+"""One definition per fact: overdue (Python and SQL agree), figures as of a past day that later events do not
+rewrite, and the lead department decided the same way in Python and in SQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import literal, select
+
+from hazard_registry.hazards import schemas as hs
+from hazard_registry.hazards import service as hazards
+from hazard_registry.hazards.overdue import is_overdue, not_overdue_sql, overdue_sql
+from hazard_registry.hazards.workflow import State
+from tests.test_supervision_engine import Register, at
+
+DAY = date(2026, 4, 10)
+
+
+@pytest.mark.parametrize("state", [s.value for s in State])
+@pytest.mark.parametrize("deadline", [None, date(2026, 4, 9), DAY, date(2026, 4, 11)])
+def test_overdue_in_python_and_in_sql_agree(db, state, deadline):
+    py = is_overdue(state, deadline, DAY)
+    st, dl = literal(state), literal(deadline, type_=hazards.Hazard.deadline.type)
+    sql = db.scalar(select(overdue_sql(DAY, st, dl)))
+    neg = db.scalar(select(not_overdue_sql(DAY, st, dl)))
+    assert bool(sql) is py and bool(neg) is (not py)
+    assert py is (state in ("assigned", "rectifying") and deadline is not None and deadline < DAY)
+
+
+def _quarter(client, world) -> tuple[dict, dict]:
+    h = world.headers(client, "city")
+    report = client.get("/api/v1/statistics/region-report", params={"region": "440300", "period": "2026Q1"}, headers=h)
+    summary = client.get("/api/v1/statistics/summary", params={"region": "440300", "as_of": "2026-03-31"}, headers=h)
+    clearance = client.get(
+        "/api/v1/statistics/clearance", params={"region": "440300", "as_of": "2026-03-31"}, headers=h
+    )
+    assert report.status_code == summary.status_code == clearance.status_code == 200
+    return {"report": report.json(), "summary": summary.json()}, clearance.json()
+
+
+def test_a_quarter_printed_in_may_and_in_december_is_the_same(client, app, world, settings):
+    reg = Register(app, world, settings)
+    # A: verified before its deadline, closed after the quarter.
+    a = reg.report(date(2026, 1, 5))
+    reg.assign(a, date(2026, 1, 6), deadline=date(2026, 3, 20))
+    reg.rectify(a, date(2026, 1, 7), deadline=date(2026, 3, 20))
+    reg.act(a, date(2026, 3, 10), "ent_chem", "request_verification")
+    reg.act(a, date(2026, 3, 16), "officer", "verify", check_record="现场核查合格")
+    # B: rectifying past its deadline on 31 March; an extension approved in April moves it later.
+    b = reg.report(date(2026, 1, 5))
+    reg.assign(b, date(2026, 1, 6), deadline=date(2026, 3, 25))
+    reg.rectify(b, date(2026, 1, 7), deadline=date(2026, 3, 25))
+    # C: assigned and never started, past its deadline on 31 March.
+    c = reg.report(date(2026, 2, 2))
+    reg.assign(c, date(2026, 2, 3), deadline=date(2026, 3, 10))
+
+    in_may, clearance_in_may = _quarter(client, world)
+    fig = in_may["summary"]["figures"]
+    assert (fig["found"], fig["open"], fig["overdue"]) == (3, 3, 2), "B (rectifying) and C (assigned) overdue"
+    assert {h["id"] for h in clearance_in_may["oldest_overdue"]} == {b, c}
+
+    with app.state.sessionmaker() as s:
+        ext = hazards.request_extension(
+            s,
+            reg.actor(s, "ent_chem"),
+            b,
+            hs.ExtensionCreate(requested_deadline=date(2026, 6, 30), reason="设备到货延迟"),
+            at(date(2026, 4, 2)),
+        )
+        s.commit()
+        hazards.decide_extension(
+            s, reg.actor(s, "officer"), b, ext.id, hs.ExtensionDecision(decision="approve"), at(date(2026, 4, 3))
+        )
+        s.commit()
+    reg.act(a, date(2026, 5, 6), "chief", "close")
+    reg.rectify(c, date(2026, 5, 6), deadline=date(2026, 3, 10))
+    reg.act(c, date(2026, 6, 1), "ent_chem", "request_verification")
+    reg.act(c, date(2026, 6, 2), "officer", "verify", check_record="现场核查合格")
+    reg.act(c, date(2026, 6, 3), "chief", "close")
+
+    in_december, clearance_in_december = _quarter(client, world)
+    assert in_december == in_may
+    assert clearance_in_december == clearance_in_may
+    now = client.get(
+        "/api/v1/statistics/summary",
+        params={"region": "440300", "as_of": "2026-06-30"},
+        headers=world.headers(client, "city"),
+    ).json()["figures"]
+    assert (now["closed"], now["open"], now["overdue"]) == (2, 1, 0), "later days see the later events"
