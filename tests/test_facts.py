@@ -88,3 +88,22 @@ def test_a_quarter_printed_in_may_and_in_december_is_the_same(client, app, world
         headers=world.headers(client, "city"),
     ).json()["figures"]
     assert (now["closed"], now["open"], now["overdue"]) == (2, 1, 0), "later days see the later events"
+
+
+def test_lead_department_in_python_and_in_sql_agree_over_the_test_world(db, world):
+    from hazard_registry.reference.lead import find_lead_department, lead_department_sql
+    from hazard_registry.reference.models import Department, Region, Sector
+
+    # Shenzhen (where the world's departments are), its province, a township code and a region with none.
+    regions = [*db.scalars(select(Region.code).where(Region.code.like("4403%"))), "440000", "440305001", "110101"]
+    sectors = list(db.scalars(select(Sector.code)))
+    assert len(regions) > 5 and len(sectors) > 3
+    decided = 0
+    for region in regions:
+        for sector in sectors:
+            py = find_lead_department(db, region, sector)
+            sql = db.scalar(select(lead_department_sql(literal(region), literal(sector))))
+            assert (py.id if py else None) == sql, (region, sector)
+            decided += py is not None
+    leading = {d.id for d in db.scalars(select(Department).where(Department.is_default_lead.is_(False)))}
+    assert decided and leading, "the world has sector leads as well as default leads"

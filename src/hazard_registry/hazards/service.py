@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from transitions.core import MachineError
 
 from hazard_registry import clock
-from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains
+from hazard_registry.auth.principal import Actor, Role, hazard_scope, region_contains
 from hazard_registry.db import flush_versioned, is_postgres
 from hazard_registry.errors import (
     Forbidden,
@@ -59,9 +59,8 @@ from hazard_registry.hazards.workflow import (
     actions_for,
     fire,
 )
+from hazard_registry.reference.lead import lead_department
 from hazard_registry.reference.models import (
-    Department,
-    DepartmentSector,
     Enterprise,
     Industry,
     Region,
@@ -209,33 +208,6 @@ def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEv
 
 
 # --- reporting ---------------------------------------------------------------------------------------------
-
-
-def lead_department(session: Session, region_code: str, sector_code: str) -> Department:
-    """The department that leads ``sector_code`` nearest above ``region_code`` ("one department leads each
-    industry"); where none leads it, the nearest region's default lead (the emergency-management bureau)."""
-    chain = ancestors(region_code)
-    leading = (
-        session.execute(
-            select(Department)
-            .join(DepartmentSector, DepartmentSector.department_id == Department.id)
-            .where(Department.region_code.in_(chain), DepartmentSector.sector_code == sector_code)
-        )
-        .scalars()
-        .all()
-    )
-    default = session.scalars(
-        select(Department).where(Department.region_code.in_(chain), Department.is_default_lead.is_(True))
-    ).all()
-    for code in chain:
-        for candidates in (leading, default):
-            for d in candidates:
-                if d.region_code == code:
-                    return d
-    raise InvalidInput(
-        f"no department leads sector {sector_code} in region {region_code}; an administrator must set one up",
-        code="no_lead_department",
-    )
 
 
 def _next_number(session: Session, region_code: str, year: int) -> str:

@@ -25,7 +25,8 @@ from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.notices.outbox import enqueue_for_measures
-from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
+from hazard_registry.reference.lead import lead_department_sql
+from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 from hazard_registry.supervision.inspections import period_of
 from hazard_registry.supervision.models import (
     RUNG,
@@ -367,28 +368,6 @@ def _in_jurisdiction(column, rule: EscalationRule, rules: list[EscalationRule]):
     clauses = [region_within(column, rule.region_code)] if rule.region_code else []
     clauses += [not_(region_within(column, code)) for code in _nearer(rule, rules)]
     return and_(true(), *clauses)
-
-
-def lead_department_sql(region_code, sector_code):
-    """``hazards.service.lead_department`` as a correlated subquery, for set-based statements: of the
-    departments in the region and above it, the nearest one leading the sector, else the nearest default lead
-    (a deeper region's code sorts after its ancestors', and a leading department before a default lead)."""
-    d, ds = Department, DepartmentSector
-    chain = [
-        region_code,
-        func.substr(region_code, 1, 6, type_=String),
-        func.substr(region_code, 1, 4, type_=String) + literal("00"),
-        func.substr(region_code, 1, 2, type_=String) + literal("0000"),
-    ]
-    leads = ds.sector_code.is_not(None)
-    return (
-        select(d.id)
-        .outerjoin(ds, and_(ds.department_id == d.id, ds.sector_code == sector_code))
-        .where(d.region_code.in_(chain), or_(leads, d.is_default_lead.is_(True)))
-        .order_by(d.region_code.desc(), case((leads, 0), else_=1), d.id)
-        .limit(1)
-        .scalar_subquery()
-    )
 
 
 def inspection_periods(today: date, monthly: bool) -> list[tuple[str, date, date]]:
