@@ -47,14 +47,15 @@ FIGURES = """
         THEN CAST(closed_at + interval '8 hours' AS date) - found_at END) AS p90
 """
 WHERE = "state_on <> 'rejected' AND found_at <= :as_of"
-# The register as it stood at the end of :as_of: a hazard changed since takes its state and deadline from its
-# last event before then (the gate on updated_at makes the look-up a one-time-filtered no-op for the others).
-ON_DAY = """(SELECT h.*, CASE WHEN ev.to_state IS NULL THEN h.state ELSE ev.to_state END AS state_on,
-        CASE WHEN ev.to_state IS NULL THEN h.deadline ELSE ev.deadline_after END AS deadline_on
-    FROM hazards h LEFT JOIN LATERAL (
-        SELECT e.to_state, e.deadline_after FROM hazard_events e
-        WHERE h.updated_at >= :end AND e.hazard_id = h.id AND e.at < :end ORDER BY e.seq DESC LIMIT 1
-    ) ev ON true) AS hazards"""
+# The register as it stood at the end of :as_of: a hazard changed since (updated_at, an index range) takes its
+# state and deadline from its last event before then.
+ON_DAY = """(SELECT h.*, CASE WHEN ev.hazard_id IS NULL THEN h.state ELSE ev.to_state END AS state_on,
+        CASE WHEN ev.hazard_id IS NULL THEN h.deadline ELSE ev.deadline_after END AS deadline_on
+    FROM hazards h LEFT JOIN (
+        SELECT DISTINCT ON (e.hazard_id) e.hazard_id, e.to_state, e.deadline_after FROM hazard_events e
+        WHERE e.hazard_id IN (SELECT id FROM hazards WHERE updated_at >= :end) AND e.at < :end
+        ORDER BY e.hazard_id, e.seq DESC
+    ) ev ON ev.hazard_id = h.id) AS hazards"""
 
 
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:

@@ -107,3 +107,33 @@ def test_lead_department_in_python_and_in_sql_agree_over_the_test_world(db, worl
             decided += py is not None
     leading = {d.id for d in db.scalars(select(Department).where(Department.is_default_lead.is_(False)))}
     assert decided and leading, "the world has sector leads as well as default leads"
+
+
+BIG = "9223372036854775808"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (f"/api/v1/hazards?department_id={BIG}", "department_id"),
+        (f"/api/v1/hazards?enterprise_id={BIG}", "enterprise_id"),
+        (f"/api/v1/ledgers/hazards?department_id={BIG}", "department_id"),
+        (f"/api/v1/ledgers/hazards?format=xlsx&enterprise_id={BIG}", "enterprise_id"),
+        (f"/api/v1/hazards/{BIG}", "hazard_id"),
+        (f"/api/v1/measures?hazard_id={BIG}", "hazard_id"),
+        (f"/api/v1/notices?measure_id={BIG}", "measure_id"),
+        ("/api/v1/hazards?region=44030", "region"),
+        ("/api/v1/statistics/summary?region=4403001", "region"),
+    ],
+)
+def test_every_id_and_region_in_a_query_or_path_is_bounded(client, world, path, field):
+    r = client.get(path, headers=world.headers(client, "admin"))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert field in [e["field"] for e in r.json()["errors"]]
+
+
+def test_ids_in_a_body_are_bounded(client, world):
+    h = world.headers(client, "ent_chem")
+    r = client.post("/api/v1/hazards", headers=h, json={"clause_id": int(BIG), "title": "x"})
+    assert r.status_code == 422 and "clause_id" in [e["field"] for e in r.json()["errors"]]

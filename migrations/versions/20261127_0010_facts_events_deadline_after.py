@@ -1,4 +1,4 @@
-"""facts: each hazard event records the deadline after it (statistics as of a past day)
+"""facts: each hazard event records the deadline after it; hazards indexed by last change (statistics as of a day)
 
 Revision ID: 0010_facts
 Revises: 0009
@@ -34,6 +34,8 @@ UPDATE hazard_events SET deadline_after = (
 def upgrade() -> None:
     with op.batch_alter_table("hazard_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("deadline_after", sa.Date(), nullable=True))
+    with op.batch_alter_table("hazards", schema=None) as batch_op:
+        batch_op.create_index("ix_hazards_updated_at", ["updated_at"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         value = "CAST(CASE WHEN p.action = 'assign' THEN p.data ->> 'deadline' ELSE p.data ->> 'to' END AS DATE)"
         # The history is append-only (migration 0001); this one back-fill of a derived column is the exception.
@@ -47,5 +49,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("hazards", schema=None) as batch_op:
+        batch_op.drop_index("ix_hazards_updated_at")
     with op.batch_alter_table("hazard_events", schema=None) as batch_op:
         batch_op.drop_column("deadline_after")

@@ -19,7 +19,7 @@ from hazard_registry.complaints.workflow import State
 from hazard_registry.db import DbSession
 from hazard_registry.errors import TooManyRequests, problem
 from hazard_registry.hazards.service import blob_path
-from hazard_registry.types import IdPath, IfMatch, expected_version
+from hazard_registry.types import Id, IdPath, IfMatch, expected_version
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -191,7 +191,7 @@ def list_complaints(
     session: DbSession,
     state: Annotated[list[State] | None, Query()] = None,
     overdue: bool | None = None,
-    cursor: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.ComplaintPage:
     return service.list_complaints(
@@ -209,7 +209,7 @@ def list_complaints(
 def list_reveals(
     actor: CurrentActor,
     session: DbSession,
-    cursor: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> list:
     return service.list_reveals(session, actor, limit, cursor)

@@ -72,6 +72,8 @@ Index("ix_hazards_enterprise_id", Hazard.enterprise_id, Hazard.id)
 Index("ix_hazards_department_id", Hazard.department_id, Hazard.id)
 Index("ix_hazards_sector_region", Hazard.sector_code, Hazard.region_code, Hazard.id)
 Index("ix_hazards_found_at", Hazard.found_at, Hazard.id)
+# Statistics as of a past day look up the history of the hazards changed since (statistics.service.OnDay).
+Index("ix_hazards_updated_at", Hazard.updated_at)
 Index("ix_hazards_deadline_state", Hazard.deadline, Hazard.state)
 
 

@@ -12,7 +12,7 @@ from hazard_registry.db import DbSession
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
-from hazard_registry.types import IdPath, IfMatch, expected_version
+from hazard_registry.types import Id, IdPath, IfMatch, RegionQuery, expected_version
 
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
 
@@ -37,11 +37,11 @@ def report_hazard(
 
 def hazard_filters(
     state: Annotated[list[State] | None, Query(description="Repeat for several")] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="This region and below")] = None,
+    region: RegionQuery = None,
     industry_code: Annotated[str | None, Query(max_length=4)] = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
-    department_id: int | None = None,
-    enterprise_id: int | None = None,
+    department_id: Id | None = None,
+    enterprise_id: Id | None = None,
     source: Literal["self_report", "inspection", "public_report", "other"] | None = None,
     overdue: bool | None = None,
     found_from: date | None = None,

@@ -13,7 +13,7 @@ from hazard_registry.errors import NotFound
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
 from hazard_registry.reference import schemas, service
 from hazard_registry.reference.models import Industry, Region, Sector
-from hazard_registry.types import MAX_ID, IdPath, IfMatch, expected_version
+from hazard_registry.types import MAX_ID, IdPath, IfMatch, RegionQuery, expected_version
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
@@ -69,7 +69,7 @@ def list_industries(
 def list_departments(
     actor: CurrentActor,
     session: DbSession,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
+    region: RegionQuery = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[schemas.DepartmentOut]:
     return [
@@ -107,7 +107,7 @@ def update_department(
 def list_enterprises(
     actor: CurrentActor,
     session: DbSession,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
+    region: RegionQuery = None,
     industry_code: Annotated[str | None, Query(max_length=4)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     after_id: Annotated[

@@ -23,12 +23,13 @@ from hazard_registry.reference.models import Enterprise, Industry
 from hazard_registry.statistics import schemas
 from hazard_registry.statistics.models import Filing
 from hazard_registry.statistics.periods import Period, parse_period
-from hazard_registry.statistics.service import StatFilters, as_of_flags, count_if, day_end_utc, scoped_where
+from hazard_registry.statistics.service import OnDay, StatFilters, as_of_flags, count_if, day_end_utc, scoped_where
 
 
 def figures_for(session: Session, actor: Actor, enterprise_id: int, p: Period, cutoff: date) -> schemas.FilingFigures:
     """One statement over the enterprise's hazards: found and closed within the period, open at its end."""
-    flags = as_of_flags(p.end, cutoff)
+    day = OnDay(p.end)
+    flags = as_of_flags(day, cutoff)
     closed_in = and_(flags["closed"], Hazard.closed_at >= day_end_utc(p.start - timedelta(days=1)))
     row = session.execute(
         select(
@@ -37,7 +38,9 @@ def figures_for(session: Session, actor: Actor, enterprise_id: int, p: Period, c
             func.coalesce(func.sum(count_if(flags["open"])), 0),
             func.coalesce(func.sum(count_if(flags["overdue"])), 0),
             func.coalesce(func.sum(count_if(flags["stock_open"])), 0),
-        ).where(*scoped_where(actor, StatFilters(enterprise_id=enterprise_id), p.end))
+        )
+        .select_from(day.register)
+        .where(*scoped_where(actor, StatFilters(enterprise_id=enterprise_id), day))
     ).one()
     found, closed, open_, overdue, stock_open = (int(x) for x in row)
     return schemas.FilingFigures(

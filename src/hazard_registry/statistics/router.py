@@ -11,18 +11,18 @@ from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput
 from hazard_registry.statistics import activity, filings, schemas, service
 from hazard_registry.statistics.periods import parse_period
+from hazard_registry.types import AfterId, RegionCode
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 
-RegionQuery = Annotated[
-    str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="This region and below; default: the caller's region")
-]
 By = Literal["region", "industry", "sector"]
 
 
 def stat_filters(
     actor: CurrentActor,
-    region: RegionQuery = None,
+    region: Annotated[
+        RegionCode | None, Query(description="This region and below; default: the caller's region")
+    ] = None,
     industry_code: Annotated[str | None, Query(max_length=4, pattern=r"^[A-T0-9]{1,4}$")] = None,
     sector_code: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]{1,32}$")] = None,
 ) -> service.StatFilters:
@@ -143,7 +143,7 @@ def list_filings(
     session: DbSession,
     period: PeriodQuery,
     status: Literal["filed", "filed_late", "late", "pending"] | None = None,
-    after: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Enterprise id to continue after")] = None,
+    after: Annotated[AfterId | None, Query(description="Enterprise id to continue after")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.FilingStatusList:
     return filings.status_list(

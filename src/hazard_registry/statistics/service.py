@@ -17,7 +17,7 @@ its end — every change of state or deadline moves ``updated_at``) still has th
 hazards changed since pay for the look-up; the figures stay one statement. A hazard with no event before the
 day (entered later for an earlier find, or loaded without history) counts with its row as it is.
 
-Rejected hazards (not major, duplicates) are not in the register's figures at all.
+Hazards rejected by the day (not major, duplicates) are not in that day's figures at all.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from sqlalchemy import (
     literal_column,
     not_,
     or_,
+    outerjoin,
     select,
     union_all,
 )
@@ -90,47 +91,47 @@ def child_key(region: str | None) -> ColumnElement[str]:
     return func.substr(col, 1, 9 if len(region) == 6 else 12, type_=String)
 
 
-def _on_day(column: Any, as_of: date) -> ColumnElement[Any]:
-    """``column`` of the hazard's last event before the end of ``as_of`` (the hazard's own row when nothing
-    changed since, or when no event precedes the day)."""
-    end = day_end_utc(as_of)
-    own = Hazard.state if column is HazardEvent.to_state else Hazard.deadline
-    last = (
-        select(column)
-        .where(HazardEvent.hazard_id == Hazard.id, HazardEvent.at < end)
-        .order_by(HazardEvent.seq.desc())
-        .limit(1)
-        .correlate(Hazard)
-        .scalar_subquery()
-    )
-    has_event = (
-        select(HazardEvent.id)
-        .where(HazardEvent.hazard_id == Hazard.id, HazardEvent.at < end)
-        .correlate(Hazard)
-        .exists()
-    )
-    return case((Hazard.updated_at < end, own), (has_event, last), else_=own)
+class OnDay:
+    """The register as it stood at the end of ``as_of`` (China's day), for one statement.
+
+    ``changed`` is the last event before the end of the day of each hazard changed since (``updated_at`` at
+    or after it; an index range, empty for today). Joined to ``hazards`` it gives each hazard's ``state`` and
+    ``deadline`` of that day: the event's where there is one, the row's own otherwise. A join, not a
+    correlated subquery per hazard: the planner costs it for what it is (a per-row subplan made PostgreSQL
+    estimate, and JIT-compile, the whole register's look-ups).
+    """
+
+    def __init__(self, as_of: date) -> None:
+        self.as_of = as_of
+        end = day_end_utc(as_of)
+        e = HazardEvent
+        since = select(Hazard.id).where(Hazard.updated_at >= end)
+        last = (
+            select(e.hazard_id, func.max(e.seq).label("seq"))
+            .where(e.hazard_id.in_(since), e.at < end)
+            .group_by(e.hazard_id)
+            .subquery("last_event")
+        )
+        self.changed = (
+            select(e.hazard_id, e.to_state, e.deadline_after)
+            .join(last, and_(e.hazard_id == last.c.hazard_id, e.seq == last.c.seq))
+            .subquery("on_day")
+        )
+        found = self.changed.c.hazard_id.is_not(None)
+        self.state: ColumnElement[str] = case((found, self.changed.c.to_state), else_=Hazard.state)
+        self.deadline: ColumnElement[date] = case((found, self.changed.c.deadline_after), else_=Hazard.deadline)
+        self.overdue: ColumnElement[bool] = overdue_sql(as_of, self.state, self.deadline)
+
+    @property
+    def register(self) -> Any:
+        """``hazards`` with that day's state and deadline beside each row (use as the statement's FROM)."""
+        return outerjoin(Hazard, self.changed, self.changed.c.hazard_id == Hazard.id)
 
 
-def state_on(as_of: date) -> ColumnElement[str]:
-    """The hazard's state at the end of ``as_of`` (China's day)."""
-    return _on_day(HazardEvent.to_state, as_of)
-
-
-def deadline_on(as_of: date) -> ColumnElement[date]:
-    """The hazard's rectification deadline at the end of ``as_of``."""
-    return _on_day(HazardEvent.deadline_after, as_of)
-
-
-def overdue_on(as_of: date) -> ColumnElement[bool]:
-    """Overdue at the end of ``as_of`` by the one definition, on that day's state and deadline."""
-    return overdue_sql(as_of, state_on(as_of), deadline_on(as_of))
-
-
-def scoped_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElement[bool]]:
+def scoped_where(actor: Actor, f: StatFilters, day: OnDay) -> list[ColumnElement[bool]]:
     # Rejected on the day: a hazard rejected later was an open entry of the register that day.
-    not_rejected = or_(Hazard.state != "rejected", state_on(as_of) != "rejected")
-    where = [hazard_scope(actor, Hazard), not_rejected, Hazard.found_at <= as_of]
+    not_rejected = or_(Hazard.state != "rejected", day.state != "rejected")
+    where = [hazard_scope(actor, Hazard), not_rejected, Hazard.found_at <= day.as_of]
     if f.region:
         where.append(region_within(Hazard.region_code, f.region))
     if f.industry_code:
@@ -142,10 +143,10 @@ def scoped_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElemen
     return where
 
 
-def as_of_flags(as_of: date, cutoff: date) -> dict[str, ColumnElement[bool]]:
-    closed = and_(Hazard.closed_at.is_not(None), Hazard.closed_at < day_end_utc(as_of))
+def as_of_flags(day: OnDay, cutoff: date) -> dict[str, ColumnElement[bool]]:
+    closed = and_(Hazard.closed_at.is_not(None), Hazard.closed_at < day_end_utc(day.as_of))
     is_open = not_(closed)
-    overdue = and_(is_open, overdue_on(as_of))
+    overdue = and_(is_open, day.overdue)
     stock = Hazard.found_at <= cutoff
     return {
         "closed": closed,
@@ -176,7 +177,8 @@ def aggregate(
     percentiles by ``percentile_cont`` on PostgreSQL, by ROW_NUMBER over each group on SQLite.
     """
     pg = is_postgres(session)
-    flags = as_of_flags(as_of, cutoff)
+    day = OnDay(as_of)
+    flags = as_of_flags(day, cutoff)
     days = _days_to_close(pg)
     closed_days = case((flags["closed"], days), else_=None)
     cols: list[Any] = [
@@ -184,7 +186,7 @@ def aggregate(
         *[count_if(c).label(name) for name, c in flags.items()],
         closed_days.label("days"),
     ]
-    inner_sel = select(*cols).where(*scoped_where(actor, f, as_of))
+    inner_sel = select(*cols).select_from(day.register).where(*scoped_where(actor, f, day))
     if not pg:
         # Closed hazards first, shortest first: within a group, row n is the n-th shortest time to close.
         inner_sel = inner_sel.add_columns(
@@ -296,13 +298,20 @@ def trend(session: Session, actor: Actor, f: StatFilters, *, as_of: date, months
     """Hazards found and closed per calendar month, for the ``months`` months ending with ``as_of``'s."""
     pg = is_postgres(session)
     first, labels = month_range(as_of, months)
-    where = scoped_where(actor, f, as_of)
-    found = select(_month(Hazard.found_at, pg).label("m"), literal(1).label("f"), literal(0).label("c")).where(
-        *where, Hazard.found_at >= first
+    day = OnDay(as_of)
+    where = scoped_where(actor, f, day)
+    found = (
+        select(_month(Hazard.found_at, pg).label("m"), literal(1).label("f"), literal(0).label("c"))
+        .select_from(day.register)
+        .where(*where, Hazard.found_at >= first)
     )
-    closed = select(
-        _month(Hazard.closed_at, pg, shift=True).label("m"), literal(0).label("f"), literal(1).label("c")
-    ).where(*where, Hazard.closed_at >= day_end_utc(first - timedelta(days=1)), Hazard.closed_at < day_end_utc(as_of))
+    closed = (
+        select(_month(Hazard.closed_at, pg, shift=True).label("m"), literal(0).label("f"), literal(1).label("c"))
+        .select_from(day.register)
+        .where(
+            *where, Hazard.closed_at >= day_end_utc(first - timedelta(days=1)), Hazard.closed_at < day_end_utc(as_of)
+        )
+    )
     u = union_all(found, closed).subquery("u")
     rows = session.execute(select(u.c.m, func.sum(u.c.f), func.sum(u.c.c)).group_by(u.c.m)).all()
     got = {m: (int(a), int(b)) for m, a, b in rows}
@@ -321,8 +330,9 @@ def clearance(
     rows = aggregate(session, actor, f, as_of=as_of, cutoff=cutoff)
     total = _figures(rows[0] if rows else None)
     children = breakdown(session, actor, f, "region", as_of=as_of, cutoff=cutoff)
-    flags = as_of_flags(as_of, cutoff)
-    deadline = deadline_on(as_of).label("deadline")
+    day = OnDay(as_of)
+    flags = as_of_flags(day, cutoff)
+    deadline = day.deadline.label("deadline")
     old = session.execute(
         select(
             Hazard.id,
@@ -333,8 +343,9 @@ def clearance(
             Hazard.found_at,
             Enterprise.name,
         )
+        .select_from(day.register)
         .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-        .where(*scoped_where(actor, f, as_of), flags["overdue"])
+        .where(*scoped_where(actor, f, day), flags["overdue"])
         .order_by(deadline, Hazard.id)
         .limit(oldest)
     ).all()

@@ -16,7 +16,7 @@ from hazard_registry.errors import Forbidden, InvalidInput, NotFound
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.reference.models import Enterprise, Industry
 from hazard_registry.supervision.models import Measure, MeasureState, SelfInspection, Stall, SupervisionMeasure
-from hazard_registry.types import MAX_ID
+from hazard_registry.types import MAX_ID, Id
 
 
 class SelfInspectionCreate(BaseModel):
@@ -27,7 +27,7 @@ class SelfInspectionCreate(BaseModel):
     led_by_principal: bool = Field(description="The principal (主要负责人) led it; only such inspections count")
     scope: str = Field(min_length=1, max_length=4000, description="Sites, units and systems inspected")
     hazards_found: int = Field(0, ge=0, le=10_000, description="Major hazards found")
-    hazard_ids: list[int] = Field(default_factory=list, max_length=500, description="Those reported to the register")
+    hazard_ids: list[Id] = Field(default_factory=list, max_length=500, description="Those reported to the register")
     note: str | None = Field(None, max_length=4000)
 
     @model_validator(mode="after")

@@ -17,7 +17,17 @@ from hazard_registry.errors import Forbidden, InvalidInput
 from hazard_registry.hazards import service as hazards
 from hazard_registry.supervision import inspections, service
 from hazard_registry.supervision.models import CalendarYear, Issuer, Measure, MeasureState, Stall
-from hazard_registry.types import MAX_ID, IdPath, IfMatch, Version, expected_version
+from hazard_registry.types import (
+    MAX_ID,
+    AfterId,
+    Id,
+    IdPath,
+    IfMatch,
+    RegionCode,
+    RegionQuery,
+    Version,
+    expected_version,
+)
 from hazard_registry.workdays import CalendarYearUnknown
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
@@ -89,10 +99,10 @@ def list_measures(
     session: DbSession,
     state: Annotated[list[MeasureState] | None, Query()] = None,
     measure: Annotated[list[Measure] | None, Query()] = None,
-    hazard_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    hazard_id: Id | None = None,
+    enterprise_id: Id | None = None,
+    region: RegionQuery = None,
+    after_id: AfterId | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[MeasureOut]:
     rows = service.list_measures(
@@ -148,8 +158,8 @@ def hazard_supervision(hazard_id: IdPath, actor: CurrentActor, session: DbSessio
 @public.get("/exposures", response_model=list[ExposureOut], operation_id="public_exposures")
 def public_exposures(
     session: DbSession,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    region: RegionQuery = None,
+    after_id: AfterId | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ExposureOut]:
     """Enterprises publicly exposed (曝光) for major hazards: name, hazard summary, measure, legal basis and
@@ -199,7 +209,7 @@ def record_self_inspection(
 def list_self_inspections(
     actor: CurrentActor,
     session: DbSession,
-    enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    enterprise_id: Id | None = None,
     since: date | None = None,
     until: date | None = None,
     after_id: Annotated[
@@ -227,7 +237,6 @@ def get_self_inspection(
 # --- rules ----------------------------------------------------------------------------------------------------
 
 RuleKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3})?$")]
 
 
 class RuleOut(BaseModel):
