@@ -137,3 +137,22 @@ def test_ids_in_a_body_are_bounded(client, world):
     h = world.headers(client, "ent_chem")
     r = client.post("/api/v1/hazards", headers=h, json={"clause_id": int(BIG), "title": "x"})
     assert r.status_code == 422 and "clause_id" in [e["field"] for e in r.json()["errors"]]
+
+
+def test_the_readme_supervision_table_says_what_the_shipped_rules_do():
+    """A rule issued without confirmation is marked "(automatic)" in the README's table, and the overdue ladder's
+    working days are called working days."""
+    from pathlib import Path
+
+    from hazard_registry.supervision.defaults import DEFAULT_RULES, DEFAULT_RULES_0006, DEFAULT_RULES_0008
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().strip("`"): line for line in readme.splitlines() if line.startswith("| `")}
+    rules = DEFAULT_RULES + DEFAULT_RULES_0006 + DEFAULT_RULES_0008
+    for stall in {r[1] for r in rules}:
+        automatic = sum(1 for r in rules if r[1] == stall and not r[6])
+        assert rows[stall].count("(automatic") == automatic, rows[stall]
+    overdue = [r for r in rules if r[1] == "overdue"]
+    working = sorted(r[2] for r in overdue if r[3])
+    assert working == [10, 20, 30, 60] and "**working** days" in rows["overdue"]
+    assert "## The hazard workflow" in readme and "Idempotency-Key" in readme and "If-Match" in readme

@@ -16,6 +16,7 @@ from hazard_registry.complaints.crypto import Vault
 from hazard_registry.complaints.limits import RateLimiter
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import State
+from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.errors import TooManyRequests, problem
 from hazard_registry.hazards.service import blob_path
@@ -56,10 +57,11 @@ def install(app) -> None:
         return problem(exc.status, exc.code, exc.title, exc.detail)
 
 
-def reporter_complaint(request: Request, session: DbSession, receipt: ReceiptHeader = None) -> Complaint:
+def reporter_complaint(
+    request: Request, settings: AppSettings, session: DbSession, receipt: ReceiptHeader = None
+) -> Complaint:
     """The complaint of the receipt. A wrong receipt counts against the caller's address and is answered
     slowly, the same way whether it is malformed or merely unknown; a right one counts against itself."""
-    settings = request.app.state.settings
     limits = limiter(request)
     address = _address(request)
     wait = limits.blocked("bad_receipt", address, settings.complaint_rate_bad_receipt)
@@ -83,11 +85,11 @@ def _count_bad(limits: RateLimiter, address: str, spec: str) -> None:
 ReporterComplaint = Annotated[Complaint, Depends(reporter_complaint)]
 
 
-def _submit_limit(request: Request) -> None:
+def _submit_limit(request: Request, settings: AppSettings) -> None:
     limiter(request).hit(
         "submit",
         _address(request),
-        request.app.state.settings.complaint_rate_submit,
+        settings.complaint_rate_submit,
         detail="too many complaints from your address; wait and retry, or call 12350",
     )
 
@@ -129,9 +131,8 @@ def answer_complaint(
 
 @router.post("/mine/files", response_model=schemas.ReporterView, operation_id="add_complaint_evidence")
 def add_evidence(
-    request: Request, c: ReporterComplaint, session: DbSession, v: VaultDep, file: Annotated[UploadFile, File()]
+    s: AppSettings, c: ReporterComplaint, session: DbSession, v: VaultDep, file: Annotated[UploadFile, File()]
 ) -> schemas.ReporterView:
-    s = request.app.state.settings
     service.store_file(
         session,
         c,
@@ -286,10 +287,12 @@ def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) ->
 
 
 @router.get("/{complaint_id}/files/{file_id}", operation_id="download_complaint_file")
-def download_file(complaint_id: IdPath, file_id: IdPath, request: Request, actor: CurrentActor, session: DbSession):
+def download_file(
+    complaint_id: IdPath, file_id: IdPath, settings: AppSettings, actor: CurrentActor, session: DbSession
+):
     for link, blob in service.list_files(session, actor, complaint_id):
         if link.id == file_id:
-            root = request.app.state.settings.effective_attachments_dir
+            root = settings.effective_attachments_dir
             return FileResponse(blob_path(root, blob.sha256), media_type=blob.media_type, filename=link.filename)
     raise service.NotFound(f"file {file_id} not found", code="file_not_found")
 

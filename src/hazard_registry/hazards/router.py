@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
+from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
@@ -124,15 +125,13 @@ def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> l
 )
 def add_attachment(
     hazard_id: IdPath,
-    request: Request,
+    settings: AppSettings,
     actor: CurrentActor,
     session: DbSession,
     file: Annotated[UploadFile, File(description="Photo (JPEG, PNG, WebP, HEIC), PDF, DOCX or XLSX")],
     kind: Annotated[schemas.AttachmentKind, Form()] = "other",
     idempotency_key: IdempotencyHeader = None,
 ) -> Response:
-    settings = request.app.state.settings
-
     def create() -> tuple[int, dict]:
         link, blob = service.add_attachment(
             session,
@@ -166,10 +165,10 @@ def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession)
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def download_attachment(
-    hazard_id: IdPath, attachment_id: IdPath, request: Request, actor: CurrentActor, session: DbSession
+    hazard_id: IdPath, attachment_id: IdPath, settings: AppSettings, actor: CurrentActor, session: DbSession
 ) -> FileResponse:
     link, blob = service.get_attachment(session, actor, hazard_id, attachment_id)
-    path = service.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
+    path = service.blob_path(settings.effective_attachments_dir, blob.sha256)
     return FileResponse(path, media_type=blob.media_type, filename=link.filename)
 
 

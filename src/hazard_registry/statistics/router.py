@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
+from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput
 from hazard_registry.statistics import activity, filings, schemas, service
@@ -43,15 +44,16 @@ def _as_of(as_of: date | None) -> date:
     return day
 
 
-def _cutoff(request: Request) -> date:
-    return request.app.state.settings.campaign_cutoff
+def campaign_cutoff(settings: AppSettings) -> date:
+    return settings.campaign_cutoff
+
+
+Cutoff = Annotated[date, Depends(campaign_cutoff)]
 
 
 @router.get("/summary", response_model=schemas.Summary, operation_id="statistics_summary")
-def summary(
-    actor: CurrentActor, session: DbSession, f: Filters, request: Request, as_of: AsOf = None
-) -> schemas.Summary:
-    return service.summary(session, actor, f, as_of=_as_of(as_of), cutoff=_cutoff(request))
+def summary(actor: CurrentActor, session: DbSession, f: Filters, cutoff: Cutoff, as_of: AsOf = None) -> schemas.Summary:
+    return service.summary(session, actor, f, as_of=_as_of(as_of), cutoff=cutoff)
 
 
 @router.get("/activity", response_model=activity.Activity, operation_id="statistics_activity")
@@ -63,9 +65,9 @@ def statistics_activity(actor: CurrentActor, session: DbSession, f: Filters, as_
 
 @router.get("/breakdown", response_model=schemas.Breakdown, operation_id="statistics_breakdown")
 def breakdown(
-    actor: CurrentActor, session: DbSession, f: Filters, request: Request, by: By = "region", as_of: AsOf = None
+    actor: CurrentActor, session: DbSession, f: Filters, cutoff: Cutoff, by: By = "region", as_of: AsOf = None
 ) -> schemas.Breakdown:
-    return service.breakdown(session, actor, f, by, as_of=_as_of(as_of), cutoff=_cutoff(request))
+    return service.breakdown(session, actor, f, by, as_of=_as_of(as_of), cutoff=cutoff)
 
 
 @router.get("/trend", response_model=schemas.Trend, operation_id="statistics_trend")
@@ -86,11 +88,11 @@ def clearance(
     actor: CurrentActor,
     session: DbSession,
     f: Filters,
-    request: Request,
+    cutoff: Cutoff,
     as_of: AsOf = None,
     oldest: Annotated[int, Query(ge=0, le=100)] = 5,
 ) -> schemas.Clearance:
-    return service.clearance(session, actor, f, as_of=_as_of(as_of), cutoff=_cutoff(request), oldest=oldest)
+    return service.clearance(session, actor, f, as_of=_as_of(as_of), cutoff=cutoff, oldest=oldest)
 
 
 @router.get(
@@ -103,12 +105,11 @@ def region_report(
     actor: CurrentActor,
     session: DbSession,
     f: Filters,
-    request: Request,
+    cutoff: Cutoff,
     period: Annotated[str, Query(pattern=r"^\d{4}(Q[1-4])?$", description="2026Q3 or 2026 (annual)")],
 ) -> schemas.RegionReport:
     """The same figures as the statistics tables, as of the period's last day, with its months' trend."""
     p = parse_period(period)
-    cutoff = _cutoff(request)
     months = 3 if p.kind == "quarterly" else 12
     return schemas.RegionReport(
         period=p.code,
@@ -124,15 +125,15 @@ PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}(Q[1-4])?$", description="202
 
 
 @filings_router.get("/prefill", response_model=schemas.FilingOut, operation_id="prefill_filing")
-def prefill(actor: CurrentActor, session: DbSession, request: Request, period: PeriodQuery) -> schemas.FilingOut:
-    return filings.prefill(session, actor, period, _cutoff(request))
+def prefill(actor: CurrentActor, session: DbSession, cutoff: Cutoff, period: PeriodQuery) -> schemas.FilingOut:
+    return filings.prefill(session, actor, period, cutoff)
 
 
 @filings_router.post("", status_code=201, response_model=schemas.FilingOut, operation_id="file_statistics")
 def file_statistics(
-    data: schemas.FilingCreate, actor: CurrentActor, session: DbSession, request: Request
+    data: schemas.FilingCreate, actor: CurrentActor, session: DbSession, cutoff: Cutoff
 ) -> schemas.FilingOut:
-    filing = filings.file(session, actor, data, now=clock.now(), cutoff=_cutoff(request))
+    filing = filings.file(session, actor, data, now=clock.now(), cutoff=cutoff)
     session.commit()
     return schemas.FilingOut.model_validate(filing)
 
