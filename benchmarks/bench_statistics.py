@@ -25,8 +25,9 @@ from sqlalchemy import Engine, text
 from hazard_registry.auth.principal import SYSTEM, Actor, Role, region_range
 from hazard_registry.clock import today_in_china
 from hazard_registry.db import make_engine, make_sessionmaker
-from hazard_registry.hazards.service import HazardFilters, _encode_cursor, list_hazards
+from hazard_registry.hazards.service import HazardFilters, list_hazards, to_out
 from hazard_registry.ledgers import export
+from hazard_registry.pagination import encode_cursor
 from hazard_registry.statistics import service as stats
 from hazard_registry.statistics.service import StatFilters, day_end_utc
 
@@ -201,15 +202,20 @@ def run(engine: Engine) -> dict[str, Any]:
     page_sql = (
         "SELECT * FROM hazards WHERE region_code >= :lo AND region_code < :hi {cond} ORDER BY id DESC LIMIT 51 {off}"
     )
+
+    def page_of(s: Any, cursor: str | None) -> list[Any]:
+        rows, _next = list_hazards(s, admin_prov, f, cursor=cursor, limit=50, today=as_of)
+        return [to_out(h, admin_prov, as_of) for h in rows]  # what the route serialises
+
     pages = [
         (
             "list page 1",
-            ours(lambda s: list_hazards(s, admin_prov, f, cursor=None, limit=50, today=as_of)),
+            ours(lambda s: page_of(s, None)),
             sql(page_sql.format(cond="", off=""), lo=plo, hi=phi),
         ),
         (
             f"list page {deepest} (keyset cursor)",
-            ours(lambda s: list_hazards(s, admin_prov, f, cursor=_encode_cursor(last_cursor), limit=50, today=as_of)),
+            ours(lambda s: page_of(s, encode_cursor(last_cursor))),
             sql(page_sql.format(cond="AND id < :c", off=""), lo=plo, hi=phi, c=last_cursor),
         ),
         (

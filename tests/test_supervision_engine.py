@@ -159,7 +159,7 @@ def test_overdue_climbs_the_ladder_and_closing_lifts_the_listing(app, world, set
         sup.issue(s, city, listing, at(listing_day))
         sup.issue(s, chief, s.get(SupervisionMeasure, by["public_exposure"].id), at(exposure_day))
         s.commit()
-        assert [e["enterprise_name"] for e in sup.public_exposures(s, None, 10, None)] == ["南山测试化工有限公司"]
+        assert [e["enterprise_name"] for e in sup.public_exposures(s, None, 10, None)[0]] == ["南山测试化工有限公司"]
 
     later = date(2026, 7, 20)
     reg.act(hid, later, "ent_chem", "request_verification")
@@ -170,7 +170,7 @@ def test_overdue_climbs_the_ladder_and_closing_lifts_the_listing(app, world, set
     assert after["public_exposure"].taken_down_at is not None
     assert after["circulated_notice"].state == "withdrawn", "an unconfirmed proposal dies with its stall"
     with app.state.sessionmaker() as s:
-        assert sup.public_exposures(s, None, 10, None) == []
+        assert sup.public_exposures(s, None, 10, None) == ([], None)
 
 
 def test_a_hazard_assigned_and_never_started_climbs_the_overdue_ladder_too(app, world, settings, db):
@@ -271,7 +271,7 @@ def test_measures_through_the_api_scope_and_the_public_list(client, app, world, 
     hid = reg.report(date(2026, 3, 2))
     reg.sweep(date(2026, 3, 20))
     officer = world.headers(client, "officer")
-    rows = client.get(f"/api/v1/hazards/{hid}/measures", headers=officer).json()
+    rows = client.get(f"/api/v1/hazards/{hid}/measures", headers=officer).json()["items"]
     assert sorted(m["measure"] for m in rows) == ["circulated_notice", "warning_letter"]
     notice = next(m for m in rows if m["measure"] == "circulated_notice")
     assert notice["state"] == "proposed" and notice["allowed_actions"] == []
@@ -291,9 +291,9 @@ def test_measures_through_the_api_scope_and_the_public_list(client, app, world, 
         client.get(f"/api/v1/measures/{notice['id']}", headers=world.headers(client, "futian_officer")).status_code
         == 404
     )
-    assert client.get("/api/v1/measures", headers=world.headers(client, "ent_chem")).json() == [], (
+    assert client.get("/api/v1/measures", headers=world.headers(client, "ent_chem")).json()["items"] == [], (
         "a regulator's stall is not the enterprise's business"
     )
     r = client.post(url, headers=officer, json={"action": "acknowledge", "version": issued.json()["version"]})
     assert r.status_code == 200 and r.json()["state"] == "acknowledged"
-    assert client.get("/api/v1/public/exposures").json() == []
+    assert client.get("/api/v1/public/exposures").json() == {"items": [], "next_cursor": None}

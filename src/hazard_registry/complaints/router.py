@@ -20,7 +20,8 @@ from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.errors import TooManyRequests, problem
 from hazard_registry.hazards.service import blob_path
-from hazard_registry.types import Id, IdPath, IfMatch, expected_version
+from hazard_registry.pagination import Cursor, Page
+from hazard_registry.types import IdPath, IfMatch, expected_version
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -192,33 +193,32 @@ def list_complaints(
     session: DbSession,
     state: Annotated[list[State] | None, Query()] = None,
     overdue: bool | None = None,
-    cursor: Id | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.ComplaintPage:
-    return service.list_complaints(
-        session,
-        actor,
-        state=[s.value for s in state or []],
-        overdue=overdue,
-        after_id=cursor,
-        limit=limit,
-        today=clock.today_in_china(),
+    today = clock.today_in_china()
+    rows, next_cursor = service.list_complaints(
+        session, actor, state=[s.value for s in state or []], overdue=overdue, cursor=cursor, limit=limit, today=today
     )
+    return schemas.ComplaintPage(items=[service.to_out(c, actor, today) for c in rows], next_cursor=next_cursor)
 
 
-@router.get("/identity-reveals", response_model=list[schemas.RevealOut], operation_id="list_identity_reveals")
+@router.get("/identity-reveals", response_model=Page[schemas.RevealOut], operation_id="list_identity_reveals")
 def list_reveals(
     actor: CurrentActor,
     session: DbSession,
-    cursor: Id | None = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
-) -> list:
-    return service.list_reveals(session, actor, limit, cursor)
+) -> Page[schemas.RevealOut]:
+    rows, next_cursor = service.list_reveals(session, actor, limit, cursor)
+    return Page[schemas.RevealOut](items=[schemas.RevealOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/rewards/to-pay", response_model=list[schemas.RewardPayment], operation_id="rewards_to_pay")
-def rewards_to_pay(actor: CurrentActor, session: DbSession, v: VaultDep) -> list[schemas.RewardPayment]:
-    return [service.payment_view(r, v) for r in service.rewards_to_pay(session, actor)]
+@router.get("/rewards/to-pay", response_model=Page[schemas.RewardPayment], operation_id="rewards_to_pay")
+def rewards_to_pay(actor: CurrentActor, session: DbSession, v: VaultDep) -> Page[schemas.RewardPayment]:
+    return Page[schemas.RewardPayment](
+        items=[service.payment_view(r, v) for r in service.rewards_to_pay(session, actor)]
+    )
 
 
 @router.post("/rewards/{reward_id}/payment", response_model=schemas.RewardOut, operation_id="pay_reward")
@@ -252,15 +252,15 @@ def act_on_complaint(
 
 
 @router.get(
-    "/{complaint_id}/duplicates", response_model=list[schemas.DuplicateSuggestion], operation_id="dup_complaints"
+    "/{complaint_id}/duplicates", response_model=Page[schemas.DuplicateSuggestion], operation_id="dup_complaints"
 )
 def duplicate_suggestions(complaint_id: IdPath, actor: CurrentActor, session: DbSession):
-    return service.duplicates(session, actor, complaint_id, clock.now())
+    return Page[schemas.DuplicateSuggestion](items=service.duplicates(session, actor, complaint_id, clock.now()))
 
 
-@router.get("/{complaint_id}/messages", response_model=list[schemas.MessageOut], operation_id="list_complaint_messages")
-def list_messages(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> list:
-    return service.list_messages(session, actor, complaint_id)
+@router.get("/{complaint_id}/messages", response_model=Page[schemas.MessageOut], operation_id="list_complaint_messages")
+def list_messages(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.MessageOut]:
+    return Page[schemas.MessageOut](items=service.list_messages(session, actor, complaint_id))
 
 
 @router.post(
@@ -273,8 +273,8 @@ def write_message(complaint_id: IdPath, data: schemas.MessageCreate, actor: Curr
 
 
 @router.get("/{complaint_id}/files", operation_id="list_complaint_files")
-def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> list[dict]:
-    return [
+def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[dict]:
+    items = [
         {
             "id": link.id,
             "filename": link.filename,
@@ -284,6 +284,7 @@ def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) ->
         }
         for link, blob in service.list_files(session, actor, complaint_id)
     ]
+    return Page[dict](items=items)
 
 
 @router.get("/{complaint_id}/files/{file_id}", operation_id="download_complaint_file")

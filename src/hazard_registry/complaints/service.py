@@ -60,6 +60,7 @@ from hazard_registry.errors import (
 from hazard_registry.hazards import schemas as hazard_schemas
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.models import Attachment
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.lead import lead_department
 from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 
@@ -387,22 +388,16 @@ def to_out(c: Complaint, actor: Actor, today: date) -> schemas.ComplaintOut:
 
 
 def list_complaints(
-    session: Session, actor: Actor, *, state: list[str], overdue: bool | None, after_id: int | None, limit: int, today
-) -> schemas.ComplaintPage:
+    session: Session, actor: Actor, *, state: list[str], overdue: bool | None, cursor: str | None, limit: int, today
+) -> tuple[list[Complaint], str | None]:
+    """A keyset page of the complaints in the caller's scope, newest first, and the next page's cursor."""
     _no_enterprise(actor)
     stmt = select(Complaint).where(complaint_scope(actor, Complaint))
     if state:
         stmt = stmt.where(Complaint.state.in_(state))
     if overdue:
         stmt = stmt.where(or_(*overdue_clauses(today)))
-    if after_id:
-        stmt = stmt.where(Complaint.id < after_id)
-    rows = list(session.scalars(stmt.order_by(Complaint.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return schemas.ComplaintPage(
-        items=[to_out(c, actor, today) for c in rows], next_cursor=rows[-1].id if more and rows else None
-    )
+    return cut(session.scalars(keyset(stmt, Complaint.id, cursor, limit)).all(), limit)
 
 
 def overdue_clauses(today: date) -> list[Any]:
@@ -657,7 +652,9 @@ def view_identity(
     )
 
 
-def list_reveals(session: Session, actor: Actor, limit: int, after_id: int | None) -> list[IdentityReveal]:
+def list_reveals(
+    session: Session, actor: Actor, limit: int, cursor: str | None
+) -> tuple[list[IdentityReveal], str | None]:
     """The reveal log of the administrator's region: every request, its decision and how often it was used."""
     if actor.role is not Role.admin:
         raise Forbidden("the reveal log is for administrators", code="role_forbidden")
@@ -666,9 +663,7 @@ def list_reveals(session: Session, actor: Actor, limit: int, after_id: int | Non
         .join(Complaint, Complaint.id == IdentityReveal.complaint_id)
         .where(complaint_scope(actor, Complaint))
     )
-    if after_id:
-        stmt = stmt.where(IdentityReveal.id < after_id)
-    return list(session.scalars(stmt.order_by(IdentityReveal.id.desc()).limit(limit)))
+    return cut(session.scalars(keyset(stmt, IdentityReveal.id, cursor, limit)).all(), limit)
 
 
 # --- rewards -------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hazard_registry.db import DbSession
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
+from hazard_registry.pagination import Cursor, Page
 from hazard_registry.types import Id, IdPath, IfMatch, RegionQuery, expected_version
 
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
@@ -75,10 +76,12 @@ def list_hazards(
     actor: CurrentActor,
     session: DbSession,
     filters: HazardFiltersQuery,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.HazardPage:
-    return service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=clock.today_in_china())
+    today = clock.today_in_china()
+    rows, next_cursor = service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=today)
+    return schemas.HazardPage(items=[service.to_out(h, actor, today) for h in rows], next_cursor=next_cursor)
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")
@@ -112,9 +115,11 @@ def transition_hazard(
     return service.to_detail(session, hazard, actor, clock.today_in_china(now))
 
 
-@router.get("/{hazard_id}/events", response_model=list[schemas.EventOut], operation_id="list_hazard_events")
-def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.EventOut]:
-    return [schemas.EventOut.model_validate(e) for e in service.list_events(session, actor, hazard_id)]
+@router.get("/{hazard_id}/events", response_model=Page[schemas.EventOut], operation_id="list_hazard_events")
+def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.EventOut]:
+    return Page[schemas.EventOut](
+        items=[schemas.EventOut.model_validate(e) for e in service.list_events(session, actor, hazard_id)]
+    )
 
 
 @router.post(
@@ -152,10 +157,12 @@ def add_attachment(
 
 
 @router.get(
-    "/{hazard_id}/attachments", response_model=list[schemas.AttachmentOut], operation_id="list_hazard_attachments"
+    "/{hazard_id}/attachments", response_model=Page[schemas.AttachmentOut], operation_id="list_hazard_attachments"
 )
-def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.AttachmentOut]:
-    return [service.attachment_out(link, blob) for link, blob in service.list_attachments(session, actor, hazard_id)]
+def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.AttachmentOut]:
+    return Page[schemas.AttachmentOut](
+        items=[service.attachment_out(link, blob) for link, blob in service.list_attachments(session, actor, hazard_id)]
+    )
 
 
 @router.get(
@@ -195,9 +202,11 @@ def request_extension(
     )
 
 
-@router.get("/{hazard_id}/extensions", response_model=list[schemas.ExtensionOut], operation_id="list_extensions")
-def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.ExtensionOut]:
-    return [schemas.ExtensionOut.model_validate(e) for e in service.list_extensions(session, actor, hazard_id)]
+@router.get("/{hazard_id}/extensions", response_model=Page[schemas.ExtensionOut], operation_id="list_extensions")
+def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.ExtensionOut]:
+    return Page[schemas.ExtensionOut](
+        items=[schemas.ExtensionOut.model_validate(e) for e in service.list_extensions(session, actor, hazard_id)]
+    )
 
 
 @router.post(

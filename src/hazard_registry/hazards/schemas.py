@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hazard_registry.pagination import Page
 from hazard_registry.types import Id, RegionCode, Version
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -178,9 +179,8 @@ class HazardDetail(HazardOut):
     clause: ClauseRef
 
 
-class HazardPage(BaseModel):
-    items: list[HazardOut]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+class HazardPage(Page[HazardOut]):
+    pass
 
 
 class EventOut(BaseModel):

@@ -6,10 +6,7 @@ role (403), then version (409), then state and gate (409).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -59,6 +56,7 @@ from hazard_registry.hazards.workflow import (
     actions_for,
     fire,
 )
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.lead import lead_department
 from hazard_registry.reference.models import (
     Enterprise,
@@ -66,7 +64,7 @@ from hazard_registry.reference.models import (
     Region,
     StandardClause,
 )
-from hazard_registry.supervision import engine as supervision_engine
+from hazard_registry.supervision import timers as supervision_timers
 
 # --- reading -----------------------------------------------------------------------------------------------
 
@@ -123,26 +121,6 @@ class HazardFilters:
     q: str | None = None
 
 
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        last_id = value["id"]
-        if not isinstance(last_id, int):
-            raise TypeError
-        return last_id
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "the cursor is not one this service gave out",
-            code="invalid_cursor",
-            errors=[{"field": "cursor", "message": "invalid cursor"}],
-        ) from exc
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -186,18 +164,9 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
 
 def list_hazards(
     session: Session, actor: Actor, f: HazardFilters, *, cursor: str | None, limit: int, today: date
-) -> schemas.HazardPage:
-    """One keyset page, newest first. Page 10,000 costs what page 1 costs: it starts from an id, not an offset."""
-    stmt = filtered(actor, f, today)
-    if cursor:
-        stmt = stmt.where(Hazard.id < _decode_cursor(cursor))
-    rows = list(session.scalars(stmt.order_by(Hazard.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return schemas.HazardPage(
-        items=[to_out(h, actor, today) for h in rows],
-        next_cursor=_encode_cursor(rows[-1].id) if more else None,
-    )
+) -> tuple[list[Hazard], str | None]:
+    """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs."""
+    return cut(session.scalars(keyset(filtered(actor, f, today), Hazard.id, cursor, limit)).all(), limit)
 
 
 def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEvent]:
@@ -344,7 +313,7 @@ def report(
         data={"source": source, "clause_id": clause.id, "department_id": dept.id},
     )
     session.flush()
-    supervision_engine.hazard_changed(session, hazard, now)
+    supervision_timers.hazard_changed(session, hazard, now)
     return hazard
 
 
@@ -396,7 +365,7 @@ def transition(
         data=result,
     )
     _flush_versioned(session)
-    supervision_engine.hazard_changed(session, hazard, now)
+    supervision_timers.hazard_changed(session, hazard, now)
     return hazard
 
 
@@ -640,5 +609,5 @@ def decide_extension(
         },
     )
     _flush_versioned(session)
-    supervision_engine.hazard_changed(session, hazard, now)
+    supervision_timers.hazard_changed(session, hazard, now)
     return ext

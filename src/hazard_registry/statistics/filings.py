@@ -19,6 +19,7 @@ from hazard_registry.clock import today_in_china
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.errors import Conflict, Forbidden
 from hazard_registry.hazards.models import Hazard
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.models import Enterprise, Industry
 from hazard_registry.statistics import schemas
 from hazard_registry.statistics.models import Filing
@@ -143,7 +144,7 @@ def status_list(
     *,
     today: date,
     only: str | None = None,
-    after: int | None = None,
+    cursor: str | None = None,
     limit: int = 200,
 ) -> schemas.FilingStatusList:
     """Every enterprise the caller may see, with whether it filed ``period`` on time, late, or not yet.
@@ -170,11 +171,7 @@ def status_list(
     page = select(base)
     if only:
         page = page.where(base.c.status == only)
-    if after is not None:
-        page = page.where(base.c.id > after)
-    rows = session.execute(page.order_by(base.c.id).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = cut(session.execute(keyset(page, base.c.id, cursor, limit, newest_first=False)).all(), limit)
     return schemas.FilingStatusList(
         period=p.code,
         due_on=p.due_on,
@@ -194,7 +191,7 @@ def status_list(
             )
             for r in rows
         ],
-        next_after=rows[-1].id if more else None,
+        next_cursor=next_cursor,
     )
 
 

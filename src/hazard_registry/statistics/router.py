@@ -10,9 +10,10 @@ from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput
+from hazard_registry.pagination import Cursor
 from hazard_registry.statistics import activity, filings, schemas, service
 from hazard_registry.statistics.periods import parse_period
-from hazard_registry.types import AfterId, RegionCode
+from hazard_registry.types import RegionCode
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 
@@ -144,9 +145,9 @@ def list_filings(
     session: DbSession,
     period: PeriodQuery,
     status: Literal["filed", "filed_late", "late", "pending"] | None = None,
-    after: Annotated[AfterId | None, Query(description="Enterprise id to continue after")] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.FilingStatusList:
     return filings.status_list(
-        session, actor, period, today=clock.today_in_china(), only=status, after=after, limit=limit
+        session, actor, period, today=clock.today_in_china(), only=status, cursor=cursor, limit=limit
     )

@@ -14,6 +14,7 @@ from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, Actor, Role, enterprise_scope
 from hazard_registry.errors import Forbidden, InvalidInput, NotFound
 from hazard_registry.hazards.models import Hazard
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.models import Enterprise, Industry
 from hazard_registry.supervision.models import Measure, MeasureState, SelfInspection, Stall, SupervisionMeasure
 from hazard_registry.types import MAX_ID, Id
@@ -140,9 +141,10 @@ def list_visible(
     enterprise_id: int | None,
     since: date | None,
     until: date | None,
-    after_id: int | None,
+    cursor: str | None,
     limit: int,
-) -> list[SelfInspection]:
+) -> tuple[list[SelfInspection], str | None]:
+    """A keyset page of the self-inspections the caller may see, newest first, and the next page's cursor."""
     stmt = (
         select(SelfInspection)
         .join(Enterprise, Enterprise.id == SelfInspection.enterprise_id)
@@ -155,6 +157,4 @@ def list_visible(
         stmt = stmt.where(SelfInspection.inspected_on >= since)
     if until:
         stmt = stmt.where(SelfInspection.inspected_on <= until)
-    if after_id:
-        stmt = stmt.where(SelfInspection.id < after_id)
-    return list(session.scalars(stmt.order_by(SelfInspection.id.desc()).limit(limit)))
+    return cut(session.scalars(keyset(stmt, SelfInspection.id, cursor, limit)).all(), limit)

@@ -37,6 +37,7 @@ from hazard_registry.db import UTCDateTime, flush_versioned, is_postgres
 from hazard_registry.errors import Forbidden, NotFound, VersionConflict, WrongState
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.notices.outbox import enqueue_for_measures
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.models import Department, Enterprise, Region
 from hazard_registry.supervision.models import (
     MEASURE_NAMES,
@@ -88,9 +89,10 @@ def list_measures(
     hazard_id: int | None = None,
     enterprise_id: int | None = None,
     region: str | None = None,
-    after_id: int | None = None,
+    cursor: str | None = None,
     limit: int = 50,
-) -> list[SupervisionMeasure]:
+) -> tuple[list[SupervisionMeasure], str | None]:
+    """A keyset page of the measures in the caller's scope, oldest first, and the next page's cursor."""
     m = SupervisionMeasure
     stmt = select(m).where(measure_scope(actor))
     if state:
@@ -103,9 +105,7 @@ def list_measures(
         stmt = stmt.where(m.target_enterprise_id == enterprise_id)
     if region:
         stmt = stmt.where(region_within(m.target_region_code, region))
-    if after_id:
-        stmt = stmt.where(m.id > after_id)
-    return list(session.scalars(stmt.order_by(m.id).limit(limit)))
+    return cut(session.scalars(keyset(stmt, m.id, cursor, limit, newest_first=False)).all(), limit)
 
 
 def events(session: Session, measure: SupervisionMeasure) -> list[MeasureEvent]:
@@ -342,7 +342,9 @@ def withdraw(
 # --- the public exposure list (曝光) ---------------------------------------------------------------------------
 
 
-def public_exposures(session: Session, region: str | None, limit: int, after_id: int | None) -> list[dict[str, Any]]:
+def public_exposures(
+    session: Session, region: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     """What the public may see of an exposure: enterprise, hazard summary, measure, legal basis, date."""
     m, h, e = SupervisionMeasure, Hazard, Enterprise
     stmt = (
@@ -357,9 +359,7 @@ def public_exposures(session: Session, region: str | None, limit: int, after_id:
     )
     if region:
         stmt = stmt.where(region_within(m.target_region_code, region))
-    if after_id:
-        stmt = stmt.where(m.id > after_id)
-    rows = session.execute(stmt.order_by(m.id).limit(limit)).all()
+    rows, next_cursor = cut(session.execute(keyset(stmt, m.id, cursor, limit, newest_first=False)).all(), limit)
     return [
         {
             "id": r.id,
@@ -371,7 +371,7 @@ def public_exposures(session: Session, region: str | None, limit: int, after_id:
             "published_on": clock.today_in_china(r.issued_at) if r.issued_at else None,
         }
         for r in rows
-    ]
+    ], next_cursor
 
 
 # --- rules ----------------------------------------------------------------------------------------------------
@@ -436,6 +436,6 @@ def load_year(
     session.merge(CalendarYear(year=year, loaded_by_id=actor.user_id, source=source, loaded_at=clock.now()))
     session.add_all(CalendarDay(day=d, year=year, is_workday=w) for d, w in sorted(table.items()))
     session.flush()
-    from hazard_registry.supervision.engine import recompute_missing
+    from hazard_registry.supervision.timers import recompute_missing  # timers imports this module
 
     return recompute_missing(session, year)
