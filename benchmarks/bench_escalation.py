@@ -44,7 +44,9 @@ PARKED = "bench: parked while the auto-issue is timed on a sample"
 
 # --- the timers, as hazard_changed would build them ----------------------------------------------------------
 
-WATCH = ", ".join(f"('{stall.value}', '{state}', '{kind}')" for stall, (state, kind) in STALLS.items())
+WATCH = ", ".join(
+    f"('{stall.value}', '{state}', '{kind}')" for stall, (states, kind) in STALLS.items() for state in states
+)
 
 # The day a hazard entered its state: hazard_changed takes it from the last state-changing event; the
 # generator writes no events, and its updated_at is that day (found_at 02:00 UTC), so its China date is used.
@@ -166,7 +168,7 @@ def check_timers(sm: sessionmaker[Session], last_known: date, per_state: int = 4
     checked = {"hazards": 0, "timers": 0, "waiting_for_calendar": 0}
     with sm() as s:
         ids: list[int] = []
-        for state in sorted({state for state, _ in STALLS.values()}):
+        for state in sorted({state for states, _ in STALLS.values() for state in states}):
             ids += s.scalars(
                 select(Hazard.id)
                 .where(Hazard.state == state)

@@ -17,7 +17,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -25,8 +25,9 @@ from sqlalchemy import Engine, text
 from hazard_registry.auth.principal import SYSTEM, Actor, Role, region_range
 from hazard_registry.clock import today_in_china
 from hazard_registry.db import make_engine, make_sessionmaker
-from hazard_registry.hazards.service import HazardFilters, _encode_cursor, list_hazards
+from hazard_registry.hazards.service import HazardFilters, list_hazards, to_out
 from hazard_registry.ledgers import export
+from hazard_registry.pagination import encode_cursor
 from hazard_registry.statistics import service as stats
 from hazard_registry.statistics.service import StatFilters, day_end_utc
 
@@ -36,8 +37,8 @@ FIGURES = """
     count(*) AS found,
     count(*) FILTER (WHERE closed_at < :end) AS closed,
     count(*) FILTER (WHERE closed_at IS NULL OR closed_at >= :end) AS open,
-    count(*) FILTER (WHERE (closed_at IS NULL OR closed_at >= :end) AND deadline < :as_of
-                     AND state NOT IN ('verification_requested', 'verified')) AS overdue,
+    count(*) FILTER (WHERE (closed_at IS NULL OR closed_at >= :end) AND deadline_on < :as_of
+                     AND state_on IN ('assigned', 'rectifying')) AS overdue,
     count(*) FILTER (WHERE found_at <= :cutoff) AS stock,
     count(*) FILTER (WHERE found_at <= :cutoff AND (closed_at IS NULL OR closed_at >= :end)) AS stock_open,
     count(*) FILTER (WHERE found_at > :cutoff AND (closed_at IS NULL OR closed_at >= :end)) AS increment_open,
@@ -46,7 +47,16 @@ FIGURES = """
     percentile_cont(0.9) WITHIN GROUP (ORDER BY CASE WHEN closed_at < :end
         THEN CAST(closed_at + interval '8 hours' AS date) - found_at END) AS p90
 """
-WHERE = "state <> 'rejected' AND found_at <= :as_of"
+WHERE = "state_on <> 'rejected' AND found_at <= :as_of"
+# The register as it stood at the end of :as_of: a hazard changed since (updated_at, an index range) takes its
+# state and deadline from its last event before then.
+ON_DAY = """(SELECT h.*, CASE WHEN ev.hazard_id IS NULL THEN h.state ELSE ev.to_state END AS state_on,
+        CASE WHEN ev.hazard_id IS NULL THEN h.deadline ELSE ev.deadline_after END AS deadline_on
+    FROM hazards h LEFT JOIN (
+        SELECT DISTINCT ON (e.hazard_id) e.hazard_id, e.to_state, e.deadline_after FROM hazard_events e
+        WHERE e.hazard_id IN (SELECT id FROM hazards WHERE updated_at >= :end) AND e.at < :end
+        ORDER BY e.hazard_id, e.seq DESC
+    ) ev ON ev.hazard_id = h.id) AS hazards"""
 
 
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -71,6 +81,7 @@ def run(engine: Engine) -> dict[str, Any]:
     sm = make_sessionmaker(engine)
     as_of = today_in_china()
     p = {"as_of": as_of, "end": day_end_utc(as_of), "cutoff": CUTOFF}
+    year_before = as_of - timedelta(days=365)
     province, prefecture = busiest(engine, 2), busiest(engine, 4)
     plo, phi = region_range(province)
     clo, chi = region_range(prefecture)
@@ -98,7 +109,12 @@ def run(engine: Engine) -> dict[str, Any]:
         (
             "summary, whole register",
             ours(lambda s: stats.summary(s, SYSTEM, StatFilters(), as_of=as_of, cutoff=CUTOFF)),
-            sql(f"SELECT {FIGURES} FROM hazards WHERE {WHERE}"),
+            sql(f"SELECT {FIGURES} FROM {ON_DAY} WHERE {WHERE}"),
+        ),
+        (
+            "summary, whole register, as of a year before",
+            ours(lambda s: stats.summary(s, SYSTEM, StatFilters(), as_of=year_before, cutoff=CUTOFF)),
+            sql(f"SELECT {FIGURES} FROM {ON_DAY} WHERE {WHERE}", as_of=year_before, end=day_end_utc(year_before)),
         ),
         (
             f"breakdown by prefecture of {province}",
@@ -108,7 +124,7 @@ def run(engine: Engine) -> dict[str, Any]:
                 )
             ),
             sql(
-                f"SELECT substr(region_code, 1, 4) || '00' AS g, {FIGURES} FROM hazards "
+                f"SELECT substr(region_code, 1, 4) || '00' AS g, {FIGURES} FROM {ON_DAY} "
                 f"WHERE {WHERE} AND region_code >= :lo AND region_code < :hi GROUP BY 1 ORDER BY 1",
                 lo=plo,
                 hi=phi,
@@ -117,16 +133,16 @@ def run(engine: Engine) -> dict[str, Any]:
         (
             "breakdown by industry, whole register",
             ours(lambda s: stats.breakdown(s, SYSTEM, StatFilters(), "industry", as_of=as_of, cutoff=CUTOFF)),
-            sql(f"SELECT industry_code, {FIGURES} FROM hazards WHERE {WHERE} GROUP BY 1 ORDER BY 1"),
+            sql(f"SELECT industry_code, {FIGURES} FROM {ON_DAY} WHERE {WHERE} GROUP BY 1 ORDER BY 1"),
         ),
         (
             "monthly trend (12 months), whole register",
             ours(lambda s: stats.trend(s, SYSTEM, StatFilters(), as_of=as_of, months=12)),
             sql(
                 "SELECT m, sum(f), sum(c) FROM ("
-                " SELECT to_char(found_at, 'YYYY-MM') m, 1 f, 0 c FROM hazards"
+                f" SELECT to_char(found_at, 'YYYY-MM') m, 1 f, 0 c FROM {ON_DAY}"
                 f"  WHERE {WHERE} AND found_at >= :first"
-                " UNION ALL SELECT to_char(closed_at + interval '8 hours', 'YYYY-MM'), 0, 1 FROM hazards"
+                f" UNION ALL SELECT to_char(closed_at + interval '8 hours', 'YYYY-MM'), 0, 1 FROM {ON_DAY}"
                 f"  WHERE {WHERE} AND closed_at >= :first_utc AND closed_at < :end) u GROUP BY m",
                 first=stats.month_range(as_of, 12)[0],
                 first_utc=day_end_utc(date.fromordinal(stats.month_range(as_of, 12)[0].toordinal() - 1)),
@@ -137,22 +153,24 @@ def run(engine: Engine) -> dict[str, Any]:
             ours(lambda s: stats.clearance(s, admin_pref, StatFilters(region=prefecture), as_of=as_of, cutoff=CUTOFF)),
             lambda: [
                 sql(
-                    f"SELECT {FIGURES} FROM hazards WHERE {WHERE} AND region_code >= :lo AND region_code < :hi",
+                    f"SELECT {FIGURES} FROM {ON_DAY} WHERE {WHERE} AND region_code >= :lo AND region_code < :hi",
                     lo=clo,
                     hi=chi,
                 )(),
                 sql(
-                    f"SELECT substr(region_code, 1, 6), {FIGURES} FROM hazards WHERE {WHERE} "
+                    f"SELECT substr(region_code, 1, 6), {FIGURES} FROM {ON_DAY} WHERE {WHERE} "
                     "AND region_code >= :lo AND region_code < :hi GROUP BY 1 ORDER BY 1",
                     lo=clo,
                     hi=chi,
                 )(),
                 sql(
-                    "SELECT h.id, h.number, h.title, h.region_code, h.deadline, h.found_at, e.name FROM hazards h "
-                    "JOIN enterprises e ON e.id = h.enterprise_id WHERE h.state <> 'rejected' AND h.found_at <= :as_of "
-                    "AND h.region_code >= :lo AND h.region_code < :hi AND (h.closed_at IS NULL OR h.closed_at >= :end) "
-                    "AND h.deadline < :as_of AND h.state NOT IN ('verification_requested', 'verified') "
-                    "ORDER BY h.deadline, h.id LIMIT 5",
+                    "SELECT h.id, h.number, h.title, h.region_code, h.deadline_on, h.found_at, e.name "
+                    f"FROM {ON_DAY.removesuffix('AS hazards')} h "
+                    "JOIN enterprises e ON e.id = h.enterprise_id WHERE h.state_on <> 'rejected' "
+                    "AND h.found_at <= :as_of AND h.region_code >= :lo AND h.region_code < :hi "
+                    "AND (h.closed_at IS NULL OR h.closed_at >= :end) "
+                    "AND h.deadline_on < :as_of AND h.state_on IN ('assigned', 'rectifying') "
+                    "ORDER BY h.deadline_on, h.id LIMIT 5",
                     lo=clo,
                     hi=chi,
                 )(),
@@ -184,15 +202,20 @@ def run(engine: Engine) -> dict[str, Any]:
     page_sql = (
         "SELECT * FROM hazards WHERE region_code >= :lo AND region_code < :hi {cond} ORDER BY id DESC LIMIT 51 {off}"
     )
+
+    def page_of(s: Any, cursor: str | None) -> list[Any]:
+        rows, _next = list_hazards(s, admin_prov, f, cursor=cursor, limit=50, today=as_of)
+        return [to_out(h, admin_prov, as_of) for h in rows]  # what the route serialises
+
     pages = [
         (
             "list page 1",
-            ours(lambda s: list_hazards(s, admin_prov, f, cursor=None, limit=50, today=as_of)),
+            ours(lambda s: page_of(s, None)),
             sql(page_sql.format(cond="", off=""), lo=plo, hi=phi),
         ),
         (
             f"list page {deepest} (keyset cursor)",
-            ours(lambda s: list_hazards(s, admin_prov, f, cursor=_encode_cursor(last_cursor), limit=50, today=as_of)),
+            ours(lambda s: page_of(s, encode_cursor(last_cursor))),
             sql(page_sql.format(cond="AND id < :c", off=""), lo=plo, hi=phi, c=last_cursor),
         ),
         (

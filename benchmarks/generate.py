@@ -85,7 +85,13 @@ SELECT 'B' || lpad(t.g::text, 12, '0'), 'major', t.state,
             LEAST(now() AT TIME ZONE 'UTC',
                   (t.found_at + (5 + floor(t.r_close * (t.allow + 60)))::int) + TIME '02:00')
        END,
-       0, t.found_at + TIME '02:00', t.found_at + TIME '02:00', 1
+       0, t.found_at + TIME '02:00',
+       -- last changed when closed, if it was (statistics as of an earlier day look such hazards up in history)
+       CASE WHEN t.state = 'closed' THEN
+            LEAST(now() AT TIME ZONE 'UTC',
+                  (t.found_at + (5 + floor(t.r_close * (t.allow + 60)))::int) + TIME '02:00')
+            ELSE t.found_at + TIME '02:00' END,
+       1
 FROM t
 JOIN e ON e.k = t.k
 JOIN industries ind ON ind.code = e.industry_code

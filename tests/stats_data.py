@@ -2,6 +2,10 @@
 
 All figures below are as of 2026-06-30 with the cut-off 2023-12-31. Closing times are given as China days
 and stored at 10:00 China (02:00 UTC), except H7, closed at 00:30 China on 2026-07-01.
+
+Each hazard gets the history its state implies (statistics as of a day read the state and deadline of that
+day from it): reported, assigned with its deadline and, past that, rectifying on the day it was found;
+verified and closed at its closing time; rejected on the day it was found.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hazard_registry.auth.principal import SYSTEM
+from hazard_registry.hazards.audit import append_event
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.reference.models import Enterprise, Industry
 from tests.factories import World
@@ -64,5 +70,32 @@ def load(db: Session, world: World) -> dict[str, int]:
         db.add(h)
         db.flush()
         ids[key] = h.id
+        write_history(db, h, state)
     db.commit()
     return ids
+
+
+def _steps(h: Hazard, state: str) -> list[tuple[str, str | None, str, datetime]]:
+    found = datetime.combine(h.found_at, time(2, 0), UTC)
+    steps = [("report", None, "reported", found)]
+    if state == "rejected":
+        return [*steps, ("reject", "reported", "rejected", found)]
+    if state == "reported":
+        return steps
+    steps.append(("assign", "reported", "assigned", found))
+    if state == "assigned":
+        return steps
+    steps.append(("start_rectification", "assigned", "rectifying", found))
+    if state == "closed":
+        assert h.closed_at is not None
+        steps += [("verify", "rectifying", "verified", h.closed_at), ("close", "verified", "closed", h.closed_at)]
+    return steps
+
+
+def write_history(db: Session, h: Hazard, state: str) -> None:
+    steps = _steps(h, state)
+    for action, before, after, at in steps:
+        append_event(db, h, SYSTEM, action, now=at, from_state=before, to_state=after)
+        db.flush()
+    h.updated_at = steps[-1][3]
+    db.flush()

@@ -92,7 +92,7 @@ def test_whole_life_anonymous_to_reward_paid(client, world):
         "/api/v1/complaints/mine/messages", json={"body": "晚上十点左右"}, headers={"X-Complaint-Receipt": receipt}
     )
     assert r.status_code == 200
-    msgs = client.get(f"/api/v1/complaints/{c['id']}/messages", headers=d.h("officer")).json()
+    msgs = client.get(f"/api/v1/complaints/{c['id']}/messages", headers=d.h("officer")).json()["items"]
     assert msgs[-1]["direction"] == "from_reporter" and msgs[-1]["body"] == "晚上十点左右"
 
     hazard = {
@@ -107,7 +107,7 @@ def test_whole_life_anonymous_to_reward_paid(client, world):
     assert d.mine(receipt)["status"] == "in_progress"  # concluded internally, not yet told
     h = client.get(f"/api/v1/hazards/{c['hazard_id']}", headers=d.h("officer")).json()
     assert h["source"] == "public_report" and h["state"] == "reported"
-    events = client.get(f"/api/v1/hazards/{c['hazard_id']}/events", headers=d.h("officer")).json()
+    events = client.get(f"/api/v1/hazards/{c['hazard_id']}/events", headers=d.h("officer")).json()["items"]
     assert events[0]["action"] == "report"
 
     c = d.ok(c, "reply", reply="经核查情况属实，已立案并责令整改。")
@@ -127,7 +127,7 @@ def test_whole_life_anonymous_to_reward_paid(client, world):
     claim = {"payee_name": "王五", "bank": "中国银行深圳分行", "account": "6217000000000001"}
     r = client.post("/api/v1/complaints/mine/reward-claim", json=claim, headers={"X-Complaint-Receipt": receipt})
     assert r.status_code == 200 and r.json()["reward"]["status"] == "claimed"
-    queue = client.get("/api/v1/complaints/rewards/to-pay", headers=d.h("admin")).json()
+    queue = client.get("/api/v1/complaints/rewards/to-pay", headers=d.h("admin")).json()["items"]
     assert len(queue) == 1 and queue[0]["payee"] == claim
     assert "description" not in queue[0] and "title" not in queue[0]
     r = client.post(
@@ -169,7 +169,7 @@ def test_merge_into_an_earlier_complaint_suggested_as_duplicate(client, world):
     second = d.submit(title="化工厂晚上偷偷进料", enterprise_uscc=None, enterprise_name="南山测试化工有限公司")
     items = client.get("/api/v1/complaints", headers=d.h("officer")).json()["items"]
     newer, older = items[0], items[1]
-    sugg = client.get(f"/api/v1/complaints/{newer['id']}/duplicates", headers=d.h("officer")).json()
+    sugg = client.get(f"/api/v1/complaints/{newer['id']}/duplicates", headers=d.h("officer")).json()["items"]
     assert [s["id"] for s in sugg] == [older["id"]] and sugg[0]["same_address"]
     assert d.act(older, "merge", into_id=newer["id"]).status_code == 409  # only into an earlier one
     c = d.ok(newer, "merge", into_id=older["id"])

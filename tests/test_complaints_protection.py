@@ -71,10 +71,13 @@ def test_identity_sealed_hidden_and_revealed_only_after_approval(client, world, 
     r = client.get(f"{url}/identity", headers=d.h("officer"))
     assert r.status_code == 200 and r.json()["name"] == NAME and r.json()["phone"] == PHONE
 
-    log = client.get("/api/v1/complaints/identity-reveals", headers=d.h("admin")).json()
+    log = client.get("/api/v1/complaints/identity-reveals", headers=d.h("admin")).json()["items"]
     assert len(log) == 1 and log[0]["views"] == 1 and log[0]["reason"] == "需当面取证"
     assert log[0]["decided_by_id"] == world.ids["chief"]
-    assert client.get("/api/v1/complaints/identity-reveals", headers=d.h("admin_futian")).json() == []
+    assert client.get("/api/v1/complaints/identity-reveals", headers=d.h("admin_futian")).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
     assert client.get("/api/v1/complaints/identity-reveals", headers=d.h("officer")).status_code == 403
 
     # The hazard the complaint becomes says nothing of the reporter to the enterprise.
@@ -124,7 +127,7 @@ def test_image_metadata_is_removed_before_storage(client, world, db, settings):
     with Image.open(io.BytesIO(stored)) as img:
         assert dict(img.getexif()) == {} and img.size == (32, 24)
     c = d.only()
-    listed = client.get(f"/api/v1/complaints/{c['id']}/files", headers=d.h("officer")).json()
+    listed = client.get(f"/api/v1/complaints/{c['id']}/files", headers=d.h("officer")).json()["items"]
     assert listed[0]["filename"] == "evidence-1.jpg" and listed[0]["media_type"] == "image/jpeg"
 
     # Types are judged by content: a script called .jpg is refused; an oversized file too.

@@ -42,7 +42,7 @@ def test_racing_the_same_transition_has_one_winner(client, world, app, db):
     assert codes == [200] + [409] * (RACERS - 1), [r.text for r in responses if r.status_code not in (200, 409)]
     assert {r.json()["code"] for r in responses if r.status_code == 409} <= {"version_conflict", "wrong_state"}
     winner = next(r.json() for r in responses if r.status_code == 200)
-    events = client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("officer")).json()
+    events = client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("officer")).json()["items"]
     decided = [e for e in events if e["from_state"] == "verification_requested"]
     assert len(decided) == 1 and decided[0] is events[-1] and decided[0]["to_state"] == winner["state"]
     assert list(verify_chains(db, hazard["id"])) == []

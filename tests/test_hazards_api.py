@@ -41,7 +41,7 @@ def test_full_life_from_report_to_closure(client, world):
     hazard = flow.ok(hazard, "chief", "close", note="同意销号")
     assert hazard["state"] == "closed" and hazard["closed_by_id"] == world.ids["chief"]
 
-    events = client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("ent_chem")).json()
+    events = client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("ent_chem")).json()["items"]
     assert [e["action"] for e in events] == [
         "report",
         "assign",
@@ -279,7 +279,7 @@ def test_attachments_are_checked_by_content_and_stored_once(client, world, setti
     assert r.status_code == 404
     r = flow.attach(hazard, "admin")
     assert r.status_code == 403
-    listed = client.get(f"/api/v1/hazards/{hazard['id']}/attachments", headers=flow.h("officer")).json()
+    listed = client.get(f"/api/v1/hazards/{hazard['id']}/attachments", headers=flow.h("officer")).json()["items"]
     assert len(listed) == 2
     body = client.get(
         f"/api/v1/hazards/{hazard['id']}/attachments/{listed[0]['id']}/content", headers=flow.h("officer")
@@ -316,6 +316,6 @@ def test_extension_request_and_decision(client, world):
     assert client.post(decide, headers=flow.h("officer"), json={"decision": "refuse"}).status_code == 409
     got = client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("ent_chem")).json()
     assert got["deadline"] == later and got["version"] == hazard["version"] + 1
-    events = client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("ent_chem")).json()
+    events = client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("ent_chem")).json()["items"]
     assert events[-1]["action"] == "extension_approved"
     assert events[-1]["data"] == {"extension_id": ext.json()["id"], "from": hazard["deadline"], "to": later}

@@ -38,7 +38,7 @@ def _a_notice(client, app, world, settings) -> dict:
     reg = Register(app, world, settings)
     hid = reg.report(date(2026, 3, 2))
     reg.sweep(date(2026, 3, 20))
-    rows = client.get(f"/api/v1/hazards/{hid}/measures", headers=world.headers(client, "officer")).json()
+    rows = client.get(f"/api/v1/hazards/{hid}/measures", headers=world.headers(client, "officer")).json()["items"]
     return next(m for m in rows if m["measure"] == "circulated_notice")
 
 
@@ -223,7 +223,7 @@ class _Undo(Exception):
     """Leaves the savepoint after an accepted action, so the next one is tried on the same state."""
 
 
-def test_migration_0010_chains_the_measure_and_complaint_events_already_written(tmp_path):
+def test_migration_0011_chains_the_measure_and_complaint_events_already_written(tmp_path):
     """Events written before the kernel (no seq, no hash) become chains that verify, with their heads."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     command.upgrade(alembic_config(url), "0009")

@@ -168,7 +168,7 @@ def test_import_dry_run_reports_every_bad_row_then_imports_once(client, world, d
     assert [r["row"] for r in real["imported"]] == [2, 8] and all(r["hazard_id"] for r in real["imported"])
     assert _count(db, Hazard) == 2
     hid = real["imported"][0]["hazard_id"]
-    events = client.get(f"/api/v1/hazards/{hid}/events", headers=world.headers(client, "officer")).json()
+    events = client.get(f"/api/v1/hazards/{hid}/events", headers=world.headers(client, "officer")).json()["items"]
     assert [e["action"] for e in events] == ["report", "import"]
     assert events[1]["data"]["row"] == 2 and events[1]["note"] == "台账.csv row 2"
     h = client.get(f"/api/v1/hazards/{hid}", headers=world.headers(client, "officer")).json()

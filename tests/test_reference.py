@@ -22,11 +22,11 @@ def _enterprise(**over):
 
 def test_regions_cover_the_country_with_parent_links(client, world):
     h = world.headers(client, "ent_chem")
-    provinces = client.get("/api/v1/regions?level=province", headers=h).json()
+    provinces = client.get("/api/v1/regions?level=province", headers=h).json()["items"]
     assert len(provinces) >= 31 and {"110000", "440000", "650000"} <= {p["code"] for p in provinces}
     nanshan = client.get("/api/v1/regions/440305", headers=h).json()
     assert nanshan["name"] == "南山区" and nanshan["parent_code"] == "440300"
-    districts = {r["code"] for r in client.get("/api/v1/regions?parent=440300", headers=h).json()}
+    districts = {r["code"] for r in client.get("/api/v1/regions?parent=440300", headers=h).json()["items"]}
     assert {"440303", "440304", "440305"} <= districts
     assert client.get("/api/v1/regions/999999", headers=h).status_code == 404
     assert client.get("/api/v1/regions?parent=44", headers=h).status_code == 422
@@ -34,27 +34,29 @@ def test_regions_cover_the_country_with_parent_links(client, world):
 
 def test_industries_are_gbt4754_divisions_with_their_sector(client, world):
     h = world.headers(client, "officer")
-    rows = client.get("/api/v1/industries", headers=h).json()
+    rows = client.get("/api/v1/industries", headers=h).json()["items"]
     divisions = {r["code"]: r for r in rows if r["level"] == "division"}
     assert len(divisions) == 97 and len({r["section"] for r in rows}) == 20
     assert divisions["26"]["sector_code"] == "hazardous_chemicals" and divisions["06"]["sector_code"] == "coal_mining"
     assert divisions["47"]["section"] == "E" and divisions["47"]["sector_code"] == "construction"
-    chem = client.get("/api/v1/industries?sector_code=hazardous_chemicals", headers=h).json()
+    chem = client.get("/api/v1/industries?sector_code=hazardous_chemicals", headers=h).json()["items"]
     assert chem and all(r["sector_code"] == "hazardous_chemicals" for r in chem)
 
 
 def test_standards_are_versioned_and_filtered_by_date(client, world):
     h = world.headers(client, "officer")
-    trade = client.get("/api/v1/standards?sector_code=industry_trade", headers=h).json()
+    trade = client.get("/api/v1/standards?sector_code=industry_trade", headers=h).json()["items"]
     editions = {s["document_number"]: s for s in trade}
     assert {"应急管理部令第10号", "安监总管四〔2017〕129号"} <= set(editions)
     assert editions["应急管理部令第10号"]["effective_from"] == "2023-05-15"
     assert editions["应急管理部令第10号"]["clauses"], "each edition carries its clauses"
-    in_2020 = client.get("/api/v1/standards?sector_code=industry_trade&in_force_on=2020-06-01", headers=h).json()
+    in_2020 = client.get("/api/v1/standards?sector_code=industry_trade&in_force_on=2020-06-01", headers=h).json()[
+        "items"
+    ]
     assert [s["document_number"] for s in in_2020] == ["安监总管四〔2017〕129号"]
-    now = client.get("/api/v1/standards?sector_code=industry_trade&in_force_on=2026-06-01", headers=h).json()
+    now = client.get("/api/v1/standards?sector_code=industry_trade&in_force_on=2026-06-01", headers=h).json()["items"]
     assert [s["document_number"] for s in now] == ["应急管理部令第10号"]
-    every = client.get("/api/v1/standards", headers=h).json()
+    every = client.get("/api/v1/standards", headers=h).json()["items"]
     numbers = {s["document_number"] for s in every}
     for required in (
         "安监总管三〔2017〕121号",
@@ -120,13 +122,13 @@ def test_enterprise_registry_is_scoped_and_versioned(client, world):
     ent = client.post("/api/v1/enterprises", headers=admin, json=_enterprise(industry_code="33")).json()
     assert ent["high_risk"] is False
 
-    mine = client.get("/api/v1/enterprises", headers=world.headers(client, "ent_chem")).json()
+    mine = client.get("/api/v1/enterprises", headers=world.headers(client, "ent_chem")).json()["items"]
     assert [e["id"] for e in mine] == [world.ids["chem"]], "an enterprise sees only itself"
     assert (
         client.get(f"/api/v1/enterprises/{world.ids['metal']}", headers=world.headers(client, "ent_chem")).status_code
         == 404
     )
-    futian = client.get("/api/v1/enterprises", headers=world.headers(client, "futian_officer")).json()
+    futian = client.get("/api/v1/enterprises", headers=world.headers(client, "futian_officer")).json()["items"]
     assert world.ids["chem"] not in {e["id"] for e in futian}
     assert (
         client.get(
@@ -156,5 +158,5 @@ def test_departments_lead_sectors(client, world):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "sectors"
     r = client.post("/api/v1/departments", headers=h, json={**body, "code": code + "y", "region_code": "440304"})
     assert r.status_code == 403
-    listed = client.get("/api/v1/departments?region=440305&sector_code=road_transport", headers=h).json()
+    listed = client.get("/api/v1/departments?region=440305&sector_code=road_transport", headers=h).json()["items"]
     assert code in {d["code"] for d in listed}

@@ -100,10 +100,10 @@ def test_prefill_file_and_list(client, world, db):
     page1 = client.get(
         "/api/v1/filings", params={"period": "2024Q1", "limit": 1}, headers=world.headers(client, "officer")
     ).json()
-    assert len(page1["items"]) == 1 and page1["next_after"] == page1["items"][0]["enterprise_id"]
+    assert len(page1["items"]) == 1 and page1["next_cursor"]
     page2 = client.get(
         "/api/v1/filings",
-        params={"period": "2024Q1", "limit": 1, "after": page1["next_after"]},
+        params={"period": "2024Q1", "limit": 1, "cursor": page1["next_cursor"]},
         headers=world.headers(client, "officer"),
     ).json()
     assert page2["items"][0]["enterprise_id"] > page1["items"][0]["enterprise_id"]

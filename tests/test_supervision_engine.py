@@ -160,7 +160,7 @@ def test_overdue_climbs_the_ladder_and_closing_lifts_the_listing(app, world, set
         exposure = s.get(SupervisionMeasure, by["public_exposure"].id)
         sup.issue(s, chief, exposure, at(exposure_day), exposure.version)
         s.commit()
-        assert [e["enterprise_name"] for e in sup.public_exposures(s, None, 10, None)] == ["南山测试化工有限公司"]
+        assert [e["enterprise_name"] for e in sup.public_exposures(s, None, 10, None)[0]] == ["南山测试化工有限公司"]
 
     later = date(2026, 7, 20)
     reg.act(hid, later, "ent_chem", "request_verification")
@@ -171,7 +171,42 @@ def test_overdue_climbs_the_ladder_and_closing_lifts_the_listing(app, world, set
     assert after["public_exposure"].taken_down_at is not None
     assert after["circulated_notice"].state == "withdrawn", "an unconfirmed proposal dies with its stall"
     with app.state.sessionmaker() as s:
-        assert sup.public_exposures(s, None, 10, None) == []
+        assert sup.public_exposures(s, None, 10, None) == ([], None)
+
+
+def test_a_hazard_assigned_and_never_started_climbs_the_overdue_ladder_too(app, world, settings, db):
+    """The deadline runs from assignment: a hazard left in `assigned` past its deadline is overdue in the list
+    and gets the overdue rungs on the same days as one being rectified (and starting late does not repeat them)."""
+    reg = Register(app, world, settings)
+    hid = reg.report(date(2026, 1, 5))
+    deadline = date(2026, 3, 31)
+    reg.assign(hid, date(2026, 1, 6), deadline=deadline)
+
+    def overdue_rungs():
+        return [(m.measure, m.state) for m in reg.measures(hid) if m.stall == "overdue"]
+
+    reg.sweep(deadline)
+    assert overdue_rungs() == [], "the deadline day itself is not overdue"
+    reg.sweep(date(2026, 4, 1))
+    assert overdue_rungs() == [("warning_letter", "issued")], "函告 the day after the deadline"
+    with app.state.sessionmaker() as s:
+        h = s.get(hazards.Hazard, hid)
+        assert h.state == "assigned"
+        assert hazards.to_out(h, reg.actor(s, "officer"), date(2026, 4, 1)).overdue is True
+
+    reg.sweep(CAL.add_working_days(deadline, 9))
+    assert [m for m, _ in overdue_rungs()] == ["warning_letter"]
+    reg.sweep(CAL.add_working_days(deadline, 10))
+    assert overdue_rungs() == [("warning_letter", "issued"), ("circulated_notice", "proposed")], "通报 on day 10"
+
+    late_start = CAL.add_working_days(deadline, 12)
+    reg.rectify(hid, late_start, deadline=deadline)
+    reg.sweep(late_start)
+    assert overdue_rungs() == [("warning_letter", "issued"), ("circulated_notice", "proposed")], (
+        "starting late is the same overdue episode: nothing repeated, the 通报 proposal still stands"
+    )
+    reg.sweep(CAL.add_working_days(deadline, 20))
+    assert [m for m, _ in overdue_rungs()] == ["warning_letter", "circulated_notice", "summons"]
 
 
 def test_revising_a_rule_never_moves_deadlines_already_set(app, world, settings, db):
@@ -237,7 +272,7 @@ def test_measures_through_the_api_scope_and_the_public_list(client, app, world, 
     hid = reg.report(date(2026, 3, 2))
     reg.sweep(date(2026, 3, 20))
     officer = world.headers(client, "officer")
-    rows = client.get(f"/api/v1/hazards/{hid}/measures", headers=officer).json()
+    rows = client.get(f"/api/v1/hazards/{hid}/measures", headers=officer).json()["items"]
     assert sorted(m["measure"] for m in rows) == ["circulated_notice", "warning_letter"]
     notice = next(m for m in rows if m["measure"] == "circulated_notice")
     assert notice["state"] == "proposed" and notice["allowed_actions"] == []
@@ -257,9 +292,9 @@ def test_measures_through_the_api_scope_and_the_public_list(client, app, world, 
         client.get(f"/api/v1/measures/{notice['id']}", headers=world.headers(client, "futian_officer")).status_code
         == 404
     )
-    assert client.get("/api/v1/measures", headers=world.headers(client, "ent_chem")).json() == [], (
+    assert client.get("/api/v1/measures", headers=world.headers(client, "ent_chem")).json()["items"] == [], (
         "a regulator's stall is not the enterprise's business"
     )
     r = client.post(url, headers=officer, json={"action": "acknowledge", "version": issued.json()["version"]})
     assert r.status_code == 200 and r.json()["state"] == "acknowledged"
-    assert client.get("/api/v1/public/exposures").json() == []
+    assert client.get("/api/v1/public/exposures").json() == {"items": [], "next_cursor": None}

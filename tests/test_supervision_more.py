@@ -119,7 +119,7 @@ def test_self_inspection_records_are_validated_and_scoped(client, app, world):
     assert client.get(url, headers=world.headers(client, "admin")).status_code == 200
     for outsider in ("ent_metal", "futian_officer", "builder", "admin_futian"):
         assert client.get(url, headers=world.headers(client, outsider)).status_code == 404, outsider
-        listed = client.get("/api/v1/self-inspections", headers=world.headers(client, outsider)).json()
+        listed = client.get("/api/v1/self-inspections", headers=world.headers(client, outsider)).json()["items"]
         assert mine["id"] not in [x["id"] for x in listed], outsider
 
 
@@ -198,7 +198,9 @@ def test_rules_through_the_api(client, world, rules_restored):
         client.post(f"/api/v1/escalation-rules/{rid}/revisions", headers=admin, json={"threshold": 6}).status_code
         == 409
     )
-    listed = client.get("/api/v1/escalation-rules?region=440305", headers=world.headers(client, "officer")).json()
+    listed = client.get("/api/v1/escalation-rules?region=440305", headers=world.headers(client, "officer")).json()[
+        "items"
+    ]
     mine = [x for x in listed if x["key"] == "nanshan.overdue.letter"]
     assert [x["version"] for x in mine] == [2], "retired versions only on request"
     assert any(x["region_code"] is None and x["stall"] == "self_inspection_missed" for x in listed)

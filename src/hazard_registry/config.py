@@ -6,8 +6,10 @@ import secrets
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from cryptography.fernet import Fernet
+from fastapi import Depends, Request
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -124,3 +126,13 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def app_settings(request: Request) -> Settings:
+    """The settings the app was created with (``create_app(settings)``; tests pass their own)."""
+    return request.app.state.settings
+
+
+# The one way a route reads settings. Outside a request (CLI, worker) the caller passes Settings explicitly,
+# or uses ``get_settings()`` for the environment's.
+AppSettings = Annotated[Settings, Depends(app_settings)]

@@ -4,16 +4,26 @@ id outside that range is a validation error (422), not a driver overflow (500)."
 import re
 from typing import Annotated
 
-from fastapi import Header, Path
-from pydantic import Field
+from annotated_types import Ge, Le
+from fastapi import Header, Path, Query
+from pydantic import Field, StringConstraints
 
 from hazard_registry.errors import InvalidInput
 
 MAX_ID = 2**31 - 1
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# The bounds are plain constraints on the type (not a FieldInfo), so the same alias bounds a body field, a
+# query parameter (``department_id: Id | None = None``) and a list item alike: out of range is a 422 naming it.
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
+# A keyset position ("after this id"): 0 is the start.
+AfterId = Annotated[int, Ge(0), Le(MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=MAX_ID, description="The version you read; a stale one is refused")]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+# GB/T 2260: six digits (province, prefecture, county), nine for a township.
+REGION_PATTERN = r"^\d{6}(\d{3})?$"
+RegionCode = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
+RegionQuery = Annotated[RegionCode | None, Query(description="This region and below")]
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')

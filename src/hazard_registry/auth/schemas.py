@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hazard_registry.reference.schemas import Email
+from hazard_registry.types import RegionCode
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{3,64}$")]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
@@ -26,9 +27,7 @@ class UserCreate(BaseModel):
     email: Email | None = Field(None, description="Where supervision notices reach the user (officers)")
     enterprise_uscc: str | None = Field(None, description="For role enterprise")
     department_code: str | None = Field(None, description="For role regulator")
-    region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3})?$")] | None = Field(
-        None, description="For role admin"
-    )
+    region_code: RegionCode | None = Field(None, description="For role admin")
     can_close: bool = Field(False, description="Closing authority (销号), regulators only")
     can_reveal_identity: bool = Field(False, description="May approve revealing a complainant (regulators, admins)")
     can_take_complaints: bool = Field(False, description="May enter hotline/letter/visit complaints")

@@ -44,6 +44,7 @@ from hazard_registry.errors import (
 )
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.models import Attachment
+from hazard_registry.reference.lead import lead_department
 from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
@@ -89,7 +90,7 @@ def submit(
         raise invalid("sector_code", "unknown sector", "sector_invalid")
     if not (data.enterprise_name or data.enterprise_uscc or data.address):
         raise invalid("address", "name the enterprise (name or credit code) or give an address", "target_required")
-    dept = hazards.lead_department(session, data.region_code, sector_code)
+    dept = lead_department(session, data.region_code, sector_code)
 
     identity = data.reporter.model_dump(exclude_none=True) if data.reporter else {}
     has_identity = any(identity.get(k) for k in ("name", "phone", "email", "address"))

@@ -25,6 +25,7 @@ from hazard_registry.errors import (
     NotFound,
     WrongState,
 )
+from hazard_registry.pagination import cut, keyset
 
 
 def request_reveal(session: Session, actor: Actor, complaint_id: int, reason: str, now: datetime) -> IdentityReveal:
@@ -96,7 +97,9 @@ def view_identity(
     )
 
 
-def list_reveals(session: Session, actor: Actor, limit: int, after_id: int | None) -> list[IdentityReveal]:
+def list_reveals(
+    session: Session, actor: Actor, limit: int, cursor: str | None
+) -> tuple[list[IdentityReveal], str | None]:
     """The reveal log of the administrator's region: every request, its decision and how often it was used."""
     if actor.role is not Role.admin:
         raise Forbidden("the reveal log is for administrators", code="role_forbidden")
@@ -105,6 +108,4 @@ def list_reveals(session: Session, actor: Actor, limit: int, after_id: int | Non
         .join(Complaint, Complaint.id == IdentityReveal.complaint_id)
         .where(complaint_scope(actor, Complaint))
     )
-    if after_id:
-        stmt = stmt.where(IdentityReveal.id < after_id)
-    return list(session.scalars(stmt.order_by(IdentityReveal.id.desc()).limit(limit)))
+    return cut(session.scalars(keyset(stmt, IdentityReveal.id, cursor, limit)).all(), limit)

@@ -16,9 +16,11 @@ from hazard_registry.complaints.crypto import Vault
 from hazard_registry.complaints.limits import RateLimiter
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import State
+from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.errors import NotFound, TooManyRequests, problem
 from hazard_registry.hazards.service import blob_path
+from hazard_registry.pagination import Cursor, Page
 from hazard_registry.types import IdPath, IfMatch, expected_version
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
@@ -56,10 +58,11 @@ def install(app) -> None:
         return problem(exc.status, exc.code, exc.title, exc.detail)
 
 
-def reporter_complaint(request: Request, session: DbSession, receipt: ReceiptHeader = None) -> Complaint:
+def reporter_complaint(
+    request: Request, settings: AppSettings, session: DbSession, receipt: ReceiptHeader = None
+) -> Complaint:
     """The complaint of the receipt. A wrong receipt counts against the caller's address and is answered
     slowly, the same way whether it is malformed or merely unknown; a right one counts against itself."""
-    settings = request.app.state.settings
     limits = limiter(request)
     address = _address(request)
     wait = limits.blocked("bad_receipt", address, settings.complaint_rate_bad_receipt)
@@ -83,11 +86,11 @@ def _count_bad(limits: RateLimiter, address: str, spec: str) -> None:
 ReporterComplaint = Annotated[Complaint, Depends(reporter_complaint)]
 
 
-def _submit_limit(request: Request) -> None:
+def _submit_limit(request: Request, settings: AppSettings) -> None:
     limiter(request).hit(
         "submit",
         _address(request),
-        request.app.state.settings.complaint_rate_submit,
+        settings.complaint_rate_submit,
         detail="too many complaints from your address; wait and retry, or call 12350",
     )
 
@@ -129,9 +132,8 @@ def answer_complaint(
 
 @router.post("/mine/files", response_model=schemas.ReporterView, operation_id="add_complaint_evidence")
 def add_evidence(
-    request: Request, c: ReporterComplaint, session: DbSession, v: VaultDep, file: Annotated[UploadFile, File()]
+    s: AppSettings, c: ReporterComplaint, session: DbSession, v: VaultDep, file: Annotated[UploadFile, File()]
 ) -> schemas.ReporterView:
-    s = request.app.state.settings
     service.store_file(
         session,
         c,
@@ -191,33 +193,32 @@ def list_complaints(
     session: DbSession,
     state: Annotated[list[State] | None, Query()] = None,
     overdue: bool | None = None,
-    cursor: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.ComplaintPage:
-    return service.list_complaints(
-        session,
-        actor,
-        state=[s.value for s in state or []],
-        overdue=overdue,
-        after_id=cursor,
-        limit=limit,
-        today=clock.today_in_china(),
+    today = clock.today_in_china()
+    rows, next_cursor = service.list_complaints(
+        session, actor, state=[s.value for s in state or []], overdue=overdue, cursor=cursor, limit=limit, today=today
     )
+    return schemas.ComplaintPage(items=[service.to_out(c, actor, today) for c in rows], next_cursor=next_cursor)
 
 
-@router.get("/identity-reveals", response_model=list[schemas.RevealOut], operation_id="list_identity_reveals")
+@router.get("/identity-reveals", response_model=Page[schemas.RevealOut], operation_id="list_identity_reveals")
 def list_reveals(
     actor: CurrentActor,
     session: DbSession,
-    cursor: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
-) -> list:
-    return service.list_reveals(session, actor, limit, cursor)
+) -> Page[schemas.RevealOut]:
+    rows, next_cursor = service.list_reveals(session, actor, limit, cursor)
+    return Page[schemas.RevealOut](items=[schemas.RevealOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/rewards/to-pay", response_model=list[schemas.RewardPayment], operation_id="rewards_to_pay")
-def rewards_to_pay(actor: CurrentActor, session: DbSession, v: VaultDep) -> list[schemas.RewardPayment]:
-    return [service.payment_view(r, v) for r in service.rewards_to_pay(session, actor)]
+@router.get("/rewards/to-pay", response_model=Page[schemas.RewardPayment], operation_id="rewards_to_pay")
+def rewards_to_pay(actor: CurrentActor, session: DbSession, v: VaultDep) -> Page[schemas.RewardPayment]:
+    return Page[schemas.RewardPayment](
+        items=[service.payment_view(r, v) for r in service.rewards_to_pay(session, actor)]
+    )
 
 
 @router.post("/rewards/{reward_id}/payment", response_model=schemas.RewardOut, operation_id="pay_reward")
@@ -251,15 +252,15 @@ def act_on_complaint(
 
 
 @router.get(
-    "/{complaint_id}/duplicates", response_model=list[schemas.DuplicateSuggestion], operation_id="dup_complaints"
+    "/{complaint_id}/duplicates", response_model=Page[schemas.DuplicateSuggestion], operation_id="dup_complaints"
 )
 def duplicate_suggestions(complaint_id: IdPath, actor: CurrentActor, session: DbSession):
-    return service.duplicates(session, actor, complaint_id, clock.now())
+    return Page[schemas.DuplicateSuggestion](items=service.duplicates(session, actor, complaint_id, clock.now()))
 
 
-@router.get("/{complaint_id}/messages", response_model=list[schemas.MessageOut], operation_id="list_complaint_messages")
-def list_messages(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> list:
-    return service.list_messages(session, actor, complaint_id)
+@router.get("/{complaint_id}/messages", response_model=Page[schemas.MessageOut], operation_id="list_complaint_messages")
+def list_messages(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.MessageOut]:
+    return Page[schemas.MessageOut](items=service.list_messages(session, actor, complaint_id))
 
 
 @router.post(
@@ -272,8 +273,8 @@ def write_message(complaint_id: IdPath, data: schemas.MessageCreate, actor: Curr
 
 
 @router.get("/{complaint_id}/files", operation_id="list_complaint_files")
-def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> list[dict]:
-    return [
+def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[dict]:
+    items = [
         {
             "id": link.id,
             "filename": link.filename,
@@ -283,13 +284,16 @@ def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) ->
         }
         for link, blob in service.list_files(session, actor, complaint_id)
     ]
+    return Page[dict](items=items)
 
 
 @router.get("/{complaint_id}/files/{file_id}", operation_id="download_complaint_file")
-def download_file(complaint_id: IdPath, file_id: IdPath, request: Request, actor: CurrentActor, session: DbSession):
+def download_file(
+    complaint_id: IdPath, file_id: IdPath, settings: AppSettings, actor: CurrentActor, session: DbSession
+):
     for link, blob in service.list_files(session, actor, complaint_id):
         if link.id == file_id:
-            root = request.app.state.settings.effective_attachments_dir
+            root = settings.effective_attachments_dir
             return FileResponse(blob_path(root, blob.sha256), media_type=blob.media_type, filename=link.filename)
     raise NotFound(f"file {file_id} not found", code="file_not_found")
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from hazard_registry.hazards.schemas import LongText, RegionCode, ShortText, Text200
+from hazard_registry.pagination import Page
 from hazard_registry.types import Id, Version
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -137,9 +138,8 @@ class ComplaintOut(BaseModel):
     allowed_actions: list[str] = []
 
 
-class ComplaintPage(BaseModel):
-    items: list[ComplaintOut]
-    next_cursor: int | None
+class ComplaintPage(Page[ComplaintOut]):
+    pass
 
 
 class DuplicateSuggestion(BaseModel):

@@ -20,6 +20,7 @@ from hazard_registry.complaints.workflow import (
     REPLY_PENDING,
     WORKFLOW,
 )
+from hazard_registry.pagination import cut, keyset
 
 
 def handling_overdue(c: Complaint, today: date) -> bool:
@@ -40,22 +41,16 @@ def to_out(c: Complaint, actor: Actor, today: date) -> schemas.ComplaintOut:
 
 
 def list_complaints(
-    session: Session, actor: Actor, *, state: list[str], overdue: bool | None, after_id: int | None, limit: int, today
-) -> schemas.ComplaintPage:
+    session: Session, actor: Actor, *, state: list[str], overdue: bool | None, cursor: str | None, limit: int, today
+) -> tuple[list[Complaint], str | None]:
+    """A keyset page of the complaints in the caller's scope, newest first, and the next page's cursor."""
     no_enterprise(actor)
     stmt = select(Complaint).where(complaint_scope(actor, Complaint))
     if state:
         stmt = stmt.where(Complaint.state.in_(state))
     if overdue:
         stmt = stmt.where(or_(*overdue_clauses(today)))
-    if after_id:
-        stmt = stmt.where(Complaint.id < after_id)
-    rows = list(session.scalars(stmt.order_by(Complaint.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return schemas.ComplaintPage(
-        items=[to_out(c, actor, today) for c in rows], next_cursor=rows[-1].id if more and rows else None
-    )
+    return cut(session.scalars(keyset(stmt, Complaint.id, cursor, limit)).all(), limit)
 
 
 def overdue_clauses(today: date) -> list[Any]:

@@ -28,6 +28,7 @@ CHAIN = audit.register(
         owner_key="hazard_id",
         always_started=True,
         has_role=True,
+        stamp=lambda hazard: {"deadline_after": hazard.deadline},
     )
 )
 

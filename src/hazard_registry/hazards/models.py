@@ -75,6 +75,8 @@ Index("ix_hazards_enterprise_id", Hazard.enterprise_id, Hazard.id)
 Index("ix_hazards_department_id", Hazard.department_id, Hazard.id)
 Index("ix_hazards_sector_region", Hazard.sector_code, Hazard.region_code, Hazard.id)
 Index("ix_hazards_found_at", Hazard.found_at, Hazard.id)
+# Statistics as of a past day look up the history of the hazards changed since (statistics.service.OnDay).
+Index("ix_hazards_updated_at", Hazard.updated_at)
 Index("ix_hazards_deadline_state", Hazard.deadline, Hazard.state)
 
 
@@ -98,6 +100,10 @@ class HazardEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The hazard's rectification deadline just after this event (``to_state`` is its state just after): with
+    # ``at`` they say what was true on any past day (statistics as of a day). A copy of what the hashed
+    # ``data`` of ``assign`` and ``extension_approved`` events says, so it is not hashed itself.
+    deadline_after: Mapped[date | None] = mapped_column(Date)
 
 
 class Attachment(Base):

@@ -3,16 +3,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
+from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
-from hazard_registry.types import IdPath, IfMatch, expected_version
+from hazard_registry.pagination import Cursor, Page
+from hazard_registry.types import Id, IdPath, IfMatch, RegionQuery, expected_version
 
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
 
@@ -37,11 +39,11 @@ def report_hazard(
 
 def hazard_filters(
     state: Annotated[list[State] | None, Query(description="Repeat for several")] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="This region and below")] = None,
+    region: RegionQuery = None,
     industry_code: Annotated[str | None, Query(max_length=4)] = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
-    department_id: int | None = None,
-    enterprise_id: int | None = None,
+    department_id: Id | None = None,
+    enterprise_id: Id | None = None,
     source: Literal["self_report", "inspection", "public_report", "other"] | None = None,
     overdue: bool | None = None,
     found_from: date | None = None,
@@ -74,10 +76,12 @@ def list_hazards(
     actor: CurrentActor,
     session: DbSession,
     filters: HazardFiltersQuery,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.HazardPage:
-    return service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=clock.today_in_china())
+    today = clock.today_in_china()
+    rows, next_cursor = service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=today)
+    return schemas.HazardPage(items=[service.to_out(h, actor, today) for h in rows], next_cursor=next_cursor)
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")
@@ -111,9 +115,11 @@ def transition_hazard(
     return service.to_detail(session, hazard, actor, clock.today_in_china(now))
 
 
-@router.get("/{hazard_id}/events", response_model=list[schemas.EventOut], operation_id="list_hazard_events")
-def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.EventOut]:
-    return [schemas.EventOut.model_validate(e) for e in service.list_events(session, actor, hazard_id)]
+@router.get("/{hazard_id}/events", response_model=Page[schemas.EventOut], operation_id="list_hazard_events")
+def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.EventOut]:
+    return Page[schemas.EventOut](
+        items=[schemas.EventOut.model_validate(e) for e in service.list_events(session, actor, hazard_id)]
+    )
 
 
 @router.post(
@@ -124,15 +130,13 @@ def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> l
 )
 def add_attachment(
     hazard_id: IdPath,
-    request: Request,
+    settings: AppSettings,
     actor: CurrentActor,
     session: DbSession,
     file: Annotated[UploadFile, File(description="Photo (JPEG, PNG, WebP, HEIC), PDF, DOCX or XLSX")],
     kind: Annotated[schemas.AttachmentKind, Form()] = "other",
     idempotency_key: IdempotencyHeader = None,
 ) -> Response:
-    settings = request.app.state.settings
-
     def create() -> tuple[int, dict]:
         link, blob = service.add_attachment(
             session,
@@ -153,10 +157,12 @@ def add_attachment(
 
 
 @router.get(
-    "/{hazard_id}/attachments", response_model=list[schemas.AttachmentOut], operation_id="list_hazard_attachments"
+    "/{hazard_id}/attachments", response_model=Page[schemas.AttachmentOut], operation_id="list_hazard_attachments"
 )
-def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.AttachmentOut]:
-    return [service.attachment_out(link, blob) for link, blob in service.list_attachments(session, actor, hazard_id)]
+def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.AttachmentOut]:
+    return Page[schemas.AttachmentOut](
+        items=[service.attachment_out(link, blob) for link, blob in service.list_attachments(session, actor, hazard_id)]
+    )
 
 
 @router.get(
@@ -166,10 +172,10 @@ def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession)
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def download_attachment(
-    hazard_id: IdPath, attachment_id: IdPath, request: Request, actor: CurrentActor, session: DbSession
+    hazard_id: IdPath, attachment_id: IdPath, settings: AppSettings, actor: CurrentActor, session: DbSession
 ) -> FileResponse:
     link, blob = service.get_attachment(session, actor, hazard_id, attachment_id)
-    path = service.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
+    path = service.blob_path(settings.effective_attachments_dir, blob.sha256)
     return FileResponse(path, media_type=blob.media_type, filename=link.filename)
 
 
@@ -196,9 +202,11 @@ def request_extension(
     )
 
 
-@router.get("/{hazard_id}/extensions", response_model=list[schemas.ExtensionOut], operation_id="list_extensions")
-def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.ExtensionOut]:
-    return [schemas.ExtensionOut.model_validate(e) for e in service.list_extensions(session, actor, hazard_id)]
+@router.get("/{hazard_id}/extensions", response_model=Page[schemas.ExtensionOut], operation_id="list_extensions")
+def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.ExtensionOut]:
+    return Page[schemas.ExtensionOut](
+        items=[schemas.ExtensionOut.model_validate(e) for e in service.list_extensions(session, actor, hazard_id)]
+    )
 
 
 @router.post(

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from hazard_registry.types import Id, Version
+from hazard_registry.pagination import Page
+from hazard_registry.types import Id, RegionCode, Version
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3})?$")]
 
 Source = Literal["self_report", "inspection", "public_report", "other"]
 
@@ -179,9 +179,8 @@ class HazardDetail(HazardOut):
     clause: ClauseRef
 
 
-class HazardPage(BaseModel):
-    items: list[HazardOut]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+class HazardPage(Page[HazardOut]):
+    pass
 
 
 class EventOut(BaseModel):

@@ -8,10 +8,7 @@ role (403), then version (428 missing, 409 stale), then state and gate (409) —
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -20,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import filetype
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from hazard_registry import clock
 from hazard_registry import workflow as kernel
-from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains, region_within
+from hazard_registry.auth.principal import Actor, Role, hazard_scope, region_contains, region_within
 from hazard_registry.db import is_postgres
 from hazard_registry.errors import (
     Forbidden,
@@ -48,10 +45,11 @@ from hazard_registry.hazards.models import (
     HazardCounter,
     HazardEvent,
 )
+from hazard_registry.hazards.overdue import is_overdue, not_overdue_sql, overdue_sql
 from hazard_registry.hazards.workflow import DEADLINE_RUNNING, TERMINAL, WORKFLOW, State
+from hazard_registry.pagination import cut, keyset
+from hazard_registry.reference.lead import lead_department
 from hazard_registry.reference.models import (
-    Department,
-    DepartmentSector,
     Enterprise,
     Industry,
     Region,
@@ -67,13 +65,9 @@ def get_visible(session: Session, actor: Actor, hazard_id: int, *, lock: bool = 
     return hazard
 
 
-def is_overdue(hazard: Hazard, today: date) -> bool:
-    return hazard.state in DEADLINE_RUNNING and hazard.deadline is not None and hazard.deadline < today
-
-
 def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
     out = schemas.HazardOut.model_validate(hazard)
-    out.overdue = is_overdue(hazard, today)
+    out.overdue = is_overdue(hazard.state, hazard.deadline, today)
     out.allowed_actions = WORKFLOW.allowed_actions(hazard, actor)
     return out
 
@@ -112,32 +106,8 @@ class HazardFilters:
     q: str | None = None
 
 
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        last_id = value["id"]
-        if not isinstance(last_id, int):
-            raise TypeError
-        return last_id
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "the cursor is not one this service gave out",
-            code="invalid_cursor",
-            errors=[{"field": "cursor", "message": "invalid cursor"}],
-        ) from exc
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def overdue_clause(today: date) -> Any:
-    return and_(Hazard.state.in_([s.value for s in DEADLINE_RUNNING]), Hazard.deadline < today)
 
 
 def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard]]:
@@ -158,9 +128,9 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
     if f.source:
         stmt = stmt.where(Hazard.source == f.source)
     if f.overdue is True:
-        stmt = stmt.where(overdue_clause(today))
+        stmt = stmt.where(overdue_sql(today))
     elif f.overdue is False:
-        stmt = stmt.where(~overdue_clause(today) | Hazard.deadline.is_(None))
+        stmt = stmt.where(not_overdue_sql(today))
     if f.found_from:
         stmt = stmt.where(Hazard.found_at >= f.found_from)
     if f.found_to:
@@ -177,18 +147,9 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
 
 def list_hazards(
     session: Session, actor: Actor, f: HazardFilters, *, cursor: str | None, limit: int, today: date
-) -> schemas.HazardPage:
-    """One keyset page, newest first. Page 10,000 costs what page 1 costs: it starts from an id, not an offset."""
-    stmt = filtered(actor, f, today)
-    if cursor:
-        stmt = stmt.where(Hazard.id < _decode_cursor(cursor))
-    rows = list(session.scalars(stmt.order_by(Hazard.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return schemas.HazardPage(
-        items=[to_out(h, actor, today) for h in rows],
-        next_cursor=_encode_cursor(rows[-1].id) if more else None,
-    )
+) -> tuple[list[Hazard], str | None]:
+    """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs."""
+    return cut(session.scalars(keyset(filtered(actor, f, today), Hazard.id, cursor, limit)).all(), limit)
 
 
 def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEvent]:
@@ -199,33 +160,6 @@ def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEv
 
 
 # --- reporting ---------------------------------------------------------------------------------------------
-
-
-def lead_department(session: Session, region_code: str, sector_code: str) -> Department:
-    """The department that leads ``sector_code`` nearest above ``region_code`` ("one department leads each
-    industry"); where none leads it, the nearest region's default lead (the emergency-management bureau)."""
-    chain = ancestors(region_code)
-    leading = (
-        session.execute(
-            select(Department)
-            .join(DepartmentSector, DepartmentSector.department_id == Department.id)
-            .where(Department.region_code.in_(chain), DepartmentSector.sector_code == sector_code)
-        )
-        .scalars()
-        .all()
-    )
-    default = session.scalars(
-        select(Department).where(Department.region_code.in_(chain), Department.is_default_lead.is_(True))
-    ).all()
-    for code in chain:
-        for candidates in (leading, default):
-            for d in candidates:
-                if d.region_code == code:
-                    return d
-    raise InvalidInput(
-        f"no department leads sector {sector_code} in region {region_code}; an administrator must set one up",
-        code="no_lead_department",
-    )
 
 
 def _next_number(session: Session, region_code: str, year: int) -> str:

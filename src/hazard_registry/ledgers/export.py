@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from hazard_registry.auth.principal import Actor
 from hazard_registry.db import is_postgres
 from hazard_registry.hazards.models import Hazard
-from hazard_registry.hazards.service import HazardFilters, filtered, overdue_clause
+from hazard_registry.hazards.overdue import overdue_sql
+from hazard_registry.hazards.service import HazardFilters, filtered
 from hazard_registry.reference.models import Enterprise, Region
 from hazard_registry.statistics import schemas as ss
 
@@ -96,7 +97,7 @@ def hazard_rows(session: Session, actor: Actor, f: HazardFilters, today: date) -
             Hazard.location,
             Hazard.found_at,
             Hazard.deadline,
-            case((overdue_clause(today), literal("是")), else_=literal("否")),
+            case((overdue_sql(today), literal("是")), else_=literal("否")),
             case((Hazard.production_suspended, literal("是")), else_=literal("否")),
             _closed_text(is_postgres(session)),
         )

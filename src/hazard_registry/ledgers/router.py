@@ -8,12 +8,13 @@ from fastapi.responses import StreamingResponse
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
+from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput, PayloadTooLarge
 from hazard_registry.hazards.router import HazardFiltersQuery
 from hazard_registry.ledgers import export, importer, schemas
 from hazard_registry.statistics import service as stats
-from hazard_registry.statistics.router import AsOf, Filters, _as_of, _cutoff
+from hazard_registry.statistics.router import AsOf, Cutoff, Filters, _as_of
 
 router = APIRouter(prefix="/api/v1/ledgers", tags=["ledgers"])
 
@@ -45,17 +46,17 @@ def export_hazards(
 
 @router.get("/statistics", operation_id="export_statistics", summary="Export a statistics table", responses=_FILE)
 def export_statistics(
-    request: Request,
     actor: CurrentActor,
     session: DbSession,
     f: Filters,
+    cutoff: Cutoff,
     table: Literal["summary", "breakdown", "trend", "clearance"] = "breakdown",
     by: Literal["region", "industry", "sector"] = "region",
     months: Annotated[int, Query(ge=1, le=120)] = 12,
     as_of: AsOf = None,
     format: Format = "csv",
 ) -> StreamingResponse:
-    day, cutoff = _as_of(as_of), _cutoff(request)
+    day = _as_of(as_of)
     if table == "summary":
         headings, rows = export.summary_table(stats.summary(session, actor, f, as_of=day, cutoff=cutoff))
         title = "重大事故隐患统计"
@@ -79,7 +80,7 @@ def export_statistics(
     summary="Import a hazard ledger (XLSX or CSV); a dry run by default",
 )
 def import_ledger(
-    request: Request,
+    settings: AppSettings,
     actor: CurrentActor,
     session: DbSession,
     file: Annotated[UploadFile, File(description="XLSX or CSV, headings in the first row")],
@@ -89,7 +90,6 @@ def import_ledger(
     ] = None,
     dry_run: Annotated[bool, Form(description="Check every row and report, creating nothing")] = True,
 ) -> schemas.ImportReport:
-    settings = request.app.state.settings
     data = file.file.read(settings.attachment_max_bytes + 1)
     if len(data) > settings.attachment_max_bytes:
         raise PayloadTooLarge(f"files are limited to {settings.attachment_max_bytes} bytes")

@@ -13,7 +13,7 @@ from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.db import DbSession
 from hazard_registry.notices import service
 from hazard_registry.notices.models import Channel, NoticeAction, NoticeStatus, RecipientRole
-from hazard_registry.types import MAX_ID, IdPath
+from hazard_registry.types import MAX_ID, Id, IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["notices"])
 
@@ -46,7 +46,7 @@ def list_notices(
     actor: CurrentActor,
     session: DbSession,
     status: NoticeStatus | None = None,
-    measure_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    measure_id: Id | None = None,
     after_id: Annotated[
         int | None, Query(ge=0, le=MAX_ID, description="Keyset: the last id of the previous page")
     ] = None,

@@ -11,14 +11,15 @@ from hazard_registry.auth.deps import AdminActor, CurrentActor
 from hazard_registry.db import DbSession
 from hazard_registry.errors import NotFound
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
+from hazard_registry.pagination import Cursor, Page
 from hazard_registry.reference import schemas, service
 from hazard_registry.reference.models import Industry, Region, Sector
-from hazard_registry.types import MAX_ID, IdPath, IfMatch, expected_version
+from hazard_registry.types import IdPath, IfMatch, RegionQuery, expected_version
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 
-@router.get("/regions", response_model=list[schemas.RegionOut], operation_id="list_regions")
+@router.get("/regions", response_model=Page[schemas.RegionOut], operation_id="list_regions")
 def list_regions(
     _actor: CurrentActor,
     session: DbSession,
@@ -26,8 +27,8 @@ def list_regions(
     level: Literal["province", "prefecture", "county", "township"] | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[Region]:
-    return service.list_regions(session, parent, level, q, limit)
+) -> Page[schemas.RegionOut]:
+    return Page[schemas.RegionOut](items=service.list_regions(session, parent, level, q, limit))
 
 
 @router.get("/regions/{code}", response_model=schemas.RegionOut, operation_id="get_region")
@@ -45,36 +46,39 @@ def add_township(data: schemas.RegionCreate, actor: AdminActor, session: DbSessi
     return region
 
 
-@router.get("/sectors", response_model=list[schemas.SectorOut], operation_id="list_sectors")
-def list_sectors(_actor: CurrentActor, session: DbSession) -> list[Sector]:
-    return list(session.scalars(select(Sector).order_by(Sector.code)))
+@router.get("/sectors", response_model=Page[schemas.SectorOut], operation_id="list_sectors")
+def list_sectors(_actor: CurrentActor, session: DbSession) -> Page[schemas.SectorOut]:
+    return Page[schemas.SectorOut](items=list(session.scalars(select(Sector).order_by(Sector.code))))
 
 
-@router.get("/industries", response_model=list[schemas.IndustryOut], operation_id="list_industries")
+@router.get("/industries", response_model=Page[schemas.IndustryOut], operation_id="list_industries")
 def list_industries(
     _actor: CurrentActor,
     session: DbSession,
     level: Literal["section", "division"] | None = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
-) -> list[Industry]:
+) -> Page[schemas.IndustryOut]:
     stmt = select(Industry)
     if level:
         stmt = stmt.where(Industry.level == level)
     if sector_code:
         stmt = stmt.where(Industry.sector_code == sector_code)
-    return list(session.scalars(stmt.order_by(Industry.level.desc(), Industry.code)))
+    return Page[schemas.IndustryOut](items=list(session.scalars(stmt.order_by(Industry.level.desc(), Industry.code))))
 
 
-@router.get("/departments", response_model=list[schemas.DepartmentOut], operation_id="list_departments")
+@router.get("/departments", response_model=Page[schemas.DepartmentOut], operation_id="list_departments")
 def list_departments(
     actor: CurrentActor,
     session: DbSession,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
+    region: RegionQuery = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
-) -> list[schemas.DepartmentOut]:
-    return [
-        schemas.DepartmentOut.model_validate(d) for d in service.list_departments(session, actor, region, sector_code)
-    ]
+) -> Page[schemas.DepartmentOut]:
+    return Page[schemas.DepartmentOut](
+        items=[
+            schemas.DepartmentOut.model_validate(d)
+            for d in service.list_departments(session, actor, region, sector_code)
+        ]
+    )
 
 
 @router.get("/departments/{department_id}", response_model=schemas.DepartmentOut, operation_id="get_department")
@@ -103,22 +107,22 @@ def update_department(
     return schemas.DepartmentOut.model_validate(dept)
 
 
-@router.get("/enterprises", response_model=list[schemas.EnterpriseOut], operation_id="list_enterprises")
+@router.get("/enterprises", response_model=Page[schemas.EnterpriseOut], operation_id="list_enterprises")
 def list_enterprises(
     actor: CurrentActor,
     session: DbSession,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
+    region: RegionQuery = None,
     industry_code: Annotated[str | None, Query(max_length=4)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    after_id: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="Keyset: the last id of the previous page")
-    ] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[schemas.EnterpriseOut]:
-    rows = service.list_enterprises(
-        session, actor, region=region, industry_code=industry_code, q=q, after_id=after_id, limit=limit
+) -> Page[schemas.EnterpriseOut]:
+    rows, next_cursor = service.list_enterprises(
+        session, actor, region=region, industry_code=industry_code, q=q, cursor=cursor, limit=limit
     )
-    return [schemas.EnterpriseOut.model_validate(e) for e in rows]
+    return Page[schemas.EnterpriseOut](
+        items=[schemas.EnterpriseOut.model_validate(e) for e in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=schemas.EnterpriseOut, operation_id="get_enterprise")
@@ -151,17 +155,20 @@ def update_enterprise(
     return schemas.EnterpriseOut.model_validate(ent)
 
 
-@router.get("/standards", response_model=list[schemas.StandardOut], operation_id="list_standards")
+@router.get("/standards", response_model=Page[schemas.StandardOut], operation_id="list_standards")
 def list_standards(
     _actor: CurrentActor,
     session: DbSession,
     family: Annotated[str | None, Query(max_length=64)] = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
     in_force_on: date | None = None,
-) -> list[schemas.StandardOut]:
-    return [
-        schemas.StandardOut.model_validate(s) for s in service.list_standards(session, family, sector_code, in_force_on)
-    ]
+) -> Page[schemas.StandardOut]:
+    return Page[schemas.StandardOut](
+        items=[
+            schemas.StandardOut.model_validate(s)
+            for s in service.list_standards(session, family, sector_code, in_force_on)
+        ]
+    )
 
 
 @router.get("/standards/{standard_id}", response_model=schemas.StandardOut, operation_id="get_standard")

@@ -17,6 +17,7 @@ from hazard_registry.errors import (
     PreconditionRequired,
     VersionConflict,
 )
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference import schemas
 from hazard_registry.reference.models import (
     Department,
@@ -160,9 +161,10 @@ def list_enterprises(
     region: str | None,
     industry_code: str | None,
     q: str | None,
-    after_id: int | None,
+    cursor: str | None,
     limit: int,
-) -> list[Enterprise]:
+) -> tuple[list[Enterprise], str | None]:
+    """A keyset page of the enterprises in the caller's scope, in id order, and the next page's cursor."""
     stmt = _enterprise_query(actor)
     if region:
         stmt = stmt.where(region_within(Enterprise.region_code, region))
@@ -170,9 +172,7 @@ def list_enterprises(
         stmt = stmt.where(Enterprise.industry_code == industry_code)
     if q:
         stmt = stmt.where(or_(Enterprise.name.contains(q, autoescape=True), Enterprise.uscc == q.upper()))
-    if after_id:
-        stmt = stmt.where(Enterprise.id > after_id)
-    return list(session.scalars(stmt.order_by(Enterprise.id).limit(limit)))
+    return cut(session.scalars(keyset(stmt, Enterprise.id, cursor, limit, newest_first=False)).all(), limit)
 
 
 def _industry(session: Session, code: str) -> Industry:

@@ -19,16 +19,18 @@ from hazard_registry.clock import today_in_china
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.errors import Conflict, Forbidden
 from hazard_registry.hazards.models import Hazard
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.models import Enterprise, Industry
 from hazard_registry.statistics import schemas
 from hazard_registry.statistics.models import Filing
 from hazard_registry.statistics.periods import Period, parse_period
-from hazard_registry.statistics.service import StatFilters, as_of_flags, count_if, day_end_utc, scoped_where
+from hazard_registry.statistics.service import OnDay, StatFilters, as_of_flags, count_if, day_end_utc, scoped_where
 
 
 def figures_for(session: Session, actor: Actor, enterprise_id: int, p: Period, cutoff: date) -> schemas.FilingFigures:
     """One statement over the enterprise's hazards: found and closed within the period, open at its end."""
-    flags = as_of_flags(p.end, cutoff)
+    day = OnDay(p.end)
+    flags = as_of_flags(day, cutoff)
     closed_in = and_(flags["closed"], Hazard.closed_at >= day_end_utc(p.start - timedelta(days=1)))
     row = session.execute(
         select(
@@ -37,7 +39,9 @@ def figures_for(session: Session, actor: Actor, enterprise_id: int, p: Period, c
             func.coalesce(func.sum(count_if(flags["open"])), 0),
             func.coalesce(func.sum(count_if(flags["overdue"])), 0),
             func.coalesce(func.sum(count_if(flags["stock_open"])), 0),
-        ).where(*scoped_where(actor, StatFilters(enterprise_id=enterprise_id), p.end))
+        )
+        .select_from(day.register)
+        .where(*scoped_where(actor, StatFilters(enterprise_id=enterprise_id), day))
     ).one()
     found, closed, open_, overdue, stock_open = (int(x) for x in row)
     return schemas.FilingFigures(
@@ -140,7 +144,7 @@ def status_list(
     *,
     today: date,
     only: str | None = None,
-    after: int | None = None,
+    cursor: str | None = None,
     limit: int = 200,
 ) -> schemas.FilingStatusList:
     """Every enterprise the caller may see, with whether it filed ``period`` on time, late, or not yet.
@@ -167,11 +171,7 @@ def status_list(
     page = select(base)
     if only:
         page = page.where(base.c.status == only)
-    if after is not None:
-        page = page.where(base.c.id > after)
-    rows = session.execute(page.order_by(base.c.id).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = cut(session.execute(keyset(page, base.c.id, cursor, limit, newest_first=False)).all(), limit)
     return schemas.FilingStatusList(
         period=p.code,
         due_on=p.due_on,
@@ -191,7 +191,7 @@ def status_list(
             )
             for r in rows
         ],
-        next_after=rows[-1].id if more else None,
+        next_cursor=next_cursor,
     )
 
 

@@ -3,26 +3,28 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
+from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput
+from hazard_registry.pagination import Cursor
 from hazard_registry.statistics import activity, filings, schemas, service
 from hazard_registry.statistics.periods import parse_period
+from hazard_registry.types import RegionCode
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 
-RegionQuery = Annotated[
-    str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="This region and below; default: the caller's region")
-]
 By = Literal["region", "industry", "sector"]
 
 
 def stat_filters(
     actor: CurrentActor,
-    region: RegionQuery = None,
+    region: Annotated[
+        RegionCode | None, Query(description="This region and below; default: the caller's region")
+    ] = None,
     industry_code: Annotated[str | None, Query(max_length=4, pattern=r"^[A-T0-9]{1,4}$")] = None,
     sector_code: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]{1,32}$")] = None,
 ) -> service.StatFilters:
@@ -43,15 +45,16 @@ def _as_of(as_of: date | None) -> date:
     return day
 
 
-def _cutoff(request: Request) -> date:
-    return request.app.state.settings.campaign_cutoff
+def campaign_cutoff(settings: AppSettings) -> date:
+    return settings.campaign_cutoff
+
+
+Cutoff = Annotated[date, Depends(campaign_cutoff)]
 
 
 @router.get("/summary", response_model=schemas.Summary, operation_id="statistics_summary")
-def summary(
-    actor: CurrentActor, session: DbSession, f: Filters, request: Request, as_of: AsOf = None
-) -> schemas.Summary:
-    return service.summary(session, actor, f, as_of=_as_of(as_of), cutoff=_cutoff(request))
+def summary(actor: CurrentActor, session: DbSession, f: Filters, cutoff: Cutoff, as_of: AsOf = None) -> schemas.Summary:
+    return service.summary(session, actor, f, as_of=_as_of(as_of), cutoff=cutoff)
 
 
 @router.get("/activity", response_model=activity.Activity, operation_id="statistics_activity")
@@ -63,9 +66,9 @@ def statistics_activity(actor: CurrentActor, session: DbSession, f: Filters, as_
 
 @router.get("/breakdown", response_model=schemas.Breakdown, operation_id="statistics_breakdown")
 def breakdown(
-    actor: CurrentActor, session: DbSession, f: Filters, request: Request, by: By = "region", as_of: AsOf = None
+    actor: CurrentActor, session: DbSession, f: Filters, cutoff: Cutoff, by: By = "region", as_of: AsOf = None
 ) -> schemas.Breakdown:
-    return service.breakdown(session, actor, f, by, as_of=_as_of(as_of), cutoff=_cutoff(request))
+    return service.breakdown(session, actor, f, by, as_of=_as_of(as_of), cutoff=cutoff)
 
 
 @router.get("/trend", response_model=schemas.Trend, operation_id="statistics_trend")
@@ -86,11 +89,11 @@ def clearance(
     actor: CurrentActor,
     session: DbSession,
     f: Filters,
-    request: Request,
+    cutoff: Cutoff,
     as_of: AsOf = None,
     oldest: Annotated[int, Query(ge=0, le=100)] = 5,
 ) -> schemas.Clearance:
-    return service.clearance(session, actor, f, as_of=_as_of(as_of), cutoff=_cutoff(request), oldest=oldest)
+    return service.clearance(session, actor, f, as_of=_as_of(as_of), cutoff=cutoff, oldest=oldest)
 
 
 @router.get(
@@ -103,12 +106,11 @@ def region_report(
     actor: CurrentActor,
     session: DbSession,
     f: Filters,
-    request: Request,
+    cutoff: Cutoff,
     period: Annotated[str, Query(pattern=r"^\d{4}(Q[1-4])?$", description="2026Q3 or 2026 (annual)")],
 ) -> schemas.RegionReport:
     """The same figures as the statistics tables, as of the period's last day, with its months' trend."""
     p = parse_period(period)
-    cutoff = _cutoff(request)
     months = 3 if p.kind == "quarterly" else 12
     return schemas.RegionReport(
         period=p.code,
@@ -124,15 +126,15 @@ PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}(Q[1-4])?$", description="202
 
 
 @filings_router.get("/prefill", response_model=schemas.FilingOut, operation_id="prefill_filing")
-def prefill(actor: CurrentActor, session: DbSession, request: Request, period: PeriodQuery) -> schemas.FilingOut:
-    return filings.prefill(session, actor, period, _cutoff(request))
+def prefill(actor: CurrentActor, session: DbSession, cutoff: Cutoff, period: PeriodQuery) -> schemas.FilingOut:
+    return filings.prefill(session, actor, period, cutoff)
 
 
 @filings_router.post("", status_code=201, response_model=schemas.FilingOut, operation_id="file_statistics")
 def file_statistics(
-    data: schemas.FilingCreate, actor: CurrentActor, session: DbSession, request: Request
+    data: schemas.FilingCreate, actor: CurrentActor, session: DbSession, cutoff: Cutoff
 ) -> schemas.FilingOut:
-    filing = filings.file(session, actor, data, now=clock.now(), cutoff=_cutoff(request))
+    filing = filings.file(session, actor, data, now=clock.now(), cutoff=cutoff)
     session.commit()
     return schemas.FilingOut.model_validate(filing)
 
@@ -143,9 +145,9 @@ def list_filings(
     session: DbSession,
     period: PeriodQuery,
     status: Literal["filed", "filed_late", "late", "pending"] | None = None,
-    after: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Enterprise id to continue after")] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.FilingStatusList:
     return filings.status_list(
-        session, actor, period, today=clock.today_in_china(), only=status, after=after, limit=limit
+        session, actor, period, today=clock.today_in_china(), only=status, cursor=cursor, limit=limit
     )

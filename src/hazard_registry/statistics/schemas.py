@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hazard_registry.pagination import Page
+
 
 class Figures(BaseModel):
     found: int = Field(0, description="Found on or before as_of (rejected hazards are not counted)")
@@ -143,12 +145,12 @@ class FilingStatusRow(BaseModel):
     filed_at: datetime | None
 
 
-class FilingStatusList(BaseModel):
+class FilingStatusList(Page[FilingStatusRow]):
+    """A page of the enterprises' filing status, with the counts over all of them."""
+
     period: str
     due_on: date
     today: date
     filed: int
     late: int
     pending: int
-    items: list[FilingStatusRow]
-    next_after: int | None = Field(None, description="Pass as `after` for the next page")

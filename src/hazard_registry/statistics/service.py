@@ -6,12 +6,18 @@ CASE), never a loop over hazards in Python. What "as of a day" means, for a haza
 - found   — ``found_at <= as_of``;
 - closed  — ``closed_at`` falls on or before ``as_of`` in China's calendar;
 - open    — found and not closed;
-- overdue — open and ``deadline < as_of`` (the deadline day itself is not overdue, as in
-  ``hazards.service.is_overdue``), unless the hazard now waits for or has passed verification (its
-  rectification is done, so the deadline no longer runs); on today this is exactly ``is_overdue``;
+- overdue — open and overdue by the one definition (``hazards.overdue``) applied to the state and deadline
+  the hazard had at the end of ``as_of``: a hazard verified before its deadline and closed later was not
+  overdue that day, and an extension approved later does not move an earlier day's deadline;
 - stock   — found on or before the campaign cut-off (``HAZARD_CAMPAIGN_CUTOFF``), increment after it.
 
-Rejected hazards (not major, duplicates) are not in the register's figures at all.
+The state and deadline "on the day" come from the recorded history: the last event before the end of the
+day holds them (``to_state``, ``deadline_after``). A hazard untouched since that day (``updated_at`` before
+its end — every change of state or deadline moves ``updated_at``) still has them on its own row, so only the
+hazards changed since pay for the look-up; the figures stay one statement. A hazard with no event before the
+day (entered later for an earlier find, or loaded without history) counts with its row as it is.
+
+Hazards rejected by the day (not major, duplicates) are not in that day's figures at all.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from sqlalchemy import (
     literal,
     literal_column,
     not_,
+    or_,
+    outerjoin,
     select,
     union_all,
 )
@@ -39,13 +47,10 @@ from sqlalchemy.orm import Session
 from hazard_registry.auth.principal import Actor, hazard_scope, region_range, region_within
 from hazard_registry.clock import day_end_utc
 from hazard_registry.db import is_postgres
-from hazard_registry.hazards.models import Hazard
-from hazard_registry.hazards.workflow import State
+from hazard_registry.hazards.models import Hazard, HazardEvent
+from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 from hazard_registry.statistics import schemas
-
-# Past these states the rectification is reported done: a passed deadline no longer makes the hazard overdue.
-_DEADLINE_STOPPED = (State.verification_requested.value, State.verified.value)
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,47 @@ def child_key(region: str | None) -> ColumnElement[str]:
     return func.substr(col, 1, 9 if len(region) == 6 else 12, type_=String)
 
 
-def scoped_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElement[bool]]:
-    where = [hazard_scope(actor, Hazard), Hazard.state != "rejected", Hazard.found_at <= as_of]
+class OnDay:
+    """The register as it stood at the end of ``as_of`` (China's day), for one statement.
+
+    ``changed`` is the last event before the end of the day of each hazard changed since (``updated_at`` at
+    or after it; an index range, empty for today). Joined to ``hazards`` it gives each hazard's ``state`` and
+    ``deadline`` of that day: the event's where there is one, the row's own otherwise. A join, not a
+    correlated subquery per hazard: the planner costs it for what it is (a per-row subplan made PostgreSQL
+    estimate, and JIT-compile, the whole register's look-ups).
+    """
+
+    def __init__(self, as_of: date) -> None:
+        self.as_of = as_of
+        end = day_end_utc(as_of)
+        e = HazardEvent
+        since = select(Hazard.id).where(Hazard.updated_at >= end)
+        last = (
+            select(e.hazard_id, func.max(e.seq).label("seq"))
+            .where(e.hazard_id.in_(since), e.at < end)
+            .group_by(e.hazard_id)
+            .subquery("last_event")
+        )
+        self.changed = (
+            select(e.hazard_id, e.to_state, e.deadline_after)
+            .join(last, and_(e.hazard_id == last.c.hazard_id, e.seq == last.c.seq))
+            .subquery("on_day")
+        )
+        found = self.changed.c.hazard_id.is_not(None)
+        self.state: ColumnElement[str] = case((found, self.changed.c.to_state), else_=Hazard.state)
+        self.deadline: ColumnElement[date] = case((found, self.changed.c.deadline_after), else_=Hazard.deadline)
+        self.overdue: ColumnElement[bool] = overdue_sql(as_of, self.state, self.deadline)
+
+    @property
+    def register(self) -> Any:
+        """``hazards`` with that day's state and deadline beside each row (use as the statement's FROM)."""
+        return outerjoin(Hazard, self.changed, self.changed.c.hazard_id == Hazard.id)
+
+
+def scoped_where(actor: Actor, f: StatFilters, day: OnDay) -> list[ColumnElement[bool]]:
+    # Rejected on the day: a hazard rejected later was an open entry of the register that day.
+    not_rejected = or_(Hazard.state != "rejected", day.state != "rejected")
+    where = [hazard_scope(actor, Hazard), not_rejected, Hazard.found_at <= day.as_of]
     if f.region:
         where.append(region_within(Hazard.region_code, f.region))
     if f.industry_code:
@@ -99,10 +143,10 @@ def scoped_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElemen
     return where
 
 
-def as_of_flags(as_of: date, cutoff: date) -> dict[str, ColumnElement[bool]]:
-    closed = and_(Hazard.closed_at.is_not(None), Hazard.closed_at < day_end_utc(as_of))
+def as_of_flags(day: OnDay, cutoff: date) -> dict[str, ColumnElement[bool]]:
+    closed = and_(Hazard.closed_at.is_not(None), Hazard.closed_at < day_end_utc(day.as_of))
     is_open = not_(closed)
-    overdue = and_(is_open, Hazard.deadline < as_of, Hazard.state.not_in(_DEADLINE_STOPPED))
+    overdue = and_(is_open, day.overdue)
     stock = Hazard.found_at <= cutoff
     return {
         "closed": closed,
@@ -133,7 +177,8 @@ def aggregate(
     percentiles by ``percentile_cont`` on PostgreSQL, by ROW_NUMBER over each group on SQLite.
     """
     pg = is_postgres(session)
-    flags = as_of_flags(as_of, cutoff)
+    day = OnDay(as_of)
+    flags = as_of_flags(day, cutoff)
     days = _days_to_close(pg)
     closed_days = case((flags["closed"], days), else_=None)
     cols: list[Any] = [
@@ -141,7 +186,7 @@ def aggregate(
         *[count_if(c).label(name) for name, c in flags.items()],
         closed_days.label("days"),
     ]
-    inner_sel = select(*cols).where(*scoped_where(actor, f, as_of))
+    inner_sel = select(*cols).select_from(day.register).where(*scoped_where(actor, f, day))
     if not pg:
         # Closed hazards first, shortest first: within a group, row n is the n-th shortest time to close.
         inner_sel = inner_sel.add_columns(
@@ -253,13 +298,20 @@ def trend(session: Session, actor: Actor, f: StatFilters, *, as_of: date, months
     """Hazards found and closed per calendar month, for the ``months`` months ending with ``as_of``'s."""
     pg = is_postgres(session)
     first, labels = month_range(as_of, months)
-    where = scoped_where(actor, f, as_of)
-    found = select(_month(Hazard.found_at, pg).label("m"), literal(1).label("f"), literal(0).label("c")).where(
-        *where, Hazard.found_at >= first
+    day = OnDay(as_of)
+    where = scoped_where(actor, f, day)
+    found = (
+        select(_month(Hazard.found_at, pg).label("m"), literal(1).label("f"), literal(0).label("c"))
+        .select_from(day.register)
+        .where(*where, Hazard.found_at >= first)
     )
-    closed = select(
-        _month(Hazard.closed_at, pg, shift=True).label("m"), literal(0).label("f"), literal(1).label("c")
-    ).where(*where, Hazard.closed_at >= day_end_utc(first - timedelta(days=1)), Hazard.closed_at < day_end_utc(as_of))
+    closed = (
+        select(_month(Hazard.closed_at, pg, shift=True).label("m"), literal(0).label("f"), literal(1).label("c"))
+        .select_from(day.register)
+        .where(
+            *where, Hazard.closed_at >= day_end_utc(first - timedelta(days=1)), Hazard.closed_at < day_end_utc(as_of)
+        )
+    )
     u = union_all(found, closed).subquery("u")
     rows = session.execute(select(u.c.m, func.sum(u.c.f), func.sum(u.c.c)).group_by(u.c.m)).all()
     got = {m: (int(a), int(b)) for m, a, b in rows}
@@ -278,20 +330,23 @@ def clearance(
     rows = aggregate(session, actor, f, as_of=as_of, cutoff=cutoff)
     total = _figures(rows[0] if rows else None)
     children = breakdown(session, actor, f, "region", as_of=as_of, cutoff=cutoff)
-    flags = as_of_flags(as_of, cutoff)
+    day = OnDay(as_of)
+    flags = as_of_flags(day, cutoff)
+    deadline = day.deadline.label("deadline")
     old = session.execute(
         select(
             Hazard.id,
             Hazard.number,
             Hazard.title,
             Hazard.region_code,
-            Hazard.deadline,
+            deadline,
             Hazard.found_at,
             Enterprise.name,
         )
+        .select_from(day.register)
         .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-        .where(*scoped_where(actor, f, as_of), flags["overdue"])
-        .order_by(Hazard.deadline, Hazard.id)
+        .where(*scoped_where(actor, f, day), flags["overdue"])
+        .order_by(deadline, Hazard.id)
         .limit(oldest)
     ).all()
     return schemas.Clearance(

@@ -1,20 +1,20 @@
-"""The escalation engine.
+"""The escalation sweep (督办).
 
-Two halves. When a hazard changes, ``hazard_changed`` (called by the hazard service in the same
-transaction) rebuilds that hazard's timers: one per applicable rule, with its due day computed once, in
-Chinese working or calendar days, and remembered with the rule version. A sweep (``run_once(now)``) then
-turns every due timer into a measure with one INSERT … SELECT over the partial index of unfired timers —
-no Python loop over hazards — and issues the measures whose rule needs no confirmation through the same
-service function an officer's API call uses. A unique key per (hazard, stall episode, measure) makes
-concurrent sweeps and a rerun after a kill harmless: what exists is not made again.
+``run_once(now)`` asks each stall family in turn for the measures its stalls call for — the per-hazard
+timers ``supervision.timers`` keeps (one INSERT … SELECT over the partial index of unfired timers, no Python
+loop over hazards), missed self-inspections, lagging regions, late filings, late complaints — and then
+issues the measures whose rule needs no confirmation through the same service function an officer's API
+call uses. A unique key per (target, stall episode, measure) makes concurrent sweeps and a rerun after a kill
+harmless: what exists is not made again. A new kind of stall is a new ``StallFamily`` in ``FAMILIES``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import Integer, String, and_, case, cast, delete, func, literal, not_, or_, select, true, update
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, not_, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,19 +24,16 @@ from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, r
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import HANDLING, REPLY_PENDING
 from hazard_registry.db import UTCDateTime, is_postgres
-from hazard_registry.hazards.models import Hazard, HazardEvent
-from hazard_registry.hazards.service import overdue_clause  # the hazard service imports this module
-from hazard_registry.notices.outbox import enqueue_for_measures
-from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
+from hazard_registry.hazards.models import Hazard
+from hazard_registry.hazards.overdue import overdue_sql
+from hazard_registry.reference.lead import lead_department_sql
+from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 from hazard_registry.statistics.filings import open_period
 from hazard_registry.statistics.models import Filing
 from hazard_registry.statistics.periods import parse_period, period_to_file
 from hazard_registry.supervision.inspections import period_of
 from hazard_registry.supervision.models import (
     RUNG,
-    STALLS,
-    CalendarDay,
-    CalendarYear,
     EscalationRule,
     Issuer,
     Measure,
@@ -46,8 +43,12 @@ from hazard_registry.supervision.models import (
     SupervisionMeasure,
     SupervisionTimer,
 )
-from hazard_registry.supervision.workflow import issue_many, record
+from hazard_registry.supervision.timers import due_day, hazard_changed, load_calendar, recompute_missing
+from hazard_registry.supervision.workflow import issue_many
 from hazard_registry.workdays import CalendarYearUnknown, WorkCalendar
+
+# The timers' half, re-exported for callers that knew it here (the sweep itself uses load_calendar and due_day).
+__all__ = ["FAMILIES", "StallFamily", "SweepResult", "hazard_changed", "load_calendar", "recompute_missing", "run_once"]
 
 STALL_REASONS = {
     Stall.not_assigned: "重大事故隐患已上报，牵头部门未按时交办：",
@@ -57,153 +58,6 @@ STALL_REASONS = {
     Stall.not_verified: "企业已申请验收，监管部门未按时现场复核：",
     Stall.not_closed: "重大事故隐患已验收，未按时销号：",
 }
-
-# Measures that stand in public or on a list until the hazard is gone, and what closing it does to them.
-TAKEN_DOWN_ON_CLOSE = {
-    Measure.listed_supervision: "隐患已销号，自动摘牌",
-    Measure.public_exposure: "隐患已销号，曝光信息已撤下",
-}
-
-
-def load_calendar(session: Session) -> WorkCalendar:
-    loaded: dict[int, dict[date, bool]] = {y: {} for y in session.scalars(select(CalendarYear.year))}
-    for day in session.scalars(select(CalendarDay)):
-        loaded.setdefault(day.year, {})[day.day] = day.is_workday
-    return WorkCalendar(loaded)
-
-
-def current_rules(session: Session, region_code: str) -> dict[Stall, list[EscalationRule]]:
-    """The rules in force for a region: per stall, those of the nearest jurisdiction that has any."""
-    chain = ancestors(region_code)
-    rows = session.scalars(
-        select(EscalationRule).where(
-            EscalationRule.active.is_(True),
-            EscalationRule.retired_at.is_(None),
-            or_(EscalationRule.region_code.in_(chain), EscalationRule.region_code.is_(None)),
-        )
-    ).all()
-    rank = {code: i for i, code in enumerate(chain)}
-    out: dict[Stall, list[EscalationRule]] = {}
-    for stall in Stall:
-        mine = [r for r in rows if r.stall == stall]
-        if not mine:
-            continue
-        nearest = min(rank.get(r.region_code, len(chain)) if r.region_code else len(chain) for r in mine)
-        out[stall] = sorted(
-            (r for r in mine if (rank.get(r.region_code, len(chain)) if r.region_code else len(chain)) == nearest),
-            key=lambda r: r.threshold,
-        )
-    return out
-
-
-def _entry(session: Session, hazard: Hazard) -> tuple[int, date]:
-    """The event that put the hazard into its current state: its sequence number and its China date."""
-    row = session.execute(
-        select(HazardEvent.seq, HazardEvent.at)
-        .where(
-            HazardEvent.hazard_id == hazard.id,
-            or_(HazardEvent.from_state.is_(None), HazardEvent.from_state != HazardEvent.to_state),
-        )
-        .order_by(HazardEvent.seq.desc())
-        .limit(1)
-    ).one()
-    return row.seq, clock.today_in_china(row.at)
-
-
-def _due(calendar: WorkCalendar, base: date, days: int, working: bool) -> tuple[date | None, int | None]:
-    try:
-        return calendar.add_days(base, days, working=working), None
-    except CalendarYearUnknown as exc:
-        return None, exc.year
-
-
-def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
-    """Bring the hazard's timers and open measures in line with its new state (same transaction)."""
-    today = clock.today_in_china(now)
-    _settle_measures(session, hazard, now)
-    wanted: dict[tuple[int, str], SupervisionTimer] = {}
-    rules = current_rules(session, hazard.region_code)
-    calendar: WorkCalendar | None = None
-    seq, entered = _entry(session, hazard) if hazard.state not in ("closed", "rejected") else (0, today)
-    for stall, (watch_state, target_kind) in STALLS.items():
-        if hazard.state != watch_state:
-            continue
-        for rule in rules.get(stall, []):
-            if stall is Stall.verification_failed:
-                if hazard.failed_verifications < rule.threshold:
-                    continue
-                basis, base, due, missing = f"failed>={rule.threshold}", today, today, None
-            elif stall is Stall.overdue:
-                if hazard.deadline is None:
-                    continue
-                calendar = calendar or load_calendar(session)
-                basis, base = f"deadline:{hazard.deadline.isoformat()}", hazard.deadline
-                due, missing = _due(calendar, base, rule.threshold, rule.working_days)
-            else:
-                calendar = calendar or load_calendar(session)
-                basis, base = f"{watch_state}#{seq}", entered
-                due, missing = _due(calendar, base, rule.threshold, rule.working_days)
-            wanted[(rule.id, basis)] = SupervisionTimer(
-                hazard_id=hazard.id,
-                rule_id=rule.id,
-                basis=basis,
-                watch_state=watch_state,
-                target_kind=target_kind,
-                base_on=base,
-                due_on=due,
-                missing_year=missing,
-            )
-    existing = session.scalars(select(SupervisionTimer).where(SupervisionTimer.hazard_id == hazard.id)).all()
-    have = {(t.rule_id, t.basis) for t in existing}
-    stale = [t.id for t in existing if t.fired_at is None and (t.rule_id, t.basis) not in wanted]
-    if stale:
-        session.execute(delete(SupervisionTimer).where(SupervisionTimer.id.in_(stale)))
-    session.add_all(t for key, t in wanted.items() if key not in have)
-    session.flush()
-
-
-def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
-    """Proposals for a stall that has ended are withdrawn; closing a hazard lifts its listing (摘牌) and
-    takes down its public exposure."""
-    ended = [s for s, (state, _) in STALLS.items() if state != hazard.state]
-    moot = session.scalars(
-        select(SupervisionMeasure).where(
-            SupervisionMeasure.hazard_id == hazard.id,
-            SupervisionMeasure.state == MeasureState.proposed,
-            SupervisionMeasure.stall.in_(ended),
-        )
-    ).all()
-    for m in moot:
-        record(session, m, SYSTEM, "withdraw", now, note="督办事由已消除，建议自动撤回")
-        m.state, m.withdrawn_reason = MeasureState.withdrawn, "stall ended before the measure was issued"
-    if hazard.state != "closed":
-        return
-    standing = session.scalars(
-        select(SupervisionMeasure).where(
-            SupervisionMeasure.hazard_id == hazard.id,
-            SupervisionMeasure.measure.in_(list(TAKEN_DOWN_ON_CLOSE)),
-            SupervisionMeasure.state.in_([MeasureState.issued, MeasureState.acknowledged]),
-        )
-    ).all()
-    for m in standing:
-        outcome = TAKEN_DOWN_ON_CLOSE[Measure(m.measure)]
-        m.state, m.resolved_at, m.taken_down_at, m.outcome = MeasureState.resolved, now, now, outcome
-        record(session, m, SYSTEM, "take_down", now, note=outcome)
-    enqueue_for_measures(session, [m.id for m in standing], "take_down", now)
-
-
-def recompute_missing(session: Session, year: int) -> int:
-    """After a holiday table is loaded: give a due day to every timer that was waiting for that year."""
-    calendar = load_calendar(session)
-    waiting = session.execute(
-        select(SupervisionTimer, EscalationRule.threshold, EscalationRule.working_days)
-        .join(EscalationRule, EscalationRule.id == SupervisionTimer.rule_id)
-        .where(SupervisionTimer.missing_year == year, SupervisionTimer.fired_at.is_(None))
-    ).all()
-    for timer, threshold, working in waiting:
-        timer.due_on, timer.missing_year = _due(calendar, timer.base_on, threshold, working)
-    session.flush()
-    return len(waiting)
 
 
 # --- the sweep ----------------------------------------------------------------------------------------------
@@ -313,13 +167,10 @@ def run_once(
     ``cutoff`` is the campaign's stock/increment day (settings.campaign_cutoff)."""
     now = now or clock.now()
     result = SweepResult()
-    with session_factory() as session:
-        result.proposed = _propose_due(session, now)
-        session.commit()
-    with session_factory() as session:
-        result.proposed += _propose_self_inspection(session, now) + _propose_regions(session, now, cutoff)
-        result.proposed += _propose_late_filings(session, now) + _propose_late_complaints(session, now)
-        session.commit()
+    for family in FAMILIES:
+        with session_factory() as session:
+            result.proposed += family.propose(session, now, cutoff)
+            session.commit()
     result.issued = _auto_issue(session_factory, now)
     with session_factory() as session:
         result.waiting_for_calendar = session.scalar(
@@ -364,28 +215,6 @@ def _in_jurisdiction(column, rule: EscalationRule, rules: list[EscalationRule]):
     return and_(true(), *clauses)
 
 
-def lead_department_sql(region_code, sector_code):
-    """``hazards.service.lead_department`` as a correlated subquery, for set-based statements: of the
-    departments in the region and above it, the nearest one leading the sector, else the nearest default lead
-    (a deeper region's code sorts after its ancestors', and a leading department before a default lead)."""
-    d, ds = Department, DepartmentSector
-    chain = [
-        region_code,
-        func.substr(region_code, 1, 6, type_=String),
-        func.substr(region_code, 1, 4, type_=String) + literal("00"),
-        func.substr(region_code, 1, 2, type_=String) + literal("0000"),
-    ]
-    leads = ds.sector_code.is_not(None)
-    return (
-        select(d.id)
-        .outerjoin(ds, and_(ds.department_id == d.id, ds.sector_code == sector_code))
-        .where(d.region_code.in_(chain), or_(leads, d.is_default_lead.is_(True)))
-        .order_by(d.region_code.desc(), case((leads, 0), else_=1), d.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 def inspection_periods(today: date, monthly: bool) -> list[tuple[str, date, date]]:
     """The two periods before the one ``today`` is in (a sweep that missed some days still sees them)."""
     out = []
@@ -413,7 +242,7 @@ def _propose_self_inspection(session: Session, now: datetime) -> int:
         higher = rule.issuer == Issuer.higher_level.value
         for monthly in (False, True):
             for code, start, end in inspection_periods(today, monthly):
-                due, _missing = _due(calendar, end, rule.threshold, rule.working_days)
+                due, _missing = due_day(calendar, end, rule.threshold, rule.working_days)
                 if due is None or due > today:
                     continue
                 what = "月度" if monthly else "季度"
@@ -458,10 +287,9 @@ def _propose_self_inspection(session: Session, now: datetime) -> int:
 def region_figures(session: Session, today: date, cutoff: date):
     """Per county and per prefecture (by GB/T 2260 prefix): open hazards, how many are past their deadline
     and how many are of the stock. One GROUP BY per level over the register."""
-
     h = Hazard
     open_ = h.state.not_in(["closed", "rejected"])
-    overdue = overdue_clause(today)
+    overdue = overdue_sql(today)
     levels = {
         "county": func.substr(h.region_code, 1, 6, type_=String),
         "prefecture": func.substr(h.region_code, 1, 4, type_=String) + literal("00"),
@@ -612,7 +440,6 @@ def _insert_measures(session: Session, source) -> int:
 def _propose_late_filings(session: Session, now: datetime) -> int:
     """Enterprises that have not filed the last quarter's (or last year's) statistics the rule's days after
     they were due. Pending filings are opened set-based first, so those who never started are seen."""
-
     rules = _rules_for(session, Stall.filing_late)
     if not rules:
         return 0
@@ -676,7 +503,6 @@ def _china_day_after(day: date):
 def _propose_late_complaints(session: Session, now: datetime) -> int:
     """Complaints not concluded within their handling days or not answered within their reply days: a stall
     of the department handling them, supervised from above. The reason names the case, never the reporter."""
-
     rules = _rules_for(session, Stall.complaint_late)
     if not rules:
         return 0
@@ -723,3 +549,71 @@ def _propose_late_complaints(session: Session, now: datetime) -> int:
             )
             proposed += _insert_measures(session, source)
     return proposed
+
+
+# --- the stall families the sweep iterates over --------------------------------------------------------------
+
+
+class StallFamily(Protocol):
+    """One kind of stall: ``propose`` inserts, set-based, the measures its stalls call for on ``now``'s day
+    (deduplicated by key, so a rerun proposes nothing twice) and says how many it made."""
+
+    name: str
+
+    def propose(self, session: Session, now: datetime, cutoff: date) -> int: ...
+
+
+class HazardStalls:
+    """A hazard stuck in a state (not assigned, not started, overdue, failed, not verified, not closed):
+    its timers, due by today."""
+
+    name = "hazard"
+
+    def propose(self, session: Session, now: datetime, cutoff: date) -> int:
+        return _propose_due(session, now)
+
+
+class SelfInspectionStalls:
+    """An enterprise with no principal-led self-inspection in a finished quarter (month, high-risk)."""
+
+    name = "self_inspection"
+
+    def propose(self, session: Session, now: datetime, cutoff: date) -> int:
+        return _propose_self_inspection(session, now)
+
+
+class RegionStalls:
+    """A county or prefecture whose overdue share or open stock is above its rule, once a quarter."""
+
+    name = "region"
+
+    def propose(self, session: Session, now: datetime, cutoff: date) -> int:
+        return _propose_regions(session, now, cutoff)
+
+
+class FilingStalls:
+    """An enterprise that has not filed its 季报/年报 the rule's days after it was due."""
+
+    name = "filing"
+
+    def propose(self, session: Session, now: datetime, cutoff: date) -> int:
+        return _propose_late_filings(session, now)
+
+
+class ComplaintStalls:
+    """A complaint not concluded, or not answered, by its deadline: the handling department's stall."""
+
+    name = "complaint"
+
+    def propose(self, session: Session, now: datetime, cutoff: date) -> int:
+        return _propose_late_complaints(session, now)
+
+
+# In this order, each in its own transaction: the hazard stalls first, as they are the most and the most urgent.
+FAMILIES: tuple[StallFamily, ...] = (
+    HazardStalls(),
+    SelfInspectionStalls(),
+    RegionStalls(),
+    FilingStalls(),
+    ComplaintStalls(),
+)

@@ -14,10 +14,11 @@ from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, Actor, Role, enterprise_scope
 from hazard_registry.errors import Forbidden, InvalidInput, NotFound
 from hazard_registry.hazards.models import Hazard
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.models import Enterprise, Industry
 from hazard_registry.supervision import workflow as measures
 from hazard_registry.supervision.models import Measure, MeasureState, SelfInspection, Stall, SupervisionMeasure
-from hazard_registry.types import MAX_ID
+from hazard_registry.types import MAX_ID, Id
 
 
 class SelfInspectionCreate(BaseModel):
@@ -28,7 +29,7 @@ class SelfInspectionCreate(BaseModel):
     led_by_principal: bool = Field(description="The principal (主要负责人) led it; only such inspections count")
     scope: str = Field(min_length=1, max_length=4000, description="Sites, units and systems inspected")
     hazards_found: int = Field(0, ge=0, le=10_000, description="Major hazards found")
-    hazard_ids: list[int] = Field(default_factory=list, max_length=500, description="Those reported to the register")
+    hazard_ids: list[Id] = Field(default_factory=list, max_length=500, description="Those reported to the register")
     note: str | None = Field(None, max_length=4000)
 
     @model_validator(mode="after")
@@ -139,9 +140,10 @@ def list_visible(
     enterprise_id: int | None,
     since: date | None,
     until: date | None,
-    after_id: int | None,
+    cursor: str | None,
     limit: int,
-) -> list[SelfInspection]:
+) -> tuple[list[SelfInspection], str | None]:
+    """A keyset page of the self-inspections the caller may see, newest first, and the next page's cursor."""
     stmt = (
         select(SelfInspection)
         .join(Enterprise, Enterprise.id == SelfInspection.enterprise_id)
@@ -154,6 +156,4 @@ def list_visible(
         stmt = stmt.where(SelfInspection.inspected_on >= since)
     if until:
         stmt = stmt.where(SelfInspection.inspected_on <= until)
-    if after_id:
-        stmt = stmt.where(SelfInspection.id < after_id)
-    return list(session.scalars(stmt.order_by(SelfInspection.id.desc()).limit(limit)))
+    return cut(session.scalars(keyset(stmt, SelfInspection.id, cursor, limit)).all(), limit)

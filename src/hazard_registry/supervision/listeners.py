@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.workflow import WORKFLOW as HAZARDS
-from hazard_registry.supervision import engine
+from hazard_registry.supervision import timers
 
 
 def rebuild_timers(session: Session, hazard: Hazard, _action: str, now: datetime) -> None:
-    engine.hazard_changed(session, hazard, now)
+    timers.hazard_changed(session, hazard, now)
 
 
 def install() -> None:

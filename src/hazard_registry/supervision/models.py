@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hazard_registry.db import Base, UTCDateTime, utcnow
 from hazard_registry.hazards.models import BigId
+from hazard_registry.hazards.overdue import DEADLINE_RUNNING_VALUES
 
 
 class Stall(StrEnum):
@@ -30,7 +31,7 @@ class Stall(StrEnum):
 
     not_assigned = "not_assigned"  # regulator: reported, not assigned
     not_started = "not_started"  # enterprise: assigned, rectification not started
-    overdue = "overdue"  # enterprise: rectifying past its deadline (threshold counts after the deadline)
+    overdue = "overdue"  # enterprise: assigned or rectifying past its deadline (threshold counts after the deadline)
     verification_failed = "verification_failed"  # enterprise: failed verification N times (threshold = count)
     not_verified = "not_verified"  # regulator: verification requested, not verified
     not_closed = "not_closed"  # regulator: verified, not closed
@@ -43,14 +44,15 @@ class Stall(StrEnum):
     complaint_late = "complaint_late"  # department: a complaint not concluded (60 days) or not answered (10 days)
 
 
-# stall → (the hazard state it watches, who stalls)
-STALLS: dict[Stall, tuple[str, str]] = {
-    Stall.not_assigned: ("reported", "department"),
-    Stall.not_started: ("assigned", "enterprise"),
-    Stall.overdue: ("rectifying", "enterprise"),
-    Stall.verification_failed: ("rectifying", "enterprise"),
-    Stall.not_verified: ("verification_requested", "department"),
-    Stall.not_closed: ("verified", "department"),
+# stall → (the hazard states it watches, who stalls). The overdue stall watches every state in which the
+# deadline runs (hazards.overdue): from assignment, whether or not rectification has started.
+STALLS: dict[Stall, tuple[tuple[str, ...], str]] = {
+    Stall.not_assigned: (("reported",), "department"),
+    Stall.not_started: (("assigned",), "enterprise"),
+    Stall.overdue: (DEADLINE_RUNNING_VALUES, "enterprise"),
+    Stall.verification_failed: (("rectifying",), "enterprise"),
+    Stall.not_verified: (("verification_requested",), "department"),
+    Stall.not_closed: (("verified",), "department"),
 }
 
 

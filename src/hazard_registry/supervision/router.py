@@ -15,10 +15,19 @@ from hazard_registry.auth.principal import Role
 from hazard_registry.db import DbSession
 from hazard_registry.errors import Forbidden, InvalidInput
 from hazard_registry.hazards import service as hazards
+from hazard_registry.pagination import Cursor, Page
 from hazard_registry.supervision import inspections, service
-from hazard_registry.supervision.engine import load_calendar
 from hazard_registry.supervision.models import CalendarYear, Issuer, Measure, MeasureState, Stall
-from hazard_registry.types import MAX_ID, IdPath, IfMatch, Version, expected_version
+from hazard_registry.supervision.timers import load_calendar
+from hazard_registry.types import (
+    Id,
+    IdPath,
+    IfMatch,
+    RegionCode,
+    RegionQuery,
+    Version,
+    expected_version,
+)
 from hazard_registry.workdays import CalendarYearUnknown
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
@@ -84,19 +93,23 @@ def _out(actor, m) -> MeasureOut:
     return out
 
 
-@router.get("/measures", response_model=list[MeasureOut], operation_id="list_measures")
+class MeasurePage(Page[MeasureOut]):
+    pass
+
+
+@router.get("/measures", response_model=MeasurePage, operation_id="list_measures")
 def list_measures(
     actor: CurrentActor,
     session: DbSession,
     state: Annotated[list[MeasureState] | None, Query()] = None,
     measure: Annotated[list[Measure] | None, Query()] = None,
-    hazard_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    hazard_id: Id | None = None,
+    enterprise_id: Id | None = None,
+    region: RegionQuery = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[MeasureOut]:
-    rows = service.list_measures(
+) -> MeasurePage:
+    rows, next_cursor = service.list_measures(
         session,
         actor,
         state=[s.value for s in state] if state else None,
@@ -104,10 +117,10 @@ def list_measures(
         hazard_id=hazard_id,
         enterprise_id=enterprise_id,
         region=region,
-        after_id=after_id,
+        cursor=cursor,
         limit=limit,
     )
-    return [_out(actor, m) for m in rows]
+    return MeasurePage(items=[_out(actor, m) for m in rows], next_cursor=next_cursor)
 
 
 @router.get("/measures/{measure_id}", response_model=MeasureOut, operation_id="get_measure")
@@ -142,22 +155,26 @@ def act_on_measure(
     return _out(actor, m)
 
 
-@router.get("/hazards/{hazard_id}/measures", response_model=list[MeasureOut], operation_id="hazard_supervision")
-def hazard_supervision(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[MeasureOut]:
+@router.get("/hazards/{hazard_id}/measures", response_model=MeasurePage, operation_id="hazard_supervision")
+def hazard_supervision(
+    hazard_id: IdPath, actor: CurrentActor, session: DbSession, cursor: Cursor = None
+) -> MeasurePage:
     hazards.get_visible(session, actor, hazard_id)
-    return [_out(actor, m) for m in service.list_measures(session, actor, hazard_id=hazard_id, limit=200)]
+    rows, next_cursor = service.list_measures(session, actor, hazard_id=hazard_id, cursor=cursor, limit=200)
+    return MeasurePage(items=[_out(actor, m) for m in rows], next_cursor=next_cursor)
 
 
-@public.get("/exposures", response_model=list[ExposureOut], operation_id="public_exposures")
+@public.get("/exposures", response_model=Page[ExposureOut], operation_id="public_exposures")
 def public_exposures(
     session: DbSession,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$")] = None,
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    region: RegionQuery = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[ExposureOut]:
+) -> Page[ExposureOut]:
     """Enterprises publicly exposed (曝光) for major hazards: name, hazard summary, measure, legal basis and
     date only. An exposure disappears once taken down (the hazard closed or the measure resolved)."""
-    return [ExposureOut(**row) for row in service.public_exposures(session, region, limit, after_id)]
+    rows, next_cursor = service.public_exposures(session, region, limit, cursor)
+    return Page[ExposureOut](items=[ExposureOut(**row) for row in rows], next_cursor=next_cursor)
 
 
 class MeasureEventOut(BaseModel):
@@ -170,11 +187,11 @@ class MeasureEventOut(BaseModel):
     note: str | None
 
 
-@router.get("/measures/{measure_id}/events", response_model=list[MeasureEventOut], operation_id="measure_events")
-def measure_events(measure_id: IdPath, actor: CurrentActor, session: DbSession) -> list[MeasureEventOut]:
+@router.get("/measures/{measure_id}/events", response_model=Page[MeasureEventOut], operation_id="measure_events")
+def measure_events(measure_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[MeasureEventOut]:
     """What happened to a measure: proposed by the sweep, issued (with its 文号), acknowledged, taken down…"""
     m = service.get_visible(session, actor, measure_id)
-    return [MeasureEventOut.model_validate(e) for e in service.events(session, m)]
+    return Page[MeasureEventOut](items=[MeasureEventOut.model_validate(e) for e in service.events(session, m)])
 
 
 # --- self-inspections ---------------------------------------------------------------------------------------
@@ -197,23 +214,23 @@ def record_self_inspection(
 
 
 @router.get(
-    "/self-inspections", response_model=list[inspections.SelfInspectionOut], operation_id="list_self_inspections"
+    "/self-inspections", response_model=Page[inspections.SelfInspectionOut], operation_id="list_self_inspections"
 )
 def list_self_inspections(
     actor: CurrentActor,
     session: DbSession,
-    enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    enterprise_id: Id | None = None,
     since: date | None = None,
     until: date | None = None,
-    after_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Keyset: the last id of the page before")
-    ] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[inspections.SelfInspectionOut]:
-    rows = inspections.list_visible(
-        session, actor, enterprise_id=enterprise_id, since=since, until=until, after_id=after_id, limit=limit
+) -> Page[inspections.SelfInspectionOut]:
+    rows, next_cursor = inspections.list_visible(
+        session, actor, enterprise_id=enterprise_id, since=since, until=until, cursor=cursor, limit=limit
     )
-    return [inspections.SelfInspectionOut.model_validate(r) for r in rows]
+    return Page[inspections.SelfInspectionOut](
+        items=[inspections.SelfInspectionOut.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -230,7 +247,6 @@ def get_self_inspection(
 # --- rules ----------------------------------------------------------------------------------------------------
 
 RuleKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3})?$")]
 
 
 class RuleOut(BaseModel):
@@ -292,16 +308,18 @@ class RuleRevise(_RuleFields):
     active: bool | None = Field(None, description="false switches the rule off from the next version on")
 
 
-@router.get("/escalation-rules", response_model=list[RuleOut], operation_id="list_escalation_rules")
+@router.get("/escalation-rules", response_model=Page[RuleOut], operation_id="list_escalation_rules")
 def list_escalation_rules(
     actor: CurrentActor,
     session: DbSession,
     region: Annotated[RegionCode | None, Query(description="A region's own rules and the national defaults")] = None,
     include_retired: bool = False,
-) -> list[RuleOut]:
+) -> Page[RuleOut]:
     if actor.role is Role.enterprise:
         raise Forbidden("rules are for regulators and administrators", code="role_forbidden")
-    return [RuleOut.model_validate(r) for r in service.list_rules(session, region, include_retired)]
+    return Page[RuleOut](
+        items=[RuleOut.model_validate(r) for r in service.list_rules(session, region, include_retired)]
+    )
 
 
 @router.post("/escalation-rules", response_model=RuleOut, status_code=201, operation_id="create_escalation_rule")
@@ -354,7 +372,6 @@ Year = Annotated[int, Path(ge=2004, le=2100)]
 @router.get("/calendar/{year}", response_model=CalendarYearOut, operation_id="get_calendar_year")
 def get_calendar_year(year: Year, actor: CurrentActor, session: DbSession) -> CalendarYearOut:
     """The exceptions to Monday–Friday for a year, as the engine counts working days: holidays and 调休."""
-
     cal = load_calendar(session)
     loaded = session.get(CalendarYear, year)
     if not cal.knows(year):

@@ -22,8 +22,8 @@ from hazard_registry.auth.principal import Actor, Role, region_contains, region_
 from hazard_registry.db import add_unique
 from hazard_registry.errors import Conflict, Forbidden, NotFound, WrongState
 from hazard_registry.hazards.models import Hazard
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.models import Enterprise
-from hazard_registry.supervision.engine import recompute_missing
 from hazard_registry.supervision.models import (
     MEASURE_NAMES,
     CalendarDay,
@@ -34,6 +34,7 @@ from hazard_registry.supervision.models import (
     MeasureState,
     SupervisionMeasure,
 )
+from hazard_registry.supervision.timers import recompute_missing
 from hazard_registry.supervision.workflow import (
     WORKFLOW,
     Action,
@@ -68,9 +69,10 @@ def list_measures(
     hazard_id: int | None = None,
     enterprise_id: int | None = None,
     region: str | None = None,
-    after_id: int | None = None,
+    cursor: str | None = None,
     limit: int = 50,
-) -> list[SupervisionMeasure]:
+) -> tuple[list[SupervisionMeasure], str | None]:
+    """A keyset page of the measures in the caller's scope, oldest first, and the next page's cursor."""
     m = SupervisionMeasure
     stmt = select(m).where(measure_scope(actor))
     if state:
@@ -83,9 +85,7 @@ def list_measures(
         stmt = stmt.where(m.target_enterprise_id == enterprise_id)
     if region:
         stmt = stmt.where(region_within(m.target_region_code, region))
-    if after_id:
-        stmt = stmt.where(m.id > after_id)
-    return list(session.scalars(stmt.order_by(m.id).limit(limit)))
+    return cut(session.scalars(keyset(stmt, m.id, cursor, limit, newest_first=False)).all(), limit)
 
 
 def events(session: Session, measure: SupervisionMeasure) -> list[MeasureEvent]:
@@ -150,7 +150,9 @@ def withdraw(
 # --- the public exposure list (曝光) ---------------------------------------------------------------------------
 
 
-def public_exposures(session: Session, region: str | None, limit: int, after_id: int | None) -> list[dict[str, Any]]:
+def public_exposures(
+    session: Session, region: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     """What the public may see of an exposure: enterprise, hazard summary, measure, legal basis, date."""
     m, h, e = SupervisionMeasure, Hazard, Enterprise
     stmt = (
@@ -165,9 +167,7 @@ def public_exposures(session: Session, region: str | None, limit: int, after_id:
     )
     if region:
         stmt = stmt.where(region_within(m.target_region_code, region))
-    if after_id:
-        stmt = stmt.where(m.id > after_id)
-    rows = session.execute(stmt.order_by(m.id).limit(limit)).all()
+    rows, next_cursor = cut(session.execute(keyset(stmt, m.id, cursor, limit, newest_first=False)).all(), limit)
     return [
         {
             "id": r.id,
@@ -179,7 +179,7 @@ def public_exposures(session: Session, region: str | None, limit: int, after_id:
             "published_on": clock.today_in_china(r.issued_at) if r.issued_at else None,
         }
         for r in rows
-    ]
+    ], next_cursor
 
 
 # --- rules ----------------------------------------------------------------------------------------------------

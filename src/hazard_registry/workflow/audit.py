@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +51,9 @@ class Chain:
     always_started: bool = False
     has_role: bool = False
     has_states: bool = True
+    # Columns an event carries beside the hashed body, read from the owner after the change (e.g. the
+    # hazard's deadline after each event, which statistics as of a past day read).
+    stamp: Callable[[Any], dict[str, Any]] | None = None
 
     @property
     def fields(self) -> tuple[tuple[str, str], ...]:
@@ -163,6 +166,8 @@ def append(
         data=data,
         actor_name=actor_name,
     )
+    for column, value in (chain.stamp(owner) if chain.stamp else {}).items():
+        setattr(ev, column, value)
     state = inspect(owner)
     if state.persistent and session.is_modified(owner, include_collections=False):
         owner.chain_seq, owner.chain_head = seq, ev.hash  # carried by the owner's own versioned UPDATE

@@ -4,8 +4,8 @@ Measure and complaint events get seq / prev_hash / hash like hazard events (exis
 in id order); hazards, measures and complaints get chain_seq / chain_head, the head the verifier checks so
 a removed last event is caught; the three event tables refuse UPDATE and DELETE on SQLite too.
 
-Revision ID: 0010_kernel
-Revises: 0009
+Revision ID: 0011_kernel
+Revises: 0010_facts
 Create Date: 2026-11-27 17:40:00
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_kernel"
-down_revision: str | None = "0009"
+revision: str = "0011_kernel"
+down_revision: str | None = "0010_facts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
