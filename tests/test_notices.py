@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import delete, func, select, update
 
 from hazard_registry import clock
-from hazard_registry.auth.models import User
+from hazard_registry.auth.models import User, UserEvent
 from hazard_registry.notices.deliver import deliver_due
 from hazard_registry.notices.models import Notice
 from hazard_registry.notices.outbox import Channels, enqueue_for_measures
@@ -445,6 +445,7 @@ def test_an_officer_gets_an_email_address_through_the_user_admin(client, app, wo
     r = client.patch(f"/api/v1/users/{uid}", headers=admin, json={"email": "new@ns-yj.example.gov.cn"})
     assert r.json()["email"] == "new@ns-yj.example.gov.cn"
     with app.state.engine.begin() as conn:  # the world's users are not wiped: leave none behind
+        conn.execute(delete(UserEvent).where(UserEvent.user_id == uid))  # its creation is on the record
         conn.execute(delete(User).where(User.id == uid))
     assert db.scalar(select(func.count()).select_from(User).where(User.username == "officer_mail")) == 0
 

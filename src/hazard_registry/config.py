@@ -45,8 +45,18 @@ class Settings(BaseSettings):
     complaint_file_max_bytes: int = 10 * 1024 * 1024
     complaint_files_per_complaint: int = 20
     complaint_image_max_pixels: int = 40_000_000
+    # Where abuse limits are counted (see ratelimit.py): auto (the database on PostgreSQL, memory on SQLite),
+    # memory (this process only), database, or a `limits` storage URL such as redis://host:6379.
+    rate_limit_storage: str = "auto"
+    # Proxies whose X-Forwarded-For is believed, comma-separated addresses or networks (e.g. "10.0.0.2,
+    # 172.18.0.0/16"). Empty: none, the TCP peer is the client.
+    trusted_proxies: str = ""
+    # Failed logins, as "count/seconds", per account and per client address; past either, 429 until the
+    # window ends. A successful login clears the account's count.
+    login_rate_account: str = "5/900"
+    login_rate_address: str = "30/900"
     # Rate limits of the public desk, as "count/seconds": new complaints per client address, reads and
-    # writes per receipt, wrong receipts per client address. Counted in the process (one per worker).
+    # writes per receipt, wrong receipts per client address. Counted in rate_limit_storage.
     complaint_rate_submit: str = "10/3600"
     complaint_rate_receipt: str = "60/60"
     complaint_rate_bad_receipt: str = "10/900"

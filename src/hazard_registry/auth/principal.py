@@ -37,6 +37,27 @@ class Actor:
 
 SYSTEM = Actor(user_id=None, username="system", role=Role.system)
 
+# The whole country: the region of a national-level administrator (the standards catalogue, the holiday
+# table). Not a GB/T 2260 code; the migration adds it to ``regions`` as the parent of nothing.
+NATIONAL = "000000"
+
+
+def region_level(code: str) -> int:
+    """0 national, 1 province, 2 prefecture, 3 county, 4 township: a smaller number is a higher level."""
+    if code == NATIONAL:
+        return 0
+    if len(code) > 6:
+        return 4
+    if code[2:] == "0000":
+        return 1
+    if code[4:] == "00":
+        return 2
+    return 3
+
+
+def is_national(actor: Actor) -> bool:
+    return actor.role is Role.system or (actor.role is Role.admin and actor.region_code == NATIONAL)
+
 
 def region_range(code: str) -> tuple[str, str]:
     """The half-open string range [lo, hi) holding a region code and every code below it.
@@ -44,6 +65,8 @@ def region_range(code: str) -> tuple[str, str]:
     GB/T 2260 codes are hierarchical by prefix: 440000 (Guangdong) → 4403xx (Shenzhen) → 440305 (Nanshan)
     → 440305001 (a township). A range keeps the comparison index-friendly on every database.
     """
+    if code == NATIONAL:
+        return "0", ":"  # every code is digits, and ":" follows "9"
     prefix = code
     if len(code) == 6:
         while prefix.endswith("00") and len(prefix) > 2:
