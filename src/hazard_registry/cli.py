@@ -37,7 +37,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         with _sessionmaker()() as session:
             print(load_demo(session))
-    uvicorn.run("hazard_registry.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    from hazard_registry.logs import uvicorn_log_config
+
+    uvicorn.run(
+        "hazard_registry.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # X-Forwarded-For is read by the application from HAZARD_TRUSTED_PROXIES only (ratelimit.py): uvicorn's
+        # own rewriting would believe any local peer.
+        proxy_headers=False,
+        log_config=uvicorn_log_config(),
+    )
     return 0
 
 
@@ -113,9 +125,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import logging
     import signal
 
+    from hazard_registry import logs
     from hazard_registry.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.install()
     settings = get_settings()
     if not args.no_migrate:
         cmd_migrate(args)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hazard_registry import __version__
+from hazard_registry import __version__, logs
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
@@ -61,6 +61,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    logs.install()
     app = FastAPI(
         lifespan=_lifespan,
         title="hazard-registry",
