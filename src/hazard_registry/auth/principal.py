@@ -84,6 +84,23 @@ def region_contains(outer: str, inner: str) -> bool:
     return lo <= inner < hi
 
 
+def on_line(a: str, b: str) -> bool:
+    """Whether two regions are on one line of the hierarchy: one holds the other (or they are the same)."""
+    return region_contains(a, b) or region_contains(b, a)
+
+
+def sees_contacts(actor: Actor, region_code: str) -> bool:
+    """Whether ``actor`` may read the phone and e-mail of a department head in ``region_code``: officers and
+    administrators of the department's line (above it, or below it); an enterprise, those above it."""
+    if actor.role is Role.system:
+        return True
+    if not actor.region_code:
+        return False
+    if actor.role is Role.enterprise:
+        return region_contains(region_code, actor.region_code)
+    return on_line(actor.region_code, region_code)
+
+
 def ancestors(code: str) -> list[str]:
     """The code itself and every region above it, nearest first (township → county → prefecture → province)."""
     out = [code]

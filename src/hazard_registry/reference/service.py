@@ -15,6 +15,7 @@ from hazard_registry.auth.principal import (
     is_national,
     region_contains,
     region_within,
+    sees_contacts,
 )
 from hazard_registry.db import add_unique, flush_versioned
 from hazard_registry.errors import (
@@ -110,6 +111,14 @@ def get_department(session: Session, department_id: int) -> Department:
     if dept is None:
         raise NotFound(f"department {department_id} not found", code="department_not_found")
     return dept
+
+
+def department_out(actor: Actor, dept: Department) -> schemas.DepartmentOut:
+    """The department as ``actor`` may read it: its head's phone and e-mail only along its region's line."""
+    out = schemas.DepartmentOut.model_validate(dept)
+    if not sees_contacts(actor, dept.region_code):
+        out.head_phone = out.head_email = None
+    return out
 
 
 def list_departments(session: Session, actor: Actor, region: str | None, sector: str | None) -> list[Department]:
