@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +19,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HAZARD_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("var")
+    # Where the generated JWT secret and complaint key are kept (when not given as settings). Defaults to
+    # data_dir; put it on another volume so a copy of the data (a backup, a stolen disk) is not also its key.
+    keys_dir: Path | None = None
     # Empty means "an SQLite file inside data_dir": the embedded default.
     database_url: str = ""
     database_pool_size: int = 20
@@ -107,29 +114,42 @@ class Settings(BaseSettings):
         return self.attachments_dir or self.data_dir / "attachments"
 
     @property
+    def effective_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir
+
+    @property
     def effective_jwt_secret(self) -> str:
-        """The configured secret, or one generated once and kept in data_dir so tokens survive restarts."""
+        """The configured secret, or one generated once and kept in keys_dir so tokens survive restarts."""
         if self.jwt_secret:
             return self.jwt_secret
-        path = self.data_dir / "jwt-secret"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return key_file(self.effective_keys_dir / "jwt-secret", lambda: secrets.token_urlsafe(48))
 
     @property
     def effective_complaint_keys(self) -> list[str]:
         if self.complaint_keys:
             return [k.strip() for k in self.complaint_keys.split(",") if k.strip()]
-        path = self.data_dir / "complaint-key"
-        if not path.exists():
-            from cryptography.fernet import Fernet
+        from cryptography.fernet import Fernet
 
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(Fernet.generate_key().decode())
-            path.chmod(0o600)
-        return [path.read_text().strip()]
+        return [key_file(self.effective_keys_dir / "complaint-key", lambda: Fernet.generate_key().decode())]
+
+
+def key_file(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in ``path``, made by ``make`` the first time. Safe when several processes start at once:
+    the secret is written to a private temporary file that is then hard-linked into place, which fails if
+    another process got there first; everyone then reads the one file that won."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(make())
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
 
 
 @lru_cache
