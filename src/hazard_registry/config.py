@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 
 class Settings(BaseSettings):
@@ -22,8 +23,15 @@ class Settings(BaseSettings):
     # Where the generated JWT secret and complaint key are kept (when not given as settings). Defaults to
     # data_dir; put it on another volume so a copy of the data (a backup, a stolen disk) is not also its key.
     keys_dir: Path | None = None
-    # Empty means "an SQLite file inside data_dir": the embedded default.
+    # Empty means "an SQLite file inside data_dir": the embedded default. Or give the parts (db_host …): a
+    # password with "@", "/" or ":" needs no escaping then (the URL is composed with sqlalchemy's URL.create).
     database_url: str = ""
+    db_host: str = ""
+    db_port: int | None = None
+    db_user: str = ""
+    db_password: str = ""
+    db_name: str = ""
+    db_driver: str = "postgresql+psycopg"
     database_pool_size: int = 20
     jwt_secret: str = ""
     jwt_ttl_minutes: int = 8 * 60
@@ -106,6 +114,16 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
+        if self.db_host:
+            url = URL.create(
+                self.db_driver,
+                username=self.db_user or None,
+                password=self.db_password or None,
+                host=self.db_host,
+                port=self.db_port,
+                database=self.db_name or None,
+            )
+            return url.render_as_string(hide_password=False)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'hazard_registry.db').resolve()}"
 

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from hazard_registry.reference.schemas import Email
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{3,64}$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds")
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    password: Password
+    role: Literal["enterprise", "regulator", "admin"]
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    email: Email | None = Field(None, description="Where supervision notices reach the user (officers)")
+    enterprise_uscc: str | None = Field(None, description="For role enterprise")
+    department_code: str | None = Field(None, description="For role regulator")
+    region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{3})?$")] | None = Field(
+        None, description="For role admin"
+    )
+    can_close: bool = Field(False, description="Closing authority (销号), regulators only")
+    can_reveal_identity: bool = Field(False, description="May approve revealing a complainant (regulators, admins)")
+    can_take_complaints: bool = Field(False, description="May enter hotline/letter/visit complaints")
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    email: Email | None = None
+    password: Password | None = None
+    active: bool | None = None
+    can_close: bool | None = None
+    can_reveal_identity: bool | None = None
+    can_take_complaints: bool | None = None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str | None
+    email: str | None
+    role: str
+    enterprise_id: int | None
+    department_id: int | None
+    region_code: str | None
+    can_close: bool
+    can_reveal_identity: bool
+    can_take_complaints: bool
+    active: bool
+
+
+class UserEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    actor_id: int | None = Field(description="None: the system (the command line)")
+    action: str = Field(
+        description="created, rights_granted, rights_withdrawn, password_reset, deactivated, reactivated"
+    )
+    data: dict[str, Any]
+    at: datetime

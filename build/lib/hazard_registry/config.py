@@ -1,0 +1,175 @@
+"""One Settings class. Every setting is read from the environment with the prefix ``HAZARD_``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAZARD_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    # Where the generated JWT secret and complaint key are kept (when not given as settings). Defaults to
+    # data_dir; put it on another volume so a copy of the data (a backup, a stolen disk) is not also its key.
+    keys_dir: Path | None = None
+    # Empty means "an SQLite file inside data_dir": the embedded default. Or give the parts (db_host …): a
+    # password with "@", "/" or ":" needs no escaping then (the URL is composed with sqlalchemy's URL.create).
+    database_url: str = ""
+    db_host: str = ""
+    db_port: int | None = None
+    db_user: str = ""
+    db_password: str = ""
+    db_name: str = ""
+    db_driver: str = "postgresql+psycopg"
+    database_pool_size: int = 20
+    jwt_secret: str = ""
+    jwt_ttl_minutes: int = 8 * 60
+    attachments_dir: Path | None = None
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_types: list[str] = Field(
+        default=[
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "image/heic",
+            "application/pdf",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ]
+    )
+    idempotency_ttl_hours: int = 24
+    # The escalation sweep: seconds between sweeps (``hazard-registry worker`` and the in-process loop), and
+    # whether ``serve`` runs the loop itself: "auto" does on the embedded SQLite default and leaves a
+    # PostgreSQL deployment to its worker processes.
+    sweep_interval_seconds: float = 300
+    serve_sweep: str = Field("auto", pattern="^(auto|on|off)$")
+    # Fernet keys for reporters' identities, comma-separated, newest first (the first encrypts, all decrypt).
+    # Empty means a key generated once into data_dir, like the JWT secret.
+    complaint_keys: str = ""
+    complaint_file_max_bytes: int = 10 * 1024 * 1024
+    complaint_files_per_complaint: int = 20
+    complaint_image_max_pixels: int = 40_000_000
+    # Where abuse limits are counted (see ratelimit.py): auto (the database on PostgreSQL, memory on SQLite),
+    # memory (this process only), database, or a `limits` storage URL such as redis://host:6379.
+    rate_limit_storage: str = "auto"
+    # Proxies whose X-Forwarded-For is believed, comma-separated addresses or networks (e.g. "10.0.0.2,
+    # 172.18.0.0/16"). Empty: none, the TCP peer is the client.
+    trusted_proxies: str = ""
+    # Failed logins, as "count/seconds", per account and per client address; past either, 429 until the
+    # window ends. A successful login clears the account's count.
+    login_rate_account: str = "5/900"
+    login_rate_address: str = "30/900"
+    # Rate limits of the public desk, as "count/seconds": new complaints per client address, reads and
+    # writes per receipt, wrong receipts per client address. Counted in rate_limit_storage.
+    complaint_rate_submit: str = "10/3600"
+    complaint_rate_receipt: str = "60/60"
+    complaint_rate_bad_receipt: str = "10/900"
+    complaint_bad_receipt_delay_ms: int = 500
+    # Hazards found on or before this day are the campaign's stock (存量); later ones its increment (增量).
+    campaign_cutoff: date = date(2023, 12, 31)
+    # Ledger imports: the largest file and the most rows read from it.
+    import_max_rows: int = 20000
+    # Notices (notices/): a channel is on when configured. The webhook POSTs JSON signed with the secret;
+    # e-mail goes over SMTP. A notice that fails is retried after backoff × 2^(attempts-1), and becomes a
+    # dead letter (for an administrator to retry) after max_attempts. A claimed notice is someone's for
+    # lease_seconds: if that worker dies, another sends it again after that (receivers deduplicate).
+    notice_webhook_url: str = ""
+    notice_webhook_secret: str = ""
+    notice_webhook_timeout: float = 10.0
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "hazard-registry@localhost"
+    smtp_timeout: float = 10.0
+    notice_max_attempts: int = Field(8, ge=1)
+    notice_backoff_seconds: int = Field(60, ge=1)
+    notice_lease_seconds: int = Field(300, ge=1)
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if self.notice_webhook_url and not self.notice_webhook_secret:
+            raise ValueError("HAZARD_NOTICE_WEBHOOK_URL needs HAZARD_NOTICE_WEBHOOK_SECRET to sign its requests")
+        return self
+
+    @property
+    def sweeps_in_serve(self) -> bool:
+        if self.serve_sweep == "auto":
+            return self.effective_database_url.startswith("sqlite")
+        return self.serve_sweep == "on"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        if self.db_host:
+            url = URL.create(
+                self.db_driver,
+                username=self.db_user or None,
+                password=self.db_password or None,
+                host=self.db_host,
+                port=self.db_port,
+                database=self.db_name or None,
+            )
+            return url.render_as_string(hide_password=False)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'hazard_registry.db').resolve()}"
+
+    @property
+    def effective_attachments_dir(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
+
+    @property
+    def effective_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir
+
+    @property
+    def effective_jwt_secret(self) -> str:
+        """The configured secret, or one generated once and kept in keys_dir so tokens survive restarts."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        return key_file(self.effective_keys_dir / "jwt-secret", lambda: secrets.token_urlsafe(48))
+
+    @property
+    def effective_complaint_keys(self) -> list[str]:
+        if self.complaint_keys:
+            return [k.strip() for k in self.complaint_keys.split(",") if k.strip()]
+        from cryptography.fernet import Fernet
+
+        return [key_file(self.effective_keys_dir / "complaint-key", lambda: Fernet.generate_key().decode())]
+
+
+def key_file(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in ``path``, made by ``make`` the first time. Safe when several processes start at once:
+    the secret is written to a private temporary file that is then hard-linked into place, which fails if
+    another process got there first; everyone then reads the one file that won."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(make())
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

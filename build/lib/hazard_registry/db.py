@@ -1,0 +1,141 @@
+"""Declarative base, engine and session factory.
+
+Services never commit: the route (or the CLI command, or the worker) commits once, so a change and its
+audit event land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from hazard_registry import clock
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (identical on SQLite and PostgreSQL, so hashes over it agree), returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return clock.now()
+
+
+def make_engine(url: str, pool_size: int = 20) -> Engine:
+    if url.startswith("sqlite"):
+        # hide_parameters: an error's message never quotes the values bound (hashes, e-mails, complaint text).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # SQLAlchemy emits BEGIN itself (below): pysqlite's own deferred BEGIN lets two transactions
+            # read, then fails the second at its first write with "database is locked", whatever the
+            # busy timeout. BEGIN IMMEDIATE takes the write lock up front and waits for it instead.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # A long-lived read-only session (a report, a test's fixture) may ask for a deferred BEGIN.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("sqlite_deferred") else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True)
+
+
+def make_sessionmaker(engine: Engine, settings: Any = None) -> sessionmaker[Session]:
+    """``settings`` rides in every session's ``info``, for the few things deep inside a transaction that
+    depend on configuration (which notice channels are on) without threading it through every service."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info={"settings": settings})
+
+
+def settings_of(session: Session) -> Any:
+    """The Settings the session's factory was made with, else those of the environment."""
+    settings = session.info.get("settings")
+    if settings is None:
+        from hazard_registry.config import get_settings
+
+        settings = get_settings()
+    return settings
+
+
+def is_postgres(session_or_engine: Session | Engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"
+
+
+def reader(engine: Engine) -> Engine:
+    """The engine for a read-only unit of work: on SQLite a deferred BEGIN, a WAL snapshot that neither waits
+    for the writer nor holds it up (a request's own session may hold the write lock meanwhile)."""
+    return engine.execution_options(sqlite_deferred=True)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    # Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
+    # A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
+    # answers "locked" and the client gets 503 with Retry-After.
+    state = request.app.state
+    bind = state.read_engine if request.method in ("GET", "HEAD") else state.engine
+    with request.app.state.sessionmaker(bind=bind) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+def flush_versioned(session: Session, message: str) -> None:
+    """Flush; a versioned row someone else changed meanwhile (StaleDataError) is a 409 with ``message``."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from hazard_registry.errors import VersionConflict
+
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise VersionConflict(message) from exc
+
+
+def add_unique(session: Session, obj: Any, conflict: Exception) -> None:
+    """Add ``obj`` and flush it in a savepoint; a unique-constraint clash raises ``conflict`` instead."""
+    from sqlalchemy.exc import IntegrityError
+
+    session.add(obj)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, Response
+
+from hazard_registry import clock
+from hazard_registry.auth.deps import CurrentActor
+from hazard_registry.db import DbSession
+from hazard_registry.hazards import schemas, service
+from hazard_registry.hazards.workflow import State
+from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
+from hazard_registry.types import IdPath, IfMatch, expected_version
+
+router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.HazardDetail,
+    operation_id="report_hazard",
+    summary="Report a hazard (上账)",
+)
+def report_hazard(
+    data: schemas.HazardCreate, actor: CurrentActor, session: DbSession, idempotency_key: IdempotencyHeader = None
+) -> Response:
+    def create() -> tuple[int, dict]:
+        now = clock.now()
+        hazard = service.report(session, actor, data, now)
+        return 201, service.to_detail(session, hazard, actor, clock.today_in_china(now)).model_dump(mode="json")
+
+    return run_once(session, actor, idempotency_key, fingerprint("report", data.model_dump(mode="json")), create)
+
+
+def hazard_filters(
+    state: Annotated[list[State] | None, Query(description="Repeat for several")] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="This region and below")] = None,
+    industry_code: Annotated[str | None, Query(max_length=4)] = None,
+    sector_code: Annotated[str | None, Query(max_length=32)] = None,
+    department_id: int | None = None,
+    enterprise_id: int | None = None,
+    source: Literal["self_report", "inspection", "public_report", "other"] | None = None,
+    overdue: bool | None = None,
+    found_from: date | None = None,
+    found_to: date | None = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Text in number, title or description")
+    ] = None,
+) -> service.HazardFilters:
+    """The list's filters as one dependency, shared by the list and the ledger export."""
+    return service.HazardFilters(
+        state=[s.value for s in state or []],
+        region=region,
+        industry_code=industry_code,
+        sector_code=sector_code,
+        department_id=department_id,
+        enterprise_id=enterprise_id,
+        source=source,
+        overdue=overdue,
+        found_from=found_from,
+        found_to=found_to,
+        q=q,
+    )
+
+
+HazardFiltersQuery = Annotated[service.HazardFilters, Depends(hazard_filters)]
+
+
+@router.get("", response_model=schemas.HazardPage, operation_id="list_hazards", summary="List hazards")
+def list_hazards(
+    actor: CurrentActor,
+    session: DbSession,
+    filters: HazardFiltersQuery,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> schemas.HazardPage:
+    return service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=clock.today_in_china())
+
+
+@router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")
+def get_hazard(hazard_id: IdPath, actor: CurrentActor, session: DbSession, response: Response) -> schemas.HazardDetail:
+    hazard = service.get_visible(session, actor, hazard_id)
+    response.headers["ETag"] = f'"{hazard.version}"'
+    return service.to_detail(session, hazard, actor, clock.today_in_china())
+
+
+@router.post(
+    "/{hazard_id}/transitions",
+    response_model=schemas.HazardDetail,
+    operation_id="transition_hazard",
+    summary="Take a workflow action",
+    responses={409: {"description": "Wrong state, failed gate or stale version"}},
+)
+def transition_hazard(
+    hazard_id: IdPath,
+    body: Annotated[schemas.TransitionBody, Body()],
+    actor: CurrentActor,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> schemas.HazardDetail:
+    now = clock.now()
+    hazard = service.transition(
+        session, actor, hazard_id, body, expected_version=expected_version(if_match, body.version), now=now
+    )
+    session.commit()
+    response.headers["ETag"] = f'"{hazard.version}"'
+    return service.to_detail(session, hazard, actor, clock.today_in_china(now))
+
+
+@router.get("/{hazard_id}/events", response_model=list[schemas.EventOut], operation_id="list_hazard_events")
+def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.EventOut]:
+    return [schemas.EventOut.model_validate(e) for e in service.list_events(session, actor, hazard_id)]
+
+
+@router.post(
+    "/{hazard_id}/attachments",
+    status_code=201,
+    response_model=schemas.AttachmentOut,
+    operation_id="add_hazard_attachment",
+)
+def add_attachment(
+    hazard_id: IdPath,
+    request: Request,
+    actor: CurrentActor,
+    session: DbSession,
+    file: Annotated[UploadFile, File(description="Photo (JPEG, PNG, WebP, HEIC), PDF, DOCX or XLSX")],
+    kind: Annotated[schemas.AttachmentKind, Form()] = "other",
+    idempotency_key: IdempotencyHeader = None,
+) -> Response:
+    settings = request.app.state.settings
+
+    def create() -> tuple[int, dict]:
+        link, blob = service.add_attachment(
+            session,
+            actor,
+            hazard_id,
+            kind=kind,
+            filename=file.filename or "upload",
+            stream=file.file,
+            root=settings.effective_attachments_dir,
+            max_bytes=settings.attachment_max_bytes,
+            allowed_types=settings.attachment_types,
+            now=clock.now(),
+        )
+        return 201, service.attachment_out(link, blob).model_dump(mode="json")
+
+    # The key alone identifies a retried upload: hashing the body would mean reading it twice.
+    return run_once(session, actor, idempotency_key, fingerprint("attach", hazard_id, kind, file.filename), create)
+
+
+@router.get(
+    "/{hazard_id}/attachments", response_model=list[schemas.AttachmentOut], operation_id="list_hazard_attachments"
+)
+def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.AttachmentOut]:
+    return [service.attachment_out(link, blob) for link, blob in service.list_attachments(session, actor, hazard_id)]
+
+
+@router.get(
+    "/{hazard_id}/attachments/{attachment_id}/content",
+    operation_id="download_hazard_attachment",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_attachment(
+    hazard_id: IdPath, attachment_id: IdPath, request: Request, actor: CurrentActor, session: DbSession
+) -> FileResponse:
+    link, blob = service.get_attachment(session, actor, hazard_id, attachment_id)
+    path = service.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
+    return FileResponse(path, media_type=blob.media_type, filename=link.filename)
+
+
+@router.post(
+    "/{hazard_id}/extensions",
+    status_code=201,
+    response_model=schemas.ExtensionOut,
+    operation_id="request_extension",
+    summary="Ask for a later deadline (延期)",
+)
+def request_extension(
+    hazard_id: IdPath,
+    data: schemas.ExtensionCreate,
+    actor: CurrentActor,
+    session: DbSession,
+    idempotency_key: IdempotencyHeader = None,
+) -> Response:
+    def create() -> tuple[int, dict]:
+        ext = service.request_extension(session, actor, hazard_id, data, clock.now())
+        return 201, schemas.ExtensionOut.model_validate(ext).model_dump(mode="json")
+
+    return run_once(
+        session, actor, idempotency_key, fingerprint("extension", hazard_id, data.model_dump(mode="json")), create
+    )
+
+
+@router.get("/{hazard_id}/extensions", response_model=list[schemas.ExtensionOut], operation_id="list_extensions")
+def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.ExtensionOut]:
+    return [schemas.ExtensionOut.model_validate(e) for e in service.list_extensions(session, actor, hazard_id)]
+
+
+@router.post(
+    "/{hazard_id}/extensions/{extension_id}/decision",
+    response_model=schemas.ExtensionOut,
+    operation_id="decide_extension",
+    summary="Approve or refuse an extension",
+)
+def decide_extension(
+    hazard_id: IdPath, extension_id: IdPath, data: schemas.ExtensionDecision, actor: CurrentActor, session: DbSession
+) -> schemas.ExtensionOut:
+    ext = service.decide_extension(session, actor, hazard_id, extension_id, data, clock.now())
+    session.commit()
+    return schemas.ExtensionOut.model_validate(ext)

@@ -1,0 +1,679 @@
+"""Hazard services. They never commit: the route, the CLI or the worker does, once.
+
+Order of checks for anything done to a hazard: scope (outside it the hazard does not exist: 404), then
+role (403), then version (409), then state and gate (409).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import filetype
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from transitions.core import MachineError
+
+from hazard_registry import clock
+from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains
+from hazard_registry.db import flush_versioned, is_postgres
+from hazard_registry.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionRequired,
+    UnsupportedMedia,
+    VersionConflict,
+    WrongState,
+)
+from hazard_registry.hazards import schemas
+from hazard_registry.hazards.audit import append_event
+from hazard_registry.hazards.models import (
+    Attachment,
+    Extension,
+    Hazard,
+    HazardAttachment,
+    HazardCounter,
+    HazardEvent,
+)
+from hazard_registry.hazards.workflow import (
+    DEADLINE_RUNNING,
+    RULES,
+    TERMINAL,
+    Action,
+    Context,
+    State,
+    actions_for,
+    fire,
+)
+from hazard_registry.reference.models import (
+    Department,
+    DepartmentSector,
+    Enterprise,
+    Industry,
+    Region,
+    StandardClause,
+)
+from hazard_registry.supervision import engine as supervision_engine
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def get_visible(session: Session, actor: Actor, hazard_id: int, *, lock: bool = False) -> Hazard:
+    """The hazard if ``actor`` may see it, else 404 as if it did not exist. ``lock`` takes the row lock."""
+    stmt = select(Hazard).where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
+    if lock:
+        stmt = stmt.with_for_update()
+    hazard = session.scalar(stmt)
+    if hazard is None:
+        raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
+    return hazard
+
+
+def is_overdue(hazard: Hazard, today: date) -> bool:
+    return hazard.state in DEADLINE_RUNNING and hazard.deadline is not None and hazard.deadline < today
+
+
+def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
+    out = schemas.HazardOut.model_validate(hazard)
+    out.overdue = is_overdue(hazard, today)
+    out.allowed_actions = actions_for(hazard.state, actor, hazard)
+    return out
+
+
+def to_detail(session: Session, hazard: Hazard, actor: Actor, today: date) -> schemas.HazardDetail:
+    ent = session.get(Enterprise, hazard.enterprise_id)
+    clause = session.get(StandardClause, hazard.clause_id)
+    assert ent is not None and clause is not None  # foreign keys
+    std = clause.standard
+    return schemas.HazardDetail(
+        **to_out(hazard, actor, today).model_dump(),
+        enterprise=schemas.EnterpriseRef(id=ent.id, name=ent.name, uscc=ent.uscc),
+        clause=schemas.ClauseRef(
+            id=clause.id,
+            number=clause.number,
+            title=clause.title,
+            standard=schemas.StandardRef(
+                id=std.id, title=std.title, edition=std.edition, document_number=std.document_number
+            ),
+        ),
+    )
+
+
+@dataclass
+class HazardFilters:
+    state: list[str] = field(default_factory=list)
+    region: str | None = None
+    industry_code: str | None = None
+    sector_code: str | None = None
+    department_id: int | None = None
+    enterprise_id: int | None = None
+    source: str | None = None
+    overdue: bool | None = None
+    found_from: date | None = None
+    found_to: date | None = None
+    q: str | None = None
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        last_id = value["id"]
+        if not isinstance(last_id, int):
+            raise TypeError
+        return last_id
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "the cursor is not one this service gave out",
+            code="invalid_cursor",
+            errors=[{"field": "cursor", "message": "invalid cursor"}],
+        ) from exc
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def overdue_clause(today: date) -> Any:
+    return and_(Hazard.state.in_([s.value for s in DEADLINE_RUNNING]), Hazard.deadline < today)
+
+
+def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard]]:
+    """The scoped, filtered selection of hazards; shared by the list, and later by exports."""
+    from hazard_registry.auth.principal import region_within
+
+    stmt = select(Hazard).where(hazard_scope(actor, Hazard))
+    if f.state:
+        stmt = stmt.where(Hazard.state.in_(f.state))
+    if f.region:
+        stmt = stmt.where(region_within(Hazard.region_code, f.region))
+    if f.industry_code:
+        stmt = stmt.where(Hazard.industry_code == f.industry_code)
+    if f.sector_code:
+        stmt = stmt.where(Hazard.sector_code == f.sector_code)
+    if f.department_id is not None:
+        stmt = stmt.where(Hazard.department_id == f.department_id)
+    if f.enterprise_id is not None:
+        stmt = stmt.where(Hazard.enterprise_id == f.enterprise_id)
+    if f.source:
+        stmt = stmt.where(Hazard.source == f.source)
+    if f.overdue is True:
+        stmt = stmt.where(overdue_clause(today))
+    elif f.overdue is False:
+        stmt = stmt.where(~overdue_clause(today) | Hazard.deadline.is_(None))
+    if f.found_from:
+        stmt = stmt.where(Hazard.found_at >= f.found_from)
+    if f.found_to:
+        stmt = stmt.where(Hazard.found_at <= f.found_to)
+    if f.q:
+        like = f"%{_escape_like(f.q)}%"
+        stmt = stmt.where(
+            or_(
+                Hazard.number == f.q, Hazard.title.ilike(like, escape="\\"), Hazard.description.ilike(like, escape="\\")
+            )
+        )
+    return stmt
+
+
+def list_hazards(
+    session: Session, actor: Actor, f: HazardFilters, *, cursor: str | None, limit: int, today: date
+) -> schemas.HazardPage:
+    """One keyset page, newest first. Page 10,000 costs what page 1 costs: it starts from an id, not an offset."""
+    stmt = filtered(actor, f, today)
+    if cursor:
+        stmt = stmt.where(Hazard.id < _decode_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Hazard.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return schemas.HazardPage(
+        items=[to_out(h, actor, today) for h in rows],
+        next_cursor=_encode_cursor(rows[-1].id) if more else None,
+    )
+
+
+def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEvent]:
+    get_visible(session, actor, hazard_id)
+    return list(
+        session.scalars(select(HazardEvent).where(HazardEvent.hazard_id == hazard_id).order_by(HazardEvent.seq))
+    )
+
+
+# --- reporting ---------------------------------------------------------------------------------------------
+
+
+def lead_department(session: Session, region_code: str, sector_code: str) -> Department:
+    """The department that leads ``sector_code`` nearest above ``region_code`` ("one department leads each
+    industry"); where none leads it, the nearest region's default lead (the emergency-management bureau)."""
+    chain = ancestors(region_code)
+    leading = (
+        session.execute(
+            select(Department)
+            .join(DepartmentSector, DepartmentSector.department_id == Department.id)
+            .where(Department.region_code.in_(chain), DepartmentSector.sector_code == sector_code)
+        )
+        .scalars()
+        .all()
+    )
+    default = session.scalars(
+        select(Department).where(Department.region_code.in_(chain), Department.is_default_lead.is_(True))
+    ).all()
+    for code in chain:
+        for candidates in (leading, default):
+            for d in candidates:
+                if d.region_code == code:
+                    return d
+    raise InvalidInput(
+        f"no department leads sector {sector_code} in region {region_code}; an administrator must set one up",
+        code="no_lead_department",
+    )
+
+
+def _next_number(session: Session, region_code: str, year: int) -> str:
+    county = region_code[:6]
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    stmt = (
+        insert(HazardCounter)
+        .values(region_code=county, year=year, last=1)
+        .on_conflict_do_update(index_elements=["region_code", "year"], set_={"last": HazardCounter.last + 1})
+        .returning(HazardCounter.last)
+    )
+    seq = session.execute(stmt).scalar_one()
+    return f"{county}-{year}-{seq:06d}"
+
+
+_SOURCES_BY_ROLE = {
+    Role.enterprise: ("self_report", {"self_report"}),
+    Role.regulator: ("inspection", {"inspection", "other"}),
+    Role.system: ("public_report", {"public_report", "inspection", "other", "self_report"}),
+}
+
+
+def report(
+    session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime, *, from_complaint: bool = False
+) -> Hazard:
+    """Enter a hazard in the register (上账) in state ``reported``, with its first event.
+
+    Invariants: the enterprise is the caller's own (enterprise) or in the caller's region (regulator);
+    the clause belongs to a standard edition in force on ``found_at``; ``found_at`` is not in the future.
+    Source ``public_report`` is open to a regulator only through the complaints service (``from_complaint``),
+    which links the hazard to the substantiated complaint.
+    """
+    if actor.role not in _SOURCES_BY_ROLE:
+        raise Forbidden("administrators do not report hazards", code="role_forbidden")
+    default_source, allowed_sources = _SOURCES_BY_ROLE[actor.role]
+    if from_complaint:
+        default_source, allowed_sources = "public_report", {"public_report"}
+    source = data.source or default_source
+    if source not in allowed_sources:
+        raise InvalidInput(
+            f"a {actor.role} cannot report with source {source}",
+            code="source_not_allowed",
+            errors=[{"field": "source", "message": f"allowed: {sorted(allowed_sources)}"}],
+        )
+
+    enterprise_id = data.enterprise_id
+    if actor.role is Role.enterprise:
+        enterprise_id = enterprise_id or actor.enterprise_id
+        if enterprise_id != actor.enterprise_id:
+            raise NotFound(f"enterprise {enterprise_id} not found", code="enterprise_not_found")
+    if enterprise_id is None:
+        raise InvalidInput(
+            "enterprise_id is required",
+            code="invalid_input",
+            errors=[{"field": "enterprise_id", "message": "required"}],
+        )
+    ent = session.get(Enterprise, enterprise_id)
+    if ent is None or (
+        actor.role is Role.regulator and not (actor.region_code and region_contains(actor.region_code, ent.region_code))
+    ):
+        raise NotFound(f"enterprise {enterprise_id} not found", code="enterprise_not_found")
+
+    if data.found_at > clock.today_in_china(now):
+        raise InvalidInput(
+            "found_at is in the future",
+            code="found_at_in_future",
+            errors=[{"field": "found_at", "message": "may not be after today"}],
+        )
+    clause = session.get(StandardClause, data.clause_id)
+    if clause is None:
+        raise InvalidInput(
+            f"clause {data.clause_id} does not exist",
+            code="clause_not_found",
+            errors=[{"field": "clause_id", "message": "unknown clause"}],
+        )
+    if not clause.standard.in_force_on(data.found_at):
+        raise InvalidInput(
+            f"{clause.standard.title} ({clause.standard.edition}) was not in force on {data.found_at}",
+            code="clause_not_in_force",
+            errors=[{"field": "clause_id", "message": "standard not in force"}],
+        )
+
+    region_code = data.region_code or ent.region_code
+    if not region_contains(ent.region_code, region_code) or session.get(Region, region_code) is None:
+        raise InvalidInput(
+            "region_code must be the enterprise's region or a known region below it",
+            code="region_invalid",
+            errors=[{"field": "region_code", "message": "invalid"}],
+        )
+    industry = session.get(Industry, ent.industry_code)
+    assert industry is not None
+    dept = lead_department(session, region_code, industry.sector_code)
+
+    if data.recurrence_of_id is not None:
+        old = session.get(Hazard, data.recurrence_of_id)
+        if old is None or old.enterprise_id != ent.id or old.state != State.closed:
+            raise InvalidInput(
+                "recurrence_of_id must name a closed hazard of the same enterprise",
+                code="recurrence_invalid",
+                errors=[{"field": "recurrence_of_id", "message": "invalid"}],
+            )
+
+    hazard = Hazard(
+        number=_next_number(session, region_code, data.found_at.year),
+        state=State.reported.value,
+        source=source,
+        enterprise_id=ent.id,
+        industry_code=ent.industry_code,
+        sector_code=industry.sector_code,
+        region_code=region_code,
+        department_id=dept.id,
+        clause_id=clause.id,
+        title=data.title,
+        description=data.description,
+        location=data.location,
+        found_at=data.found_at,
+        production_suspended=data.production_suspended,
+        reported_by_id=actor.user_id,
+        reported_by_role=str(actor.role),
+        recurrence_of_id=data.recurrence_of_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(hazard)
+    session.flush()
+    append_event(
+        session,
+        hazard,
+        actor,
+        "report",
+        now=now,
+        from_state=None,
+        to_state=State.reported.value,
+        data={"source": source, "clause_id": clause.id, "department_id": dept.id},
+    )
+    session.flush()
+    supervision_engine.hazard_changed(session, hazard, now)
+    return hazard
+
+
+# --- the workflow ------------------------------------------------------------------------------------------
+
+
+def _check_version(hazard: Hazard, expected: int | None) -> None:
+    if expected is None:
+        raise PreconditionRequired("send the hazard's version (If-Match header or 'version' field)")
+    if hazard.version != expected:
+        raise VersionConflict(
+            f"the hazard is at version {hazard.version}, not {expected}; reload and retry",
+            current_version=hazard.version,
+        )
+
+
+def transition(
+    session: Session, actor: Actor, hazard_id: int, body: Any, *, expected_version: int | None, now: datetime
+) -> Hazard:
+    """Take one workflow action on a hazard and record it in its history, in the caller's transaction."""
+    hazard = get_visible(session, actor, hazard_id, lock=True)
+    action = Action(body.action)
+    rule = RULES[action]
+    if actor.role not in rule.roles:
+        raise Forbidden(f"a {actor.role} may not {action}", code="role_forbidden")
+    if rule.needs_closing_authority and not actor.can_close:
+        raise Forbidden("closing (销号) needs closing authority", code="closing_authority_required")
+    _check_version(hazard, expected_version)
+    payload = body.model_dump(exclude={"action", "version", "note"})
+    if "plan" in payload:
+        payload["plan"] = body.plan.model_dump()
+    ctx = Context(session=session, hazard=hazard, actor=actor, payload=payload, now=now)
+    before = hazard.state
+    try:
+        result = fire(ctx, action)
+    except MachineError as exc:
+        raise WrongState(f"cannot {action} a hazard that is {before}", state=before) from exc
+    hazard.updated_at = now
+    _flush_versioned(session)  # the versioned UPDATE first: a lost race ends here, before any event is written
+    append_event(
+        session,
+        hazard,
+        actor,
+        action.value,
+        now=now,
+        from_state=before,
+        to_state=hazard.state,
+        note=body.note,
+        data=result,
+    )
+    _flush_versioned(session)
+    supervision_engine.hazard_changed(session, hazard, now)
+    return hazard
+
+
+def _flush_versioned(session: Session) -> None:
+    flush_versioned(session, "the hazard was changed by someone else meanwhile; reload and retry")
+
+
+# --- attachments -------------------------------------------------------------------------------------------
+
+
+def install_blob(root: Path, sha: str, tmp: Path) -> None:
+    """Move a stored upload to its content address (the same bytes land on the same path)."""
+    final = blob_path(root, sha)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+
+
+def attachment_row(session: Session, sha: str, size: int, media_type: str, now: datetime) -> Attachment:
+    """The one row of a content address: found, or added in a savepoint (a concurrent upload of the same
+    bytes may add it first)."""
+    blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
+    if blob is None:
+        try:
+            with session.begin_nested():
+                blob = Attachment(sha256=sha, size=size, media_type=media_type, created_at=now)
+                session.add(blob)
+        except IntegrityError:
+            blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
+            assert blob is not None
+    return blob
+
+
+def _store_blob(root: Path, stream: BinaryIO, max_bytes: int) -> tuple[str, int, str, Path]:
+    """Copy the upload to a temporary file under ``root`` while hashing it; refuse it past ``max_bytes``."""
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".upload-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge(f"files are limited to {max_bytes} bytes", limit=max_bytes)
+                if len(head) < 8192:
+                    head += chunk[: 8192 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return digest.hexdigest(), size, _sniff(head), tmp
+
+
+def _sniff(head: bytes) -> str:
+    kind = filetype.guess(head)
+    return kind.mime if kind else "application/octet-stream"
+
+
+def blob_path(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / sha256[2:4] / sha256
+
+
+def add_attachment(
+    session: Session,
+    actor: Actor,
+    hazard_id: int,
+    *,
+    kind: str,
+    filename: str,
+    stream: BinaryIO,
+    root: Path,
+    max_bytes: int,
+    allowed_types: list[str],
+    now: datetime,
+) -> tuple[HazardAttachment, Attachment]:
+    """Store a file (type judged by its content, not its name) and attach it to a hazard, with an event."""
+    hazard = get_visible(session, actor, hazard_id, lock=True)
+    if actor.role not in (Role.enterprise, Role.regulator):
+        raise Forbidden(f"a {actor.role} may not attach files", code="role_forbidden")
+    if hazard.state in TERMINAL:
+        raise WrongState(f"the hazard is {hazard.state}; its file is closed", state=hazard.state)
+    sha, size, media_type, tmp = _store_blob(root, stream, max_bytes)
+    try:
+        if size == 0:
+            raise InvalidInput("the file is empty", code="file_empty", errors=[{"field": "file", "message": "empty"}])
+        if media_type not in allowed_types:
+            raise UnsupportedMedia(f"files of type {media_type} are not accepted", allowed=allowed_types)
+        install_blob(root, sha, tmp)
+    finally:
+        tmp.unlink(missing_ok=True)
+    blob = attachment_row(session, sha, size, media_type, now)
+    link = HazardAttachment(
+        hazard_id=hazard.id,
+        attachment_id=blob.id,
+        kind=kind,
+        filename=filename[:255],
+        uploaded_by_id=actor.user_id,
+        uploaded_at=now,
+    )
+    session.add(link)
+    session.flush()
+    append_event(
+        session,
+        hazard,
+        actor,
+        "attach",
+        now=now,
+        from_state=hazard.state,
+        to_state=hazard.state,
+        data={"attachment_id": link.id, "kind": kind, "sha256": sha, "filename": link.filename},
+    )
+    return link, blob
+
+
+def attachment_out(link: HazardAttachment, blob: Attachment) -> schemas.AttachmentOut:
+    return schemas.AttachmentOut(
+        id=link.id,
+        kind=link.kind,
+        filename=link.filename,
+        media_type=blob.media_type,
+        size=blob.size,
+        sha256=blob.sha256,
+        uploaded_by_id=link.uploaded_by_id,
+        uploaded_at=link.uploaded_at,
+    )
+
+
+def list_attachments(session: Session, actor: Actor, hazard_id: int) -> list[tuple[HazardAttachment, Attachment]]:
+    get_visible(session, actor, hazard_id)
+    rows = session.execute(
+        select(HazardAttachment, Attachment)
+        .join(Attachment, Attachment.id == HazardAttachment.attachment_id)
+        .where(HazardAttachment.hazard_id == hazard_id)
+        .order_by(HazardAttachment.id)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def get_attachment(session: Session, actor: Actor, hazard_id: int, link_id: int) -> tuple[HazardAttachment, Attachment]:
+    for link, blob in list_attachments(session, actor, hazard_id):
+        if link.id == link_id:
+            return link, blob
+    raise NotFound(f"attachment {link_id} not found", code="attachment_not_found")
+
+
+# --- extensions (延期) --------------------------------------------------------------------------------------
+
+
+def request_extension(
+    session: Session, actor: Actor, hazard_id: int, data: schemas.ExtensionCreate, now: datetime
+) -> Extension:
+    hazard = get_visible(session, actor, hazard_id, lock=True)
+    if actor.role is not Role.enterprise:
+        raise Forbidden("only the enterprise asks for an extension", code="role_forbidden")
+    if hazard.state not in DEADLINE_RUNNING or hazard.deadline is None:
+        raise WrongState(f"no deadline runs on a hazard that is {hazard.state}", state=hazard.state)
+    if data.requested_deadline <= hazard.deadline:
+        raise InvalidInput(
+            "the requested deadline must be after the current one",
+            code="extension_not_later",
+            errors=[{"field": "requested_deadline", "message": f"after {hazard.deadline}"}],
+        )
+    pending = session.scalar(
+        select(func.count())
+        .select_from(Extension)
+        .where(Extension.hazard_id == hazard.id, Extension.state == "pending")
+    )
+    if pending:
+        raise WrongState("an extension request is already pending", code="extension_pending")
+    ext = Extension(
+        hazard_id=hazard.id,
+        current_deadline=hazard.deadline,
+        requested_deadline=data.requested_deadline,
+        reason=data.reason,
+        requested_by_id=actor.user_id,
+        requested_at=now,
+    )
+    session.add(ext)
+    session.flush()
+    append_event(
+        session,
+        hazard,
+        actor,
+        "extension_requested",
+        now=now,
+        from_state=hazard.state,
+        to_state=hazard.state,
+        note=data.reason,
+        data={"extension_id": ext.id, "from": hazard.deadline.isoformat(), "to": data.requested_deadline.isoformat()},
+    )
+    return ext
+
+
+def list_extensions(session: Session, actor: Actor, hazard_id: int) -> list[Extension]:
+    get_visible(session, actor, hazard_id)
+    return list(session.scalars(select(Extension).where(Extension.hazard_id == hazard_id).order_by(Extension.id)))
+
+
+def decide_extension(
+    session: Session,
+    actor: Actor,
+    hazard_id: int,
+    extension_id: int,
+    data: schemas.ExtensionDecision,
+    now: datetime,
+) -> Extension:
+    """Approve (the deadline moves, and the hazard's version with it) or refuse a pending extension."""
+    hazard = get_visible(session, actor, hazard_id, lock=True)
+    ext = session.scalar(select(Extension).where(Extension.id == extension_id, Extension.hazard_id == hazard.id))
+    if ext is None:
+        raise NotFound(f"extension {extension_id} not found", code="extension_not_found")
+    if actor.role is not Role.regulator:
+        raise Forbidden("only the regulator decides an extension", code="role_forbidden")
+    if ext.state != "pending":
+        raise WrongState(f"the extension was already {ext.state}", code="extension_decided", state=ext.state)
+    approve = data.decision == "approve"
+    if approve and hazard.state not in DEADLINE_RUNNING:
+        raise WrongState(f"no deadline runs on a hazard that is {hazard.state}", state=hazard.state)
+    ext.state = "approved" if approve else "refused"
+    ext.decided_by_id, ext.decided_at, ext.decision_note = actor.user_id, now, data.note
+    old = hazard.deadline
+    if approve:
+        hazard.deadline = ext.requested_deadline
+        hazard.updated_at = now
+    append_event(
+        session,
+        hazard,
+        actor,
+        f"extension_{ext.state}",
+        now=now,
+        from_state=hazard.state,
+        to_state=hazard.state,
+        note=data.note,
+        data={
+            "extension_id": ext.id,
+            "from": old.isoformat() if old else None,
+            "to": hazard.deadline.isoformat() if hazard.deadline else None,
+        },
+    )
+    _flush_versioned(session)
+    supervision_engine.hazard_changed(session, hazard, now)
+    return ext

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
+
+from hazard_registry import clock
+from hazard_registry.auth.deps import CurrentActor
+from hazard_registry.db import DbSession
+from hazard_registry.errors import InvalidInput, PayloadTooLarge
+from hazard_registry.hazards.router import HazardFiltersQuery
+from hazard_registry.ledgers import export, importer, schemas
+from hazard_registry.statistics import service as stats
+from hazard_registry.statistics.router import AsOf, Filters, _as_of, _cutoff
+
+router = APIRouter(prefix="/api/v1/ledgers", tags=["ledgers"])
+
+Format = Literal["csv", "xlsx"]
+MAPPING_HELP = (
+    'JSON object: a heading of the file → a field, e.g. {"企业信用代码": "enterprise_uscc"}. Unmapped headings '
+    "default to " + json.dumps(importer.FIELDS, ensure_ascii=False)
+)
+_FILE = {
+    200: {
+        "content": {export.CSV_TYPE: {}, export.XLSX_TYPE: {}},
+        "description": "The ledger, streamed",
+    }
+}
+
+
+@router.get("/hazards", operation_id="export_hazards", summary="Export a hazard ledger", responses=_FILE)
+def export_hazards(
+    request: Request, actor: CurrentActor, filters: HazardFiltersQuery, format: Format = "csv"
+) -> StreamingResponse:
+    today = clock.today_in_china()
+    rows = export.in_own_session(
+        lambda: request.app.state.sessionmaker(bind=request.app.state.read_engine),
+        lambda s: export.hazard_rows(s, actor, filters, today),
+    )
+    body, media, headers = export.stream(format, "重大事故隐患台账", export.HAZARD_HEADINGS, rows)
+    return StreamingResponse(body, media_type=media, headers=headers)
+
+
+@router.get("/statistics", operation_id="export_statistics", summary="Export a statistics table", responses=_FILE)
+def export_statistics(
+    request: Request,
+    actor: CurrentActor,
+    session: DbSession,
+    f: Filters,
+    table: Literal["summary", "breakdown", "trend", "clearance"] = "breakdown",
+    by: Literal["region", "industry", "sector"] = "region",
+    months: Annotated[int, Query(ge=1, le=120)] = 12,
+    as_of: AsOf = None,
+    format: Format = "csv",
+) -> StreamingResponse:
+    day, cutoff = _as_of(as_of), _cutoff(request)
+    if table == "summary":
+        headings, rows = export.summary_table(stats.summary(session, actor, f, as_of=day, cutoff=cutoff))
+        title = "重大事故隐患统计"
+    elif table == "trend":
+        headings, rows = export.trend_table(stats.trend(session, actor, f, as_of=day, months=months))
+        title = "重大事故隐患月度趋势"
+    elif table == "clearance":
+        headings, rows = export.clearance_table(stats.clearance(session, actor, f, as_of=day, cutoff=cutoff, oldest=0))
+        title = "重大事故隐患动态清零情况"
+    else:
+        headings, rows = export.breakdown_table(stats.breakdown(session, actor, f, by, as_of=day, cutoff=cutoff))
+        title = "重大事故隐患分类统计"
+    body, media, headers = export.stream(format, f"{title}_{day.isoformat()}", headings, rows)
+    return StreamingResponse(body, media_type=media, headers=headers)
+
+
+@router.post(
+    "/imports",
+    response_model=schemas.ImportReport,
+    operation_id="import_ledger",
+    summary="Import a hazard ledger (XLSX or CSV); a dry run by default",
+)
+def import_ledger(
+    request: Request,
+    actor: CurrentActor,
+    session: DbSession,
+    file: Annotated[UploadFile, File(description="XLSX or CSV, headings in the first row")],
+    mapping: Annotated[
+        str | None,
+        Form(max_length=4000, description=MAPPING_HELP),
+    ] = None,
+    dry_run: Annotated[bool, Form(description="Check every row and report, creating nothing")] = True,
+) -> schemas.ImportReport:
+    settings = request.app.state.settings
+    data = file.file.read(settings.attachment_max_bytes + 1)
+    if len(data) > settings.attachment_max_bytes:
+        raise PayloadTooLarge(f"files are limited to {settings.attachment_max_bytes} bytes")
+    parsed_mapping = _mapping(mapping)
+    report = importer.run(
+        session,
+        actor,
+        filename=file.filename or "ledger",
+        data=data,
+        mapping=parsed_mapping,
+        dry_run=dry_run,
+        now=clock.now(),
+        max_rows=settings.import_max_rows,
+    )
+    session.commit()
+    return report
+
+
+def _mapping(raw: str | None) -> dict[str, str] | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise InvalidInput(
+            "mapping must be a JSON object of heading → field",
+            code="invalid_mapping",
+            errors=[{"field": "mapping", "message": "expected a JSON object of strings"}],
+        )
+    return value

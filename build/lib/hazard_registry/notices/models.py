@@ -1,0 +1,77 @@
+"""The outbox: one row per notice, per recipient and channel, written in the transaction that changed the
+measure and sent later by the deliverer (at least once; ``dedup_key`` lets receivers drop repeats)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hazard_registry.db import Base, UTCDateTime, utcnow
+from hazard_registry.hazards.models import BigId
+
+
+class NoticeAction(StrEnum):
+    """What happened to the measure."""
+
+    issue = "issue"
+    take_down = "take_down"  # 摘牌 / 曝光撤下 when the hazard is closed
+    resolve = "resolve"
+    withdraw = "withdraw"  # only after issue: nobody was told of a proposal
+
+
+class Channel(StrEnum):
+    webhook = "webhook"
+    email = "email"
+
+
+class RecipientRole(StrEnum):
+    enterprise_principal = "enterprise_principal"  # 主要负责人
+    enterprise_controller = "enterprise_controller"  # 实际控制人
+    officer = "officer"  # the hazard's officer (copy)
+    department_head = "department_head"  # the head of the department concerned
+
+
+class NoticeStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    dead = "dead"  # gave up after notice_max_attempts; an administrator may retry it
+
+
+class Notice(Base):
+    """Recipient and address are a snapshot taken when the notice was queued; subject and body are rendered
+    from the measure at the first attempt and kept, so an administrator sees what was sent."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(96), unique=True)  # m{measure}:{action}:{role}:{channel}
+    measure_id: Mapped[int] = mapped_column(ForeignKey("supervision_measures.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient_role: Mapped[str] = mapped_column(String(32))
+    recipient_name: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(254))  # e-mail address (the webhook's URL is a setting)
+    phone: Mapped[str | None] = mapped_column(String(32))  # for the webhook's receiver (e.g. an SMS gateway)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))  # the measure's target region: admin scope
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=NoticeStatus.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The deliverer reads only pending notices that are due: a partial index keeps that scan proportional to them.
+Index(
+    "ix_notices_due",
+    Notice.next_attempt_at,
+    postgresql_where=text("status = 'pending'"),
+    sqlite_where=text("status = 'pending'"),
+)
+# Administrators page through a status (dead letters) by id.
+Index("ix_notices_status_id", Notice.status, Notice.id)

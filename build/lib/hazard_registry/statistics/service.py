@@ -1,0 +1,328 @@
+"""Statistics over the register: read-only, set-based, scoped.
+
+Every table is ONE SQL statement over ``hazards`` (a scoped, filtered subquery aggregated with GROUP BY and
+CASE), never a loop over hazards in Python. What "as of a day" means, for a hazard not rejected:
+
+- found   — ``found_at <= as_of``;
+- closed  — ``closed_at`` falls on or before ``as_of`` in China's calendar;
+- open    — found and not closed;
+- overdue — open and ``deadline < as_of`` (the deadline day itself is not overdue, as in
+  ``hazards.service.is_overdue``), unless the hazard now waits for or has passed verification (its
+  rectification is done, so the deadline no longer runs); on today this is exactly ``is_overdue``;
+- stock   — found on or before the campaign cut-off (``HAZARD_CAMPAIGN_CUTOFF``), increment after it.
+
+Rejected hazards (not major, duplicates) are not in the register's figures at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    not_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from hazard_registry.auth.principal import Actor, hazard_scope, region_range, region_within
+from hazard_registry.clock import day_end_utc
+from hazard_registry.db import is_postgres
+from hazard_registry.hazards.models import Hazard
+from hazard_registry.hazards.workflow import State
+from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
+from hazard_registry.statistics import schemas
+
+# Past these states the rectification is reported done: a passed deadline no longer makes the hazard overdue.
+_DEADLINE_STOPPED = (State.verification_requested.value, State.verified.value)
+
+
+@dataclass(frozen=True)
+class StatFilters:
+    region: str | None = None
+    industry_code: str | None = None
+    sector_code: str | None = None
+    enterprise_id: int | None = None
+
+
+def _days_to_close(pg: bool) -> ColumnElement[Any]:
+    # China has kept UTC+8 without daylight saving since 1991, so +8 hours gives the Chinese calendar day.
+    if pg:
+        return literal_column("(CAST(hazards.closed_at + interval '8 hours' AS DATE) - hazards.found_at)", Integer)
+    return cast(func.julianday(func.date(Hazard.closed_at, "+8 hours")) - func.julianday(Hazard.found_at), Integer)
+
+
+def _month(col: Any, pg: bool, *, shift: bool = False) -> ColumnElement[str]:
+    if pg:
+        expr = literal_column("(hazards.closed_at + interval '8 hours')") if shift else col
+        return func.to_char(expr, "YYYY-MM", type_=String)
+    if shift:
+        return func.strftime("%Y-%m", col, "+8 hours", type_=String)
+    return func.strftime("%Y-%m", col, type_=String)
+
+
+def child_key(region: str | None) -> ColumnElement[str]:
+    """The code of the child region of ``region`` that holds each hazard (or ``region`` itself for hazards
+    registered at its own level): provinces under the country, prefectures under a province, counties under a
+    prefecture, townships under a county."""
+    col = Hazard.region_code
+    if region is None:
+        return func.substr(col, 1, 2, type_=String).concat("0000")
+    prefix, _ = region_range(region)
+    if len(region) == 6 and len(prefix) < 6:
+        width = len(prefix) + 2
+        return func.substr(col, 1, width, type_=String).concat("0" * (6 - width))
+    return func.substr(col, 1, 9 if len(region) == 6 else 12, type_=String)
+
+
+def scoped_where(actor: Actor, f: StatFilters, as_of: date) -> list[ColumnElement[bool]]:
+    where = [hazard_scope(actor, Hazard), Hazard.state != "rejected", Hazard.found_at <= as_of]
+    if f.region:
+        where.append(region_within(Hazard.region_code, f.region))
+    if f.industry_code:
+        where.append(Hazard.industry_code == f.industry_code)
+    if f.sector_code:
+        where.append(Hazard.sector_code == f.sector_code)
+    if f.enterprise_id is not None:
+        where.append(Hazard.enterprise_id == f.enterprise_id)
+    return where
+
+
+def as_of_flags(as_of: date, cutoff: date) -> dict[str, ColumnElement[bool]]:
+    closed = and_(Hazard.closed_at.is_not(None), Hazard.closed_at < day_end_utc(as_of))
+    is_open = not_(closed)
+    overdue = and_(is_open, Hazard.deadline < as_of, Hazard.state.not_in(_DEADLINE_STOPPED))
+    stock = Hazard.found_at <= cutoff
+    return {
+        "closed": closed,
+        "open": is_open,
+        "overdue": overdue,
+        "stock": stock,
+        "stock_open": and_(stock, is_open),
+        "increment_open": and_(not_(stock), is_open),
+    }
+
+
+def count_if(cond: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((cond, 1), else_=0)
+
+
+def aggregate(
+    session: Session,
+    actor: Actor,
+    f: StatFilters,
+    *,
+    as_of: date,
+    cutoff: date,
+    group: ColumnElement[Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The figures of the scoped, filtered register as of ``as_of``, for each value of ``group`` (or once).
+
+    One statement: a scoped subquery of flags per hazard, aggregated with SUM(CASE…); time-to-close
+    percentiles by ``percentile_cont`` on PostgreSQL, by ROW_NUMBER over each group on SQLite.
+    """
+    pg = is_postgres(session)
+    flags = as_of_flags(as_of, cutoff)
+    days = _days_to_close(pg)
+    closed_days = case((flags["closed"], days), else_=None)
+    cols: list[Any] = [
+        (group if group is not None else literal("all", String)).label("g"),
+        *[count_if(c).label(name) for name, c in flags.items()],
+        closed_days.label("days"),
+    ]
+    inner_sel = select(*cols).where(*scoped_where(actor, f, as_of))
+    if not pg:
+        # Closed hazards first, shortest first: within a group, row n is the n-th shortest time to close.
+        inner_sel = inner_sel.add_columns(
+            func.row_number().over(partition_by=group, order_by=[closed_days.is_(None), closed_days]).label("rn"),
+            func.count(closed_days).over(partition_by=group).label("n"),
+        )
+    inner = inner_sel.subquery("h")
+    sums = [func.coalesce(func.sum(inner.c[name]), 0).label(name) for name in flags]
+    out: list[Any] = [inner.c.g, func.count().label("found"), *sums]
+    if pg:
+        out += [
+            func.percentile_cont(0.5).within_group(inner.c.days).label("p50"),
+            func.percentile_cont(0.9).within_group(inner.c.days).label("p90"),
+        ]
+    else:
+        for p in (0.5, 0.9):
+            lo = cast(1 + p * (inner.c.n - 1), Integer)
+            # The value at floor(position) and the next; the outer query only picks them, Python interpolates.
+            out.append(func.max(case((inner.c.rn == lo, inner.c.days), else_=None)).label(f"lo{int(p * 100)}"))
+            out.append(func.max(case((inner.c.rn == lo + 1, inner.c.days), else_=None)).label(f"hi{int(p * 100)}"))
+    rows = session.execute(select(*out).group_by(inner.c.g).order_by(inner.c.g)).mappings().all()
+    return [_finish(dict(r), pg) for r in rows]
+
+
+def _finish(r: dict[str, Any], pg: bool) -> dict[str, Any]:
+    for k in ("found", "closed", "open", "overdue", "stock", "stock_open", "increment_open"):
+        r[k] = int(r[k])
+    n = r["closed"]
+    if not pg:
+        for p in (0.5, 0.9):
+            tag = int(p * 100)
+            lo, hi = r.pop(f"lo{tag}"), r.pop(f"hi{tag}")
+            if n == 0 or lo is None:
+                r[f"p{tag}"] = None
+                continue
+            pos = 1 + p * (n - 1)
+            frac = pos - int(pos)
+            r[f"p{tag}"] = lo + frac * ((hi if hi is not None else lo) - lo)
+    for k in ("p50", "p90"):
+        r[k] = None if r.get(k) is None else round(float(r[k]), 2)
+    return r
+
+
+def _figures(r: dict[str, Any] | None) -> schemas.Figures:
+    if r is None:
+        return schemas.Figures()
+    found = r["found"]
+    return schemas.Figures(
+        found=found,
+        open=r["open"],
+        overdue=r["overdue"],
+        closed=r["closed"],
+        clearance_rate=round(r["closed"] / found, 4) if found else None,
+        stock=r["stock"],
+        stock_open=r["stock_open"],
+        increment=found - r["stock"],
+        increment_open=r["increment_open"],
+        days_to_close_median=r["p50"],
+        days_to_close_p90=r["p90"],
+    )
+
+
+def summary(session: Session, actor: Actor, f: StatFilters, *, as_of: date, cutoff: date) -> schemas.Summary:
+    rows = aggregate(session, actor, f, as_of=as_of, cutoff=cutoff)
+    return schemas.Summary(as_of=as_of, cutoff=cutoff, region=f.region, figures=_figures(rows[0] if rows else None))
+
+
+def breakdown(
+    session: Session, actor: Actor, f: StatFilters, by: str, *, as_of: date, cutoff: date
+) -> schemas.Breakdown:
+    """The figures per child region of ``f.region`` (``by='region'``), per industry or per campaign sector."""
+    if by == "region":
+        group: ColumnElement[Any] = child_key(f.region)
+    elif by == "industry":
+        group = Hazard.industry_code
+    else:
+        group = Hazard.sector_code
+    rows = aggregate(session, actor, f, as_of=as_of, cutoff=cutoff, group=group)
+    keys = [r["g"] for r in rows]
+    names = _names(session, by, keys)
+    return schemas.Breakdown(
+        as_of=as_of,
+        cutoff=cutoff,
+        region=f.region,
+        by=by,
+        rows=[schemas.BreakdownRow(key=r["g"], name=names.get(r["g"], r["g"]), figures=_figures(r)) for r in rows],
+    )
+
+
+def _names(session: Session, by: str, keys: list[str]) -> dict[str, str]:
+    if not keys:
+        return {}
+    model: Any = {"region": Region, "industry": Industry, "sector": Sector}[by]
+    return dict(session.execute(select(model.code, model.name).where(model.code.in_(keys))).all())
+
+
+def month_range(as_of: date, months: int) -> tuple[date, list[str]]:
+    y, m = as_of.year, as_of.month
+    labels = []
+    for _ in range(months):
+        labels.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    labels.reverse()
+    first = date(int(labels[0][:4]), int(labels[0][5:]), 1)
+    return first, labels
+
+
+def trend(session: Session, actor: Actor, f: StatFilters, *, as_of: date, months: int) -> schemas.Trend:
+    """Hazards found and closed per calendar month, for the ``months`` months ending with ``as_of``'s."""
+    pg = is_postgres(session)
+    first, labels = month_range(as_of, months)
+    where = scoped_where(actor, f, as_of)
+    found = select(_month(Hazard.found_at, pg).label("m"), literal(1).label("f"), literal(0).label("c")).where(
+        *where, Hazard.found_at >= first
+    )
+    closed = select(
+        _month(Hazard.closed_at, pg, shift=True).label("m"), literal(0).label("f"), literal(1).label("c")
+    ).where(*where, Hazard.closed_at >= day_end_utc(first - timedelta(days=1)), Hazard.closed_at < day_end_utc(as_of))
+    u = union_all(found, closed).subquery("u")
+    rows = session.execute(select(u.c.m, func.sum(u.c.f), func.sum(u.c.c)).group_by(u.c.m)).all()
+    got = {m: (int(a), int(b)) for m, a, b in rows}
+    return schemas.Trend(
+        as_of=as_of,
+        region=f.region,
+        months=[schemas.TrendMonth(month=m, found=got.get(m, (0, 0))[0], closed=got.get(m, (0, 0))[1]) for m in labels],
+    )
+
+
+def clearance(
+    session: Session, actor: Actor, f: StatFilters, *, as_of: date, cutoff: date, oldest: int = 5
+) -> schemas.Clearance:
+    """Dynamic clearance (动态清零): a region is clear when no open hazard is past its deadline; the stock
+    target is met when no hazard found on or before the cut-off is still open."""
+    rows = aggregate(session, actor, f, as_of=as_of, cutoff=cutoff)
+    total = _figures(rows[0] if rows else None)
+    children = breakdown(session, actor, f, "region", as_of=as_of, cutoff=cutoff)
+    flags = as_of_flags(as_of, cutoff)
+    old = session.execute(
+        select(
+            Hazard.id,
+            Hazard.number,
+            Hazard.title,
+            Hazard.region_code,
+            Hazard.deadline,
+            Hazard.found_at,
+            Enterprise.name,
+        )
+        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+        .where(*scoped_where(actor, f, as_of), flags["overdue"])
+        .order_by(Hazard.deadline, Hazard.id)
+        .limit(oldest)
+    ).all()
+    return schemas.Clearance(
+        as_of=as_of,
+        cutoff=cutoff,
+        region=f.region,
+        status=_status(total),
+        oldest_overdue=[
+            schemas.OverdueHazard(
+                id=r[0],
+                number=r[1],
+                title=r[2],
+                region_code=r[3],
+                deadline=r[4],
+                found_at=r[5],
+                enterprise=r[6],
+                days_overdue=(as_of - r[4]).days,
+            )
+            for r in old
+        ],
+        children=[
+            schemas.ClearanceRow(key=row.key, name=row.name, status=_status(row.figures)) for row in children.rows
+        ],
+    )
+
+
+def _status(fig: schemas.Figures) -> schemas.ClearanceStatus:
+    return schemas.ClearanceStatus(
+        clear=fig.overdue == 0,
+        overdue=fig.overdue,
+        open=fig.open,
+        stock_open=fig.stock_open,
+        stock_target_met=fig.stock_open == 0,
+    )

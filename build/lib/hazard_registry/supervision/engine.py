@@ -1,0 +1,728 @@
+"""The escalation engine.
+
+Two halves. When a hazard changes, ``hazard_changed`` (called by the hazard service in the same
+transaction) rebuilds that hazard's timers: one per applicable rule, with its due day computed once, in
+Chinese working or calendar days, and remembered with the rule version. A sweep (``run_once(now)``) then
+turns every due timer into a measure with one INSERT … SELECT over the partial index of unfired timers —
+no Python loop over hazards — and issues the measures whose rule needs no confirmation through the same
+service function an officer's API call uses. A unique key per (hazard, stall episode, measure) makes
+concurrent sweeps and a rerun after a kill harmless: what exists is not made again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Integer, String, and_, case, cast, delete, func, literal, not_, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from hazard_registry import clock
+from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, region_within
+from hazard_registry.db import UTCDateTime, is_postgres
+from hazard_registry.hazards.models import Hazard, HazardEvent
+from hazard_registry.notices.outbox import enqueue_for_measures
+from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
+from hazard_registry.supervision.inspections import period_of
+from hazard_registry.supervision.models import (
+    RUNG,
+    STALLS,
+    CalendarDay,
+    CalendarYear,
+    EscalationRule,
+    Issuer,
+    Measure,
+    MeasureState,
+    SelfInspection,
+    Stall,
+    SupervisionMeasure,
+    SupervisionTimer,
+)
+from hazard_registry.workdays import CalendarYearUnknown, WorkCalendar
+
+STALL_REASONS = {
+    Stall.not_assigned: "重大事故隐患已上报，牵头部门未按时交办：",
+    Stall.not_started: "重大事故隐患已交办，企业未按时启动整改：",
+    Stall.overdue: "重大事故隐患整改逾期：",
+    Stall.verification_failed: "重大事故隐患整改多次验收不合格：",
+    Stall.not_verified: "企业已申请验收，监管部门未按时现场复核：",
+    Stall.not_closed: "重大事故隐患已验收，未按时销号：",
+}
+
+# Measures that stand in public or on a list until the hazard is gone, and what closing it does to them.
+TAKEN_DOWN_ON_CLOSE = {
+    Measure.listed_supervision: "隐患已销号，自动摘牌",
+    Measure.public_exposure: "隐患已销号，曝光信息已撤下",
+}
+
+
+def load_calendar(session: Session) -> WorkCalendar:
+    loaded: dict[int, dict[date, bool]] = {y: {} for y in session.scalars(select(CalendarYear.year))}
+    for day in session.scalars(select(CalendarDay)):
+        loaded.setdefault(day.year, {})[day.day] = day.is_workday
+    return WorkCalendar(loaded)
+
+
+def current_rules(session: Session, region_code: str) -> dict[Stall, list[EscalationRule]]:
+    """The rules in force for a region: per stall, those of the nearest jurisdiction that has any."""
+    chain = ancestors(region_code)
+    rows = session.scalars(
+        select(EscalationRule).where(
+            EscalationRule.active.is_(True),
+            EscalationRule.retired_at.is_(None),
+            or_(EscalationRule.region_code.in_(chain), EscalationRule.region_code.is_(None)),
+        )
+    ).all()
+    rank = {code: i for i, code in enumerate(chain)}
+    out: dict[Stall, list[EscalationRule]] = {}
+    for stall in Stall:
+        mine = [r for r in rows if r.stall == stall]
+        if not mine:
+            continue
+        nearest = min(rank.get(r.region_code, len(chain)) if r.region_code else len(chain) for r in mine)
+        out[stall] = sorted(
+            (r for r in mine if (rank.get(r.region_code, len(chain)) if r.region_code else len(chain)) == nearest),
+            key=lambda r: r.threshold,
+        )
+    return out
+
+
+def _entry(session: Session, hazard: Hazard) -> tuple[int, date]:
+    """The event that put the hazard into its current state: its sequence number and its China date."""
+    row = session.execute(
+        select(HazardEvent.seq, HazardEvent.at)
+        .where(
+            HazardEvent.hazard_id == hazard.id,
+            or_(HazardEvent.from_state.is_(None), HazardEvent.from_state != HazardEvent.to_state),
+        )
+        .order_by(HazardEvent.seq.desc())
+        .limit(1)
+    ).one()
+    return row.seq, clock.today_in_china(row.at)
+
+
+def _due(calendar: WorkCalendar, base: date, days: int, working: bool) -> tuple[date | None, int | None]:
+    try:
+        return calendar.add_days(base, days, working=working), None
+    except CalendarYearUnknown as exc:
+        return None, exc.year
+
+
+def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
+    """Bring the hazard's timers and open measures in line with its new state (same transaction)."""
+    today = clock.today_in_china(now)
+    _settle_measures(session, hazard, now)
+    wanted: dict[tuple[int, str], SupervisionTimer] = {}
+    rules = current_rules(session, hazard.region_code)
+    calendar: WorkCalendar | None = None
+    seq, entered = _entry(session, hazard) if hazard.state not in ("closed", "rejected") else (0, today)
+    for stall, (watch_state, target_kind) in STALLS.items():
+        if hazard.state != watch_state:
+            continue
+        for rule in rules.get(stall, []):
+            if stall is Stall.verification_failed:
+                if hazard.failed_verifications < rule.threshold:
+                    continue
+                basis, base, due, missing = f"failed>={rule.threshold}", today, today, None
+            elif stall is Stall.overdue:
+                if hazard.deadline is None:
+                    continue
+                calendar = calendar or load_calendar(session)
+                basis, base = f"deadline:{hazard.deadline.isoformat()}", hazard.deadline
+                due, missing = _due(calendar, base, rule.threshold, rule.working_days)
+            else:
+                calendar = calendar or load_calendar(session)
+                basis, base = f"{watch_state}#{seq}", entered
+                due, missing = _due(calendar, base, rule.threshold, rule.working_days)
+            wanted[(rule.id, basis)] = SupervisionTimer(
+                hazard_id=hazard.id,
+                rule_id=rule.id,
+                basis=basis,
+                watch_state=watch_state,
+                target_kind=target_kind,
+                base_on=base,
+                due_on=due,
+                missing_year=missing,
+            )
+    existing = session.scalars(select(SupervisionTimer).where(SupervisionTimer.hazard_id == hazard.id)).all()
+    have = {(t.rule_id, t.basis) for t in existing}
+    stale = [t.id for t in existing if t.fired_at is None and (t.rule_id, t.basis) not in wanted]
+    if stale:
+        session.execute(delete(SupervisionTimer).where(SupervisionTimer.id.in_(stale)))
+    session.add_all(t for key, t in wanted.items() if key not in have)
+    session.flush()
+
+
+def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
+    """Proposals for a stall that has ended are withdrawn; closing a hazard lifts its listing (摘牌) and
+    takes down its public exposure."""
+    from hazard_registry.supervision import service
+
+    ended = [s for s, (state, _) in STALLS.items() if state != hazard.state]
+    moot = session.scalars(
+        select(SupervisionMeasure).where(
+            SupervisionMeasure.hazard_id == hazard.id,
+            SupervisionMeasure.state == MeasureState.proposed,
+            SupervisionMeasure.stall.in_(ended),
+        )
+    ).all()
+    for m in moot:
+        service.record(session, m, SYSTEM, "withdraw", now, note="督办事由已消除，建议自动撤回")
+        m.state, m.withdrawn_reason = MeasureState.withdrawn, "stall ended before the measure was issued"
+    if hazard.state != "closed":
+        return
+    standing = session.scalars(
+        select(SupervisionMeasure).where(
+            SupervisionMeasure.hazard_id == hazard.id,
+            SupervisionMeasure.measure.in_(list(TAKEN_DOWN_ON_CLOSE)),
+            SupervisionMeasure.state.in_([MeasureState.issued, MeasureState.acknowledged]),
+        )
+    ).all()
+    for m in standing:
+        outcome = TAKEN_DOWN_ON_CLOSE[Measure(m.measure)]
+        m.state, m.resolved_at, m.taken_down_at, m.outcome = MeasureState.resolved, now, now, outcome
+        service.record(session, m, SYSTEM, "take_down", now, note=outcome)
+    enqueue_for_measures(session, [m.id for m in standing], "take_down", now)
+
+
+def recompute_missing(session: Session, year: int) -> int:
+    """After a holiday table is loaded: give a due day to every timer that was waiting for that year."""
+    calendar = load_calendar(session)
+    waiting = session.execute(
+        select(SupervisionTimer, EscalationRule.threshold, EscalationRule.working_days)
+        .join(EscalationRule, EscalationRule.id == SupervisionTimer.rule_id)
+        .where(SupervisionTimer.missing_year == year, SupervisionTimer.fired_at.is_(None))
+    ).all()
+    for timer, threshold, working in waiting:
+        timer.due_on, timer.missing_year = _due(calendar, timer.base_on, threshold, working)
+    session.flush()
+    return len(waiting)
+
+
+# --- the sweep ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    proposed: int = 0
+    issued: int = 0
+    waiting_for_calendar: int = 0
+
+
+def due_timers(today: date):
+    """Unfired timers due by ``today`` whose hazard is still in the stall they watch."""
+    t, h = SupervisionTimer, Hazard
+    return (
+        select(t.id)
+        .join(h, h.id == t.hazard_id)
+        .where(t.fired_at.is_(None), t.due_on <= today, h.state == t.watch_state)
+    )
+
+
+def _propose_due(session: Session, now: datetime) -> int:
+    today = clock.today_in_china(now)
+    t, h, r, reg = SupervisionTimer, Hazard, EscalationRule, Region
+    enterprise = t.target_kind == "enterprise"
+    higher = r.issuer == Issuer.higher_level.value
+    reason = case(*[(r.stall == s.value, literal(text)) for s, text in STALL_REASONS.items()], else_=literal(""))
+    dedup = (
+        literal("h") + cast(h.id, String) + literal(":") + r.stall + literal(":") + t.basis + literal(":") + r.measure
+    )
+    rung = case(*[(r.measure == m.value, n) for m, n in RUNG.items()], else_=0)
+    source = (
+        select(
+            dedup.label("dedup_key"),
+            r.measure,
+            rung.label("rung"),
+            literal(MeasureState.proposed.value).label("state"),
+            r.stall,
+            t.target_kind,
+            case((enterprise, h.enterprise_id), else_=None).label("target_enterprise_id"),
+            case((enterprise, None), else_=h.department_id).label("target_department_id"),
+            h.region_code.label("target_region_code"),
+            h.id.label("hazard_id"),
+            r.issuer,
+            case((higher, None), else_=h.department_id).label("issuer_department_id"),
+            case((higher, func.coalesce(reg.parent_code, h.region_code)), else_=h.region_code).label(
+                "issuer_region_code"
+            ),
+            h.sector_code,
+            r.id.label("rule_id"),
+            r.version.label("rule_version"),
+            r.needs_confirmation,
+            r.response_days,
+            (reason + h.number + literal(" ") + h.title).label("reason"),
+            r.legal_basis,
+            literal(now, UTCDateTime).label("proposed_at"),
+            literal(1).label("version"),
+        )
+        .select_from(t)
+        .join(h, h.id == t.hazard_id)
+        .join(r, r.id == t.rule_id)
+        .join(reg, reg.code == h.region_code)
+        .where(t.fired_at.is_(None), t.due_on <= today, h.state == t.watch_state)
+    )
+    proposed = _insert_measures(session, source)
+    session.execute(
+        update(SupervisionTimer)
+        .where(SupervisionTimer.id.in_(due_timers(today)))
+        .values(fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return proposed
+
+
+def _auto_issue(session_factory: sessionmaker[Session], now: datetime, batch: int = 5000) -> int:
+    """Issue every proposal whose rule needs no confirmation, a batch per transaction, through the service
+    function the API uses (set-based: a batch costs three statements). On PostgreSQL each worker locks its
+    batch with SKIP LOCKED, so concurrent sweeps share the work; SQLite has one writer at a time anyway."""
+    from hazard_registry.supervision import service
+
+    issued = 0
+    while True:
+        with session_factory() as session:
+            stmt = (
+                select(SupervisionMeasure.id)
+                .where(
+                    SupervisionMeasure.state == MeasureState.proposed,
+                    SupervisionMeasure.needs_confirmation.is_(False),
+                )
+                .order_by(SupervisionMeasure.id)
+                .limit(batch)
+            )
+            if is_postgres(session):
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = list(session.scalars(stmt))
+            if not ids:
+                return issued
+            issued += service.issue_many(session, SYSTEM, ids, now)
+            session.commit()
+            if len(ids) < batch:
+                return issued
+
+
+def run_once(
+    session_factory: sessionmaker[Session], now: datetime | None = None, *, cutoff: date = date(2023, 12, 31)
+) -> SweepResult:
+    """One sweep. Each step commits on its own, so a sweep killed half-way is finished by the next one;
+    ``cutoff`` is the campaign's stock/increment day (settings.campaign_cutoff)."""
+    now = now or clock.now()
+    result = SweepResult()
+    with session_factory() as session:
+        result.proposed = _propose_due(session, now)
+        session.commit()
+    with session_factory() as session:
+        result.proposed += _propose_self_inspection(session, now) + _propose_regions(session, now, cutoff)
+        result.proposed += _propose_late_filings(session, now) + _propose_late_complaints(session, now)
+        session.commit()
+    result.issued = _auto_issue(session_factory, now)
+    with session_factory() as session:
+        result.waiting_for_calendar = session.scalar(
+            select(func.count(SupervisionTimer.id)).where(
+                SupervisionTimer.missing_year.is_not(None), SupervisionTimer.fired_at.is_(None)
+            )
+        )
+    return result
+
+
+# --- stalls that are not about one hazard ----------------------------------------------------------------------
+
+
+def _rules_for(session: Session, stall: Stall) -> list[EscalationRule]:
+    return list(
+        session.scalars(
+            select(EscalationRule).where(
+                EscalationRule.stall == stall.value,
+                EscalationRule.active.is_(True),
+                EscalationRule.retired_at.is_(None),
+            )
+        )
+    )
+
+
+def _nearer(rule: EscalationRule, rules: list[EscalationRule]) -> list[str]:
+    """Regions inside ``rule``'s jurisdiction that set rules of their own for the same stall (theirs win)."""
+    return sorted(
+        {
+            r.region_code
+            for r in rules
+            if r.region_code
+            and r.region_code != rule.region_code
+            and (rule.region_code is None or region_contains(rule.region_code, r.region_code))
+        }
+    )
+
+
+def _in_jurisdiction(column, rule: EscalationRule, rules: list[EscalationRule]):
+    clauses = [region_within(column, rule.region_code)] if rule.region_code else []
+    clauses += [not_(region_within(column, code)) for code in _nearer(rule, rules)]
+    return and_(true(), *clauses)
+
+
+def lead_department_sql(region_code, sector_code):
+    """``hazards.service.lead_department`` as a correlated subquery, for set-based statements: of the
+    departments in the region and above it, the nearest one leading the sector, else the nearest default lead
+    (a deeper region's code sorts after its ancestors', and a leading department before a default lead)."""
+    d, ds = Department, DepartmentSector
+    chain = [
+        region_code,
+        func.substr(region_code, 1, 6, type_=String),
+        func.substr(region_code, 1, 4, type_=String) + literal("00"),
+        func.substr(region_code, 1, 2, type_=String) + literal("0000"),
+    ]
+    leads = ds.sector_code.is_not(None)
+    return (
+        select(d.id)
+        .outerjoin(ds, and_(ds.department_id == d.id, ds.sector_code == sector_code))
+        .where(d.region_code.in_(chain), or_(leads, d.is_default_lead.is_(True)))
+        .order_by(d.region_code.desc(), case((leads, 0), else_=1), d.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def inspection_periods(today: date, monthly: bool) -> list[tuple[str, date, date]]:
+    """The two periods before the one ``today`` is in (a sweep that missed some days still sees them)."""
+    out = []
+    first = today.replace(day=1) if monthly else date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    for _ in range(2):
+        end = first - timedelta(days=1)
+        first = end.replace(day=1) if monthly else date(end.year, end.month - 2, 1)
+        out.append((period_of(first, monthly), first, end))
+    return out
+
+
+def _propose_self_inspection(session: Session, now: datetime) -> int:
+    """Every enterprise with no principal-led self-inspection in a finished quarter (month, high-risk) once the
+    rule's days after it have passed: one INSERT … SELECT per rule and period."""
+    today = clock.today_in_china(now)
+    rules = _rules_for(session, Stall.self_inspection_missed)
+    if not rules:
+        return 0
+    calendar = load_calendar(session)
+    e, i, sec, si, reg = Enterprise, Industry, Sector, SelfInspection, Region
+    high_risk = or_(e.high_risk.is_(True), sec.high_risk.is_(True))
+    lead = lead_department_sql(e.region_code, i.sector_code)
+    proposed = 0
+    for rule in rules:
+        higher = rule.issuer == Issuer.higher_level.value
+        for monthly in (False, True):
+            for code, start, end in inspection_periods(today, monthly):
+                due, _missing = _due(calendar, end, rule.threshold, rule.working_days)
+                if due is None or due > today:
+                    continue
+                what = "月度" if monthly else "季度"
+                source = (
+                    select(
+                        *_measure_rows(
+                            rule,
+                            now,
+                            literal("e") + cast(e.id, String) + literal(f":{rule.stall}:{code}:{rule.measure}"),
+                            target_kind=literal("enterprise"),
+                            target_enterprise_id=e.id,
+                            target_region_code=e.region_code,
+                            issuer_department_id=literal(None, Integer) if higher else lead,
+                            issuer_region_code=func.coalesce(reg.parent_code, e.region_code)
+                            if higher
+                            else e.region_code,
+                            sector_code=i.sector_code,
+                            reason=e.name + literal(f"{code}未按规定由主要负责人组织开展{what}重大事故隐患排查"),
+                        )
+                    )
+                    .select_from(e)
+                    .join(i, i.code == e.industry_code)
+                    .join(sec, sec.code == i.sector_code)
+                    .join(reg, reg.code == e.region_code)
+                    .where(
+                        high_risk if monthly else not_(high_risk),
+                        e.created_at < _china_day_after(end),
+                        _in_jurisdiction(e.region_code, rule, rules),
+                        ~select(si.id)
+                        .where(
+                            si.enterprise_id == e.id,
+                            si.inspected_on.between(start, end),
+                            si.led_by_principal.is_(True),
+                        )
+                        .exists(),
+                    )
+                )
+                proposed += _insert_measures(session, source)
+    return proposed
+
+
+def region_figures(session: Session, today: date, cutoff: date):
+    """Per county and per prefecture (by GB/T 2260 prefix): open hazards, how many are past their deadline
+    and how many are of the stock. One GROUP BY per level over the register."""
+    from hazard_registry.hazards.service import overdue_clause  # the hazard service imports this module
+
+    h = Hazard
+    open_ = h.state.not_in(["closed", "rejected"])
+    overdue = overdue_clause(today)
+    levels = {
+        "county": func.substr(h.region_code, 1, 6, type_=String),
+        "prefecture": func.substr(h.region_code, 1, 4, type_=String) + literal("00"),
+    }
+    out = {}
+    for level, key in levels.items():
+        rows = session.execute(
+            select(
+                key.label("code"),
+                func.count().label("open"),
+                func.sum(case((overdue, 1), else_=0)).label("overdue"),
+                func.sum(case((h.found_at <= cutoff, 1), else_=0)).label("stock"),
+            )
+            .where(open_)
+            .group_by(key)
+        ).all()
+        for row in rows:
+            code = row.code
+            if (level == "county" and code[4:6] == "00") or code[2:4] == "00":
+                continue  # hazards filed at a prefecture or province itself: judged at that level
+            out[code] = (int(row.open), int(row.overdue or 0), int(row.stock or 0))
+    return out
+
+
+def _nearest(rules: list[EscalationRule], code: str) -> list[EscalationRule]:
+    """Of ``rules`` (one stall), those of the jurisdiction nearest to region ``code`` that has any."""
+    chain = ancestors(code)
+    rank = {c: i for i, c in enumerate(chain)}
+    mine = [r for r in rules if r.region_code is None or r.region_code in rank]
+    if not mine:
+        return []
+    nearest = min(rank[r.region_code] if r.region_code else len(chain) for r in mine)
+    return [r for r in mine if (rank[r.region_code] if r.region_code else len(chain)) == nearest]
+
+
+def _propose_regions(session: Session, now: datetime, cutoff: date) -> int:
+    """Regions whose overdue share or open stock is above their rule's threshold, once a quarter, by the level
+    above. The figures are set-based; the loop is over regions (a few thousand at most), with their rules,
+    names and this quarter's measures read beforehand in one query each — never one query per region."""
+    today = clock.today_in_china(now)
+    rules = {s: _rules_for(session, s) for s in (Stall.region_overdue_share, Stall.region_stock_open)}
+    if not any(rules.values()):
+        return 0
+    figures = region_figures(session, today, cutoff)
+    quarter = period_of(today, monthly=False)
+    regions = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(list(figures))))}
+    made = set(
+        session.scalars(
+            select(SupervisionMeasure.dedup_key).where(
+                SupervisionMeasure.stall.in_([s.value for s in rules]),
+                SupervisionMeasure.dedup_key.like(f"r%:{quarter}:%"),
+            )
+        )
+    )
+    rows = []
+    for code, (open_, overdue, stock) in sorted(figures.items()):
+        region = regions.get(code)
+        if region is None:
+            continue
+        for stall, candidates in rules.items():
+            for rule in _nearest(candidates, code):
+                key = f"r{code}:{stall}:{quarter}:{rule.measure}"
+                if key in made:
+                    continue
+                if stall is Stall.region_overdue_share:
+                    if open_ == 0 or overdue * 100 < rule.threshold * open_:
+                        continue
+                    share = f"{overdue * 100 // open_}%（{overdue}/{open_}项）"
+                    why = f"辖区重大事故隐患逾期未整改占比{share}，超过{rule.threshold}%"
+                elif stock < rule.threshold:
+                    continue
+                else:
+                    why = f"辖区{cutoff.year}年及以前排查的存量重大事故隐患仍有{stock}项未整改销号"
+                rows.append(
+                    {
+                        "dedup_key": key,
+                        "measure": rule.measure,
+                        "rung": RUNG[Measure(rule.measure)],
+                        "state": MeasureState.proposed.value,
+                        "stall": stall.value,
+                        "target_kind": "region",
+                        "target_region_code": code,
+                        "issuer": Issuer.higher_level.value,
+                        "issuer_region_code": region.parent_code or code,
+                        "rule_id": rule.id,
+                        "rule_version": rule.version,
+                        "needs_confirmation": rule.needs_confirmation,
+                        "response_days": rule.response_days,
+                        "reason": f"{region.name}{why}",
+                        "legal_basis": rule.legal_basis,
+                        "proposed_at": now,
+                        "version": 1,
+                    }
+                )
+    if not rows:
+        return 0
+    ins = (pg_insert if is_postgres(session) else sqlite_insert)(SupervisionMeasure)
+    stmt = ins.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(SupervisionMeasure.id)
+    return len(session.execute(stmt, rows).all())  # one statement compiled, batched by the driver
+
+
+def latest_base(calendar: WorkCalendar, today: date, threshold: int, working: bool) -> date | None:
+    """The latest day whose ``threshold`` (working) days have run out by ``today``: a deadline on or before it
+    is late enough for the rule. None while the holiday table for the days in between is missing."""
+    day = today
+    try:
+        while calendar.add_days(day, threshold, working=working) > today:
+            day -= timedelta(days=1)
+    except CalendarYearUnknown:
+        return None
+    return day
+
+
+def _measure_rows(rule: EscalationRule, now: datetime, dedup, **columns):
+    """The columns every stall's INSERT … SELECT writes, from a rule and the stall's own expressions."""
+    return [
+        dedup.label("dedup_key"),
+        literal(rule.measure).label("measure"),
+        literal(RUNG[Measure(rule.measure)]).label("rung"),
+        literal(MeasureState.proposed.value).label("state"),
+        literal(rule.stall).label("stall"),
+        literal(rule.issuer).label("issuer"),
+        literal(rule.id).label("rule_id"),
+        literal(rule.version).label("rule_version"),
+        literal(rule.needs_confirmation).label("needs_confirmation"),
+        literal(rule.response_days).label("response_days"),
+        literal(rule.legal_basis).label("legal_basis"),
+        literal(now, UTCDateTime).label("proposed_at"),
+        literal(1).label("version"),
+        *(expr.label(name) for name, expr in columns.items()),
+    ]
+
+
+def _insert_measures(session: Session, source) -> int:
+    """INSERT … SELECT into the measures, skipping dedup keys that exist; the count comes from RETURNING
+    (rowcount is not reliable for INSERT … SELECT on every driver)."""
+    ins = pg_insert if is_postgres(session) else sqlite_insert
+    cols = [c.name for c in source.selected_columns]
+    stmt = (
+        ins(SupervisionMeasure)
+        .from_select(cols, source)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(SupervisionMeasure.id)
+    )
+    return len(session.execute(stmt).all())
+
+
+def _propose_late_filings(session: Session, now: datetime) -> int:
+    """Enterprises that have not filed the last quarter's (or last year's) statistics the rule's days after
+    they were due. Pending filings are opened set-based first, so those who never started are seen."""
+    from hazard_registry.statistics.filings import open_period
+    from hazard_registry.statistics.models import Filing
+    from hazard_registry.statistics.periods import parse_period, period_to_file
+
+    rules = _rules_for(session, Stall.filing_late)
+    if not rules:
+        return 0
+    today = clock.today_in_china(now)
+    periods = [period_to_file(now), parse_period(str(today.year - 1))]
+    for p in periods:
+        owed = select(func.count()).select_from(Enterprise).where(Enterprise.created_at < _china_day_after(p.end))
+        opened = select(func.count()).select_from(Filing).where(Filing.period == p.code)
+        if p.due_on < today and session.scalar(opened) < session.scalar(owed):
+            open_period(session, p.code, now)  # once per period, not on every sweep
+    calendar = load_calendar(session)
+    fl, e, i, reg = Filing, Enterprise, Industry, Region
+    proposed = 0
+    for rule in rules:
+        last = latest_base(calendar, today, rule.threshold, rule.working_days)
+        if last is None:
+            continue
+        higher = rule.issuer == Issuer.higher_level.value
+        kind = case((fl.kind == "annual", literal("年度")), else_=literal("季度"))
+        source = (
+            select(
+                *_measure_rows(
+                    rule,
+                    now,
+                    literal("e")
+                    + cast(e.id, String)
+                    + literal(f":{rule.stall}:")
+                    + fl.period
+                    + literal(f":{rule.measure}"),
+                    target_kind=literal("enterprise"),
+                    target_enterprise_id=e.id,
+                    target_region_code=e.region_code,
+                    issuer_department_id=literal(None, Integer)
+                    if higher
+                    else lead_department_sql(e.region_code, i.sector_code),
+                    issuer_region_code=func.coalesce(reg.parent_code, e.region_code) if higher else e.region_code,
+                    sector_code=i.sector_code,
+                    reason=e.name + literal("未按期报送") + fl.period + kind + literal("重大事故隐患统计报表"),
+                )
+            )
+            .select_from(fl)
+            .join(e, e.id == fl.enterprise_id)
+            .join(i, i.code == e.industry_code)
+            .join(reg, reg.code == e.region_code)
+            .where(
+                fl.filed_at.is_(None),
+                fl.due_on <= last,
+                # a period the enterprise existed in by its end (one registered later owes nothing for it)
+                or_(*(and_(fl.period == p.code, e.created_at < _china_day_after(p.end)) for p in periods)),
+                _in_jurisdiction(e.region_code, rule, rules),
+            )
+        )
+        proposed += _insert_measures(session, source)
+    return proposed
+
+
+def _china_day_after(day: date):
+    return literal(clock.day_end_utc(day), UTCDateTime)
+
+
+def _propose_late_complaints(session: Session, now: datetime) -> int:
+    """Complaints not concluded within their handling days or not answered within their reply days: a stall
+    of the department handling them, supervised from above. The reason names the case, never the reporter."""
+    from hazard_registry.complaints.models import Complaint
+    from hazard_registry.complaints.workflow import HANDLING, REPLY_PENDING
+
+    rules = _rules_for(session, Stall.complaint_late)
+    if not rules:
+        return 0
+    today = clock.today_in_china(now)
+    calendar = load_calendar(session)
+    c, reg = Complaint, Region
+    proposed = 0
+    for rule in rules:
+        last = latest_base(calendar, today, rule.threshold, rule.working_days)
+        if last is None:
+            continue
+        higher = rule.issuer == Issuer.higher_level.value
+        for what, due, states, text_ in (
+            ("handling", c.handling_due_on, HANDLING, "举报件逾期未办结（第"),
+            ("reply", c.reply_due_on, REPLY_PENDING, "举报件办结后逾期未答复举报人（第"),
+        ):
+            source = (
+                select(
+                    *_measure_rows(
+                        rule,
+                        now,
+                        literal("c")
+                        + cast(c.id, String)
+                        + literal(f":{rule.stall}:{what}:")
+                        + cast(due, String)
+                        + literal(f":{rule.measure}"),
+                        target_kind=literal("department"),
+                        target_department_id=c.department_id,
+                        target_region_code=c.region_code,
+                        issuer_department_id=literal(None, Integer) if higher else c.department_id,
+                        issuer_region_code=func.coalesce(reg.parent_code, c.region_code) if higher else c.region_code,
+                        sector_code=c.sector_code,
+                        reason=literal(text_) + cast(c.id, String) + literal("号），期限") + cast(due, String),
+                    )
+                )
+                .select_from(c)
+                .join(reg, reg.code == c.region_code)
+                .where(
+                    c.state.in_([s.value for s in states]),
+                    due.is_not(None),
+                    due <= last,
+                    _in_jurisdiction(c.region_code, rule, rules),
+                )
+            )
+            proposed += _insert_measures(session, source)
+    return proposed

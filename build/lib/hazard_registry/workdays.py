@@ -1,0 +1,98 @@
+"""Chinese working days: official holidays and make-up working weekends (调休).
+
+The years ``chinese-calendar`` knows come from it; a year it does not know must be loaded by an
+administrator (``POST /api/v1/calendar/{year}``) before any deadline falls in it. Until then a computation
+that needs that year refuses with ``CalendarYearUnknown`` rather than guess: a guessed deadline would be
+wrong by the length of a holiday week.
+
+"Start + N working days" is the Nth working day after ``start`` (the start day itself does not count), so
+a hazard assigned on a Friday with one working day to act is due the next working Monday, or the 调休
+Saturday if that comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import chinese_calendar
+
+from hazard_registry.errors import DomainError
+
+
+class CalendarYearUnknown(DomainError):
+    status, code, title = 422, "calendar_year_unknown", "Holiday table for the year not loaded"
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"the official holiday table for {year} is not known; an administrator loads it with "
+            f"PUT /api/v1/calendar/{year}",
+            year=year,
+        )
+        self.year = year
+
+
+def _package_knows(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+@dataclass
+class WorkCalendar:
+    """``loaded`` maps an administrator-loaded year to its exceptions: day → is it a working day.
+    Days of a loaded year not listed follow the week (Monday–Friday work). A loaded year wins over the
+    package, so a correction to the package's table can be loaded too."""
+
+    loaded: Mapping[int, Mapping[date, bool]] = field(default_factory=dict)
+
+    def knows(self, year: int) -> bool:
+        return year in self.loaded or _package_knows(year)
+
+    def is_workday(self, day: date) -> bool:
+        if day.year in self.loaded:
+            return self.loaded[day.year].get(day, day.weekday() < 5)
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            raise CalendarYearUnknown(day.year) from None
+
+    def add_working_days(self, start: date, n: int) -> date:
+        if n < 0:
+            raise ValueError("n must not be negative")
+        day = start
+        while n:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                n -= 1
+        return day
+
+    def add_days(self, start: date, n: int, *, working: bool) -> date:
+        return self.add_working_days(start, n) if working else start + timedelta(days=n)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after ``start`` up to and including ``end`` (0 when ``end`` ≤ ``start``)."""
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_workday(day)
+        return count
+
+
+def year_table(year: int, holidays: Iterable[date], workdays: Iterable[date]) -> dict[date, bool]:
+    """The exceptions of one year as loaded by an administrator: holidays off, 调休 weekend days on."""
+    table: dict[date, bool] = {}
+    for day in holidays:
+        if day.year != year:
+            raise ValueError(f"holiday {day} is not in {year}")
+        table[day] = False
+    for day in workdays:
+        if day.year != year:
+            raise ValueError(f"working day {day} is not in {year}")
+        if day in table:
+            raise ValueError(f"{day} is listed both as a holiday and as a working day")
+        table[day] = True
+    return table
