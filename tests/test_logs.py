@@ -34,11 +34,15 @@ def refusing(app) -> Iterator[None]:
     pg = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         if pg:
+            conn.execute(text("ALTER TABLE users DROP CONSTRAINT IF EXISTS ck_boom"))
+            conn.execute(text("ALTER TABLE complaints DROP CONSTRAINT IF EXISTS ck_boom2"))
             conn.execute(text(f"ALTER TABLE users ADD CONSTRAINT ck_boom CHECK (email <> '{BOOM_MAIL}') NOT VALID"))
             conn.execute(
                 text(f"ALTER TABLE complaints ADD CONSTRAINT ck_boom2 CHECK (title <> '{BOOM_TITLE}') NOT VALID")
             )
         else:
+            conn.execute(text("DROP TRIGGER IF EXISTS boom"))
+            conn.execute(text("DROP TRIGGER IF EXISTS boom2"))
             conn.execute(
                 text(
                     "CREATE TRIGGER boom BEFORE UPDATE ON users WHEN NEW.email = "
@@ -59,8 +63,8 @@ def refusing(app) -> Iterator[None]:
                 conn.execute(text("ALTER TABLE users DROP CONSTRAINT ck_boom"))
                 conn.execute(text("ALTER TABLE complaints DROP CONSTRAINT ck_boom2"))
             else:
-                conn.execute(text("DROP TRIGGER boom"))
-                conn.execute(text("DROP TRIGGER boom2"))
+                conn.execute(text("DROP TRIGGER IF EXISTS boom"))
+                conn.execute(text("DROP TRIGGER IF EXISTS boom2"))
 
 
 def _provoke(http, admin_headers: dict[str, str]) -> None:
