@@ -1,11 +1,14 @@
 FROM python:3.11-slim
 WORKDIR /app
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HAZARD_DATA_DIR=/data
-COPY pyproject.toml README.md alembic.ini ./
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HAZARD_DATA_DIR=/data HAZARD_KEYS_DIR=/keys
+COPY requirements.lock pyproject.toml README.md ./
 COPY src ./src
-COPY migrations ./migrations
-# Editable install: the migrations are read from /app/migrations next to the source.
-RUN pip install --no-cache-dir -e . && useradd --system --home /app hazard && mkdir -p /data && chown hazard /data
+# The locked versions first (the same on every build), then the project itself as a normal, non-editable
+# install: the migrations travel inside the package.
+RUN pip install --no-cache-dir -r requirements.lock && pip install --no-cache-dir --no-deps . \
+    && useradd --system --home /app hazard && mkdir -p /data /keys && chown hazard /data /keys
 USER hazard
 EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 CMD ["hazard-registry", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

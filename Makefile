@@ -5,13 +5,21 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint openapi bench clean
+.PHONY: run test lint openapi bench clean lock
 
-$(BIN)/.installed: pyproject.toml
+# Installs the locked versions (with their hashes) and then the project itself without resolving anything:
+# two builds a week apart get the same packages. `make lock` re-resolves after pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml requirements-test.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+## Re-resolve the lock files (requirements.lock: the service; requirements-test.lock: with the test extra).
+lock:
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes --no-header -o requirements-test.lock
 
 ## Set up, migrate the embedded SQLite database (var/), load the demo district once, serve on HOST:PORT.
 run: $(BIN)/.installed

@@ -136,7 +136,7 @@ def db(app, world) -> Iterator[Session]:
 
 @pytest.fixture
 def client(app, world, db) -> Iterator[TestClient]:
-    app.state.complaint_limiter.reset()
+    app.state.limiter.reset()
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

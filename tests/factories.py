@@ -20,7 +20,7 @@ from hazard_registry.reference import service as ref
 from hazard_registry.reference.models import Standard
 
 PASSWORD = "correct-horse-battery"
-NANSHAN, FUTIAN, SHENZHEN = "440305", "440304", "440300"
+NANSHAN, FUTIAN, SHENZHEN, NATIONAL = "440305", "440304", "440300", "000000"
 
 
 def uscc(body: str) -> str:
@@ -104,6 +104,8 @@ def make_world(session: Session) -> World:
         ("city", "regulator", {"department_code": "T-SZ-YJ", "can_close": True}),
         ("admin", "admin", {"region_code": NANSHAN}),
         ("admin_futian", "admin", {"region_code": FUTIAN}),
+        ("admin_city", "admin", {"region_code": SHENZHEN}),
+        ("national", "admin", {"region_code": NATIONAL}),
     ]
     for username, role, extra in users:
         u = create_user(session, SYSTEM, UserCreate(username=username, password=PASSWORD, role=role, **extra))

@@ -23,6 +23,8 @@ def _modules() -> dict[str, Path]:
     out = {}
     for path in PACKAGE.rglob("*.py"):
         parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        if parts[0] == "migrations":  # Alembic's scripts: run by alembic, imported by nothing in the package
+            continue
         if parts[-1] == "__init__":
             parts = parts[:-1]
         out[".".join([ROOT, *parts])] = path

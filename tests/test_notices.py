@@ -8,6 +8,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -20,7 +21,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import delete, func, select, update
 
 from hazard_registry import clock
-from hazard_registry.auth.models import User
+from hazard_registry.auth.models import User, UserEvent
 from hazard_registry.notices.deliver import deliver_due
 from hazard_registry.notices.models import Notice
 from hazard_registry.notices.outbox import Channels, enqueue_for_measures
@@ -75,6 +76,7 @@ class HookReceiver:
 
     def __init__(self) -> None:
         self.fail = 0
+        self.delay = 0.0  # seconds each answer takes (a slow receiver)
         self.accepted: list[tuple[dict[str, str], bytes]] = []
         self.refused = 0
         lock, receiver = threading.Lock(), self
@@ -89,6 +91,7 @@ class HookReceiver:
                         receiver.refused += 1
                     else:
                         receiver.accepted.append((dict(self.headers), body))
+                time.sleep(receiver.delay)
                 self.send_response(500 if failing else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -227,7 +230,7 @@ def test_the_webhook_body_is_signed_and_carries_the_recipient(
     keys = {n.dedup_key for n in notices(app, channel="webhook")}
     for headers, body in hook.accepted:
         timestamp = headers["X-Hazard-Timestamp"]
-        assert timestamp == str(int(at(LETTER_DAY).timestamp()))
+        assert 0 <= int(timestamp) - int(at(LETTER_DAY).timestamp()) <= 60  # the run's clock when it was sent
         expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["X-Hazard-Signature"], f"sha256={expected}")
         assert headers["X-Hazard-Notice-Id"] in keys
@@ -447,6 +450,7 @@ def test_an_officer_gets_an_email_address_through_the_user_admin(client, app, wo
     r = client.patch(f"/api/v1/users/{uid}", headers=admin, json={"email": "new@ns-yj.example.gov.cn"})
     assert r.json()["email"] == "new@ns-yj.example.gov.cn"
     with app.state.engine.begin() as conn:  # the world's users are not wiped: leave none behind
+        conn.execute(delete(UserEvent).where(UserEvent.user_id == uid))  # its creation is on the record
         conn.execute(delete(User).where(User.id == uid))
     assert db.scalar(select(func.count()).select_from(User).where(User.username == "officer_mail")) == 0
 
@@ -462,3 +466,45 @@ def test_a_notice_that_cannot_be_written_dies_alone(app, world, settings, db, ch
     [dead] = notices(app, id=bad.id)
     assert dead.status == "dead" and dead.last_error.startswith("cannot render")
     assert len(smtp.messages) == len(good) == 3
+
+
+def test_the_webhook_is_signed_when_each_request_is_sent(app, world, settings, db, channels_on, contacts, smtp, hook):
+    """A long run does not send requests stamped with the moment it began (issue #11, item 13)."""
+    reg = Register(app, world, settings)
+    issue_letter(reg)
+    hook.delay = 1.1
+    deliver(app, settings, at(LETTER_DAY))
+    stamps = [int(h["X-Hazard-Timestamp"]) for h, _ in hook.accepted]
+    assert len(stamps) == 4 and stamps == sorted(stamps)
+    assert stamps[-1] - stamps[0] >= 3, stamps
+
+
+def test_notices_are_queued_whatever_the_issuing_process_knows_of_channels(app, world, settings, db, smtp, hook):
+    """The API process has no channel settings (they are the worker's): the measure's notices are queued
+    anyway, and the worker sends them (issue #11, item 13)."""
+    assert not settings.notice_webhook_url and not settings.smtp_host
+    reg = Register(app, world, settings)
+    with app.state.engine.begin() as conn:
+        conn.execute(update(Enterprise).where(Enterprise.id == world.ids["chem"]).values(principal_email=PRINCIPAL))
+    try:
+        measure_id = issue_letter(reg).id
+        queued = notices(app, measure_id=measure_id)
+        assert {(n.recipient_role, n.channel) for n in queued} >= {
+            ("enterprise_principal", "email"),
+            ("enterprise_principal", "webhook"),
+        }
+        # A deliverer with the webhook only sends the webhook's and leaves the e-mails pending, untouched.
+        webhook_only = settings.model_copy(
+            update={"notice_webhook_url": hook.url, "notice_webhook_secret": SECRET, "notice_webhook_timeout": 5.0}
+        )
+        result = deliver_due(app.state.sessionmaker, webhook_only, at(LETTER_DAY))
+        assert result.sent == len([n for n in queued if n.channel == "webhook"]) == len(hook.accepted)
+        mails = notices(app, measure_id=measure_id, channel="email")
+        assert mails and all(n.status == "pending" and n.attempts == 0 for n in mails)
+        # The one with SMTP sends them.
+        with_mail = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_timeout": 5.0})
+        assert deliver_due(app.state.sessionmaker, with_mail, at(LETTER_DAY)).sent == len(mails)
+        assert smtp.to(PRINCIPAL)
+    finally:
+        with app.state.engine.begin() as conn:
+            conn.execute(update(Enterprise).where(Enterprise.id == world.ids["chem"]).values(principal_email=None))

@@ -71,8 +71,8 @@ def test_standards_are_versioned_and_filtered_by_date(client, world):
     assert client.get("/api/v1/standards?in_force_on=2026-13-01", headers=h).status_code == 422
 
 
-def test_admin_edits_the_standards_catalogue(client, world):
-    h = world.headers(client, "admin")
+def test_a_national_admin_edits_the_standards_catalogue(client, world):
+    h = world.headers(client, "national")
     edition = uuid.uuid4().hex[:6]
     body = {
         "family": "测试判定标准",
@@ -96,6 +96,13 @@ def test_admin_edits_the_standards_catalogue(client, world):
     assert client.post("/api/v1/standards", headers=h, json=bad).status_code == 422
     r = client.post("/api/v1/standards", headers=world.headers(client, "chief"), json={**body, "edition": "x"})
     assert r.status_code == 403
+    # The catalogue is national: a county's or a city's administrator may not add to it (issue #11, item 3).
+    for who in ("admin", "admin_city"):
+        hh = world.headers(client, who)
+        r = client.post("/api/v1/standards", headers=hh, json={**body, "edition": edition + who})
+        assert r.status_code == 403 and r.json()["code"] == "national_admin_required", r.text
+        r = client.post(f"/api/v1/standards/{std['id']}/clauses", headers=hh, json={"number": "三", "title": "x"})
+        assert r.status_code == 403 and r.json()["code"] == "national_admin_required", r.text
 
 
 def test_credit_codes_are_checked(client, world):

@@ -224,9 +224,13 @@ def test_holiday_tables_through_the_api(client, app, world, settings):
         "source": "测试用假日安排",
     }
     assert client.put("/api/v1/calendar/2027", headers=world.headers(client, "chief"), json=table).status_code == 403
-    bad = client.put("/api/v1/calendar/2027", headers=admin, json=table | {"workdays": ["2026-02-06"]})
-    assert bad.status_code == 422 and bad.json()["code"] == "calendar_invalid"
+    # The holiday table moves deadlines in every province: a district's administrator may not replace it.
     r = client.put("/api/v1/calendar/2027", headers=admin, json=table)
+    assert r.status_code == 403 and r.json()["code"] == "national_admin_required"
+    national = world.headers(client, "national")
+    bad = client.put("/api/v1/calendar/2027", headers=national, json=table | {"workdays": ["2026-02-06"]})
+    assert bad.status_code == 422 and bad.json()["code"] == "calendar_invalid"
+    r = client.put("/api/v1/calendar/2027", headers=national, json=table)
     assert r.status_code == 200 and r.json()["timers_updated"] >= 1 and r.json()["source"] == "测试用假日安排"
     assert client.get("/api/v1/calendar/2027", headers=admin).json()["workdays"] == ["2027-02-06"]
 

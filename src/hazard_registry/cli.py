@@ -16,7 +16,7 @@ import uvicorn
 from pydantic import ValidationError
 
 import hazard_registry.models  # noqa: F401  every mapper, so foreign keys resolve
-from hazard_registry import clock
+from hazard_registry import clock, logs
 from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.auth.schemas import UserCreate
 from hazard_registry.auth.service import create_user
@@ -27,6 +27,7 @@ from hazard_registry.db import make_engine, make_sessionmaker
 from hazard_registry.demo import load_demo
 from hazard_registry.errors import DomainError
 from hazard_registry.hazards.audit import verify_chains
+from hazard_registry.logs import uvicorn_log_config
 from hazard_registry.migrate import upgrade
 from hazard_registry.notices.deliver import deliver_due
 from hazard_registry.openapi import document
@@ -53,7 +54,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         with _sessionmaker()() as session:
             print(load_demo(session))
-    uvicorn.run("hazard_registry.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run(
+        "hazard_registry.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # X-Forwarded-For is read by the application from HAZARD_TRUSTED_PROXIES only (ratelimit.py): uvicorn's
+        # own rewriting would believe any local peer.
+        proxy_headers=False,
+        log_config=uvicorn_log_config(),
+    )
     return 0
 
 
@@ -114,6 +125,7 @@ def cmd_complaint_keys_rotate(_args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.install()
     settings = get_settings()
     if not args.no_migrate:
         cmd_migrate(args)

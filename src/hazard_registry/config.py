@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -12,14 +16,25 @@ from cryptography.fernet import Fernet
 from fastapi import Depends, Request
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HAZARD_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("var")
-    # Empty means "an SQLite file inside data_dir": the embedded default.
+    # Where the generated JWT secret and complaint key are kept (when not given as settings). Defaults to
+    # data_dir; put it on another volume so a copy of the data (a backup, a stolen disk) is not also its key.
+    keys_dir: Path | None = None
+    # Empty means "an SQLite file inside data_dir": the embedded default. Or give the parts (db_host …): a
+    # password with "@", "/" or ":" needs no escaping then (the URL is composed with sqlalchemy's URL.create).
     database_url: str = ""
+    db_host: str = ""
+    db_port: int | None = None
+    db_user: str = ""
+    db_password: str = ""
+    db_name: str = ""
+    db_driver: str = "postgresql+psycopg"
     database_pool_size: int = 20
     jwt_secret: str = ""
     jwt_ttl_minutes: int = 8 * 60
@@ -48,8 +63,18 @@ class Settings(BaseSettings):
     complaint_file_max_bytes: int = 10 * 1024 * 1024
     complaint_files_per_complaint: int = 20
     complaint_image_max_pixels: int = 40_000_000
+    # Where abuse limits are counted (see ratelimit.py): auto (the database on PostgreSQL, memory on SQLite),
+    # memory (this process only), database, or a `limits` storage URL such as redis://host:6379.
+    rate_limit_storage: str = "auto"
+    # Proxies whose X-Forwarded-For is believed, comma-separated addresses or networks (e.g. "10.0.0.2,
+    # 172.18.0.0/16"). Empty: none, the TCP peer is the client.
+    trusted_proxies: str = ""
+    # Failed logins, as "count/seconds", per account and per client address; past either, 429 until the
+    # window ends. A successful login clears the account's count.
+    login_rate_account: str = "5/900"
+    login_rate_address: str = "30/900"
     # Rate limits of the public desk, as "count/seconds": new complaints per client address, reads and
-    # writes per receipt, wrong receipts per client address. Counted in the process (one per worker).
+    # writes per receipt, wrong receipts per client address. Counted in rate_limit_storage.
     complaint_rate_submit: str = "10/3600"
     complaint_rate_receipt: str = "60/60"
     complaint_rate_bad_receipt: str = "10/900"
@@ -92,6 +117,16 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
+        if self.db_host:
+            url = URL.create(
+                self.db_driver,
+                username=self.db_user or None,
+                password=self.db_password or None,
+                host=self.db_host,
+                port=self.db_port,
+                database=self.db_name or None,
+            )
+            return url.render_as_string(hide_password=False)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'hazard_registry.db').resolve()}"
 
@@ -100,27 +135,40 @@ class Settings(BaseSettings):
         return self.attachments_dir or self.data_dir / "attachments"
 
     @property
+    def effective_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir
+
+    @property
     def effective_jwt_secret(self) -> str:
-        """The configured secret, or one generated once and kept in data_dir so tokens survive restarts."""
+        """The configured secret, or one generated once and kept in keys_dir so tokens survive restarts."""
         if self.jwt_secret:
             return self.jwt_secret
-        path = self.data_dir / "jwt-secret"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return key_file(self.effective_keys_dir / "jwt-secret", lambda: secrets.token_urlsafe(48))
 
     @property
     def effective_complaint_keys(self) -> list[str]:
         if self.complaint_keys:
             return [k.strip() for k in self.complaint_keys.split(",") if k.strip()]
-        path = self.data_dir / "complaint-key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(Fernet.generate_key().decode())
-            path.chmod(0o600)
-        return [path.read_text().strip()]
+        return [key_file(self.effective_keys_dir / "complaint-key", lambda: Fernet.generate_key().decode())]
+
+
+def key_file(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in ``path``, made by ``make`` the first time. Safe when several processes start at once:
+    the secret is written to a private temporary file that is then hard-linked into place, which fails if
+    another process got there first; everyone then reads the one file that won."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(make())
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
 
 
 @lru_cache

@@ -57,7 +57,8 @@ def utcnow() -> datetime:
 
 def make_engine(url: str, pool_size: int = 20) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # hide_parameters: an error's message never quotes the values bound (hashes, e-mails, complaint text).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -77,7 +78,7 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("sqlite_deferred") else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: Engine, settings: Any = None) -> sessionmaker[Session]:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hazard_registry import __version__
+from hazard_registry import __version__, logs
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
@@ -19,6 +19,7 @@ from hazard_registry.errors import install_handlers, problem
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
 from hazard_registry.notices.router import router as notices_router
+from hazard_registry.ratelimit import Limiter, make_storage, parse_networks
 from hazard_registry.reference.router import router as reference_router
 from hazard_registry.statistics.router import filings_router
 from hazard_registry.statistics.router import router as statistics_router
@@ -61,6 +62,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     listeners.install()
+    logs.install()
     app = FastAPI(
         lifespan=_lifespan,
         title="hazard-registry",
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.effective_database_url, settings.database_pool_size)
     app.state.read_engine = reader(app.state.engine)  # made once: GET requests and exports bind to it
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
+    app.state.limiter = Limiter(make_storage(settings.rate_limit_storage, app.state.engine))
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     install_handlers(app)
 
     @app.exception_handler(OperationalError)

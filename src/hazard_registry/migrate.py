@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Inside the package, so an installed wheel migrates as well as a checkout does.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:

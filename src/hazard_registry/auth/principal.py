@@ -37,6 +37,27 @@ class Actor:
 
 SYSTEM = Actor(user_id=None, username="system", role=Role.system)
 
+# The whole country: the region of a national-level administrator (the standards catalogue, the holiday
+# table). Not a GB/T 2260 code; the migration adds it to ``regions`` as the parent of nothing.
+NATIONAL = "000000"
+
+
+def region_level(code: str) -> int:
+    """0 national, 1 province, 2 prefecture, 3 county, 4 township: a smaller number is a higher level."""
+    if code == NATIONAL:
+        return 0
+    if len(code) > 6:
+        return 4
+    if code[2:] == "0000":
+        return 1
+    if code[4:] == "00":
+        return 2
+    return 3
+
+
+def is_national(actor: Actor) -> bool:
+    return actor.role is Role.system or (actor.role is Role.admin and actor.region_code == NATIONAL)
+
 
 def region_range(code: str) -> tuple[str, str]:
     """The half-open string range [lo, hi) holding a region code and every code below it.
@@ -44,6 +65,8 @@ def region_range(code: str) -> tuple[str, str]:
     GB/T 2260 codes are hierarchical by prefix: 440000 (Guangdong) → 4403xx (Shenzhen) → 440305 (Nanshan)
     → 440305001 (a township). A range keeps the comparison index-friendly on every database.
     """
+    if code == NATIONAL:
+        return "0", ":"  # every code is digits, and ":" follows "9"
     prefix = code
     if len(code) == 6:
         while prefix.endswith("00") and len(prefix) > 2:
@@ -59,6 +82,23 @@ def region_within(column: Any, code: str) -> ColumnElement[bool]:
 def region_contains(outer: str, inner: str) -> bool:
     lo, hi = region_range(outer)
     return lo <= inner < hi
+
+
+def on_line(a: str, b: str) -> bool:
+    """Whether two regions are on one line of the hierarchy: one holds the other (or they are the same)."""
+    return region_contains(a, b) or region_contains(b, a)
+
+
+def sees_contacts(actor: Actor, region_code: str) -> bool:
+    """Whether ``actor`` may read the phone and e-mail of a department head in ``region_code``: officers and
+    administrators of the department's line (above it, or below it); an enterprise, those above it."""
+    if actor.role is Role.system:
+        return True
+    if not actor.region_code:
+        return False
+    if actor.role is Role.enterprise:
+        return region_contains(region_code, actor.region_code)
+    return on_line(actor.region_code, region_code)
 
 
 def ancestors(code: str) -> list[str]:

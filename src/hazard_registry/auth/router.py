@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -13,7 +14,9 @@ from hazard_registry.auth.deps import AdminActor, CurrentActor
 from hazard_registry.auth.models import User
 from hazard_registry.auth.security import issue_token
 from hazard_registry.db import DbSession
+from hazard_registry.errors import TooManyRequests, Unauthorized
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
+from hazard_registry.ratelimit import Limiter, request_address
 from hazard_registry.types import MAX_ID, IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -21,8 +24,29 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 @router.post("/auth/token", response_model=schemas.Token, operation_id="login", summary="Log in (OAuth2 password flow)")
 def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: DbSession) -> schemas.Token:
-    user = service.authenticate(session, form.username, form.password)
+    """Failures are counted per account and per client address; past either limit the answer is 429 with
+    Retry-After, whatever the password, until the window ends."""
     settings = request.app.state.settings
+    limiter: Limiter = request.app.state.limiter
+    account, address = form.username.strip().lower(), request_address(request)
+    limits = (
+        ("login_account", account, settings.login_rate_account),
+        ("login_address", address, settings.login_rate_address),
+    )
+    for bucket, key, spec in limits:
+        if wait := limiter.blocked(bucket, key, spec):
+            raise TooManyRequests(
+                "登录失败次数过多，请稍后再试 (too many failed logins; wait and retry)", retry_after=wait
+            )
+    try:
+        user = service.authenticate(session, form.username, form.password)
+    except Unauthorized:
+        session.rollback()  # the limiter may write to this database: hold no lock while it does
+        for bucket, key, spec in limits:
+            with contextlib.suppress(TooManyRequests):
+                limiter.hit(bucket, key, spec)
+        raise
+    limiter.clear("login_account", account, settings.login_rate_account)
     ttl = timedelta(minutes=settings.jwt_ttl_minutes)
     token = issue_token(
         user_id=user.id,
@@ -78,3 +102,9 @@ def update_user(user_id: IdPath, data: schemas.UserUpdate, actor: AdminActor, se
     user = service.update_user(session, actor, user_id, data)
     session.commit()
     return user
+
+
+@router.get("/users/{user_id}/events", response_model=list[schemas.UserEventOut], operation_id="list_user_events")
+def list_user_events(user_id: IdPath, actor: AdminActor, session: DbSession) -> list:
+    """The account's audit trail: who created it, granted or withdrew its rights, reset its password."""
+    return service.list_user_events(session, actor, user_id)

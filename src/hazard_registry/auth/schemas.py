@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -60,3 +61,16 @@ class UserOut(BaseModel):
     can_reveal_identity: bool
     can_take_complaints: bool
     active: bool
+
+
+class UserEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    actor_id: int | None = Field(description="None: the system (the command line)")
+    action: str = Field(
+        description="created, rights_granted, rights_withdrawn, password_reset, deactivated, reactivated"
+    )
+    data: dict[str, Any]
+    at: datetime

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth.principal import Actor, Role, complaint_scope
+from hazard_registry.auth.service import accounts_linked
 from hazard_registry.complaints import schemas
 from hazard_registry.complaints.access import get_visible, no_enterprise
 from hazard_registry.complaints.crypto import Vault
@@ -61,8 +62,14 @@ def decide_reveal(
     c, r = _reveal(session, actor, complaint_id, reveal_id)
     if not actor.can_reveal_identity:
         raise Forbidden("deciding needs the right to reveal reporters", code="reveal_right_required")
-    if actor.user_id == r.requested_by_id:
-        raise Forbidden("two-person rule: the requester may not approve their own request", code="reveal_self_approval")
+    if actor.user_id is None or accounts_linked(session, actor.user_id, r.requested_by_id):
+        # Two people, not two accounts of one: not the requester, nor an account the requester made, gave
+        # rights to or set the password of, nor the other way round (auth.service.accounts_linked).
+        raise Forbidden(
+            "双人审批：审批人不能是申请人本人或与其关联的账号 (two-person rule: the approver may not be the requester, "
+            "nor an account one of them created, granted rights to or reset the password of)",
+            code="reveal_self_approval",
+        )
     if r.state != "pending":
         raise WrongState(f"the request was already {r.state}", state=r.state)
     r.state = "approved" if data.decision == "approve" else "refused"

@@ -12,8 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.complaints import schemas, service
-from hazard_registry.complaints.crypto import Vault
-from hazard_registry.complaints.limits import RateLimiter
+from hazard_registry.complaints.crypto import Vault, normalize_receipt, receipt_hash
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import State
 from hazard_registry.config import AppSettings
@@ -21,6 +20,7 @@ from hazard_registry.db import DbSession
 from hazard_registry.errors import NotFound, TooManyRequests, problem
 from hazard_registry.hazards.service import blob_path
 from hazard_registry.pagination import Cursor, Page
+from hazard_registry.ratelimit import Limiter, request_address
 from hazard_registry.types import IdPath, IfMatch, expected_version
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
@@ -35,22 +35,17 @@ def vault(request: Request) -> Vault:
     return request.app.state.complaint_vault
 
 
-def limiter(request: Request) -> RateLimiter:
-    return request.app.state.complaint_limiter
+def limiter(request: Request) -> Limiter:
+    return request.app.state.limiter
 
 
 VaultDep = Annotated[Vault, Depends(vault)]
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def install(app) -> None:
     """The desk's shared state, and the slow answer to a wrong receipt (awaited, so no worker thread waits)."""
     settings = app.state.settings
     app.state.complaint_vault = Vault(settings.effective_complaint_keys)
-    app.state.complaint_limiter = RateLimiter()
 
     @app.exception_handler(service.BadReceipt)
     async def _bad_receipt(request: Request, exc: service.BadReceipt) -> JSONResponse:
@@ -62,22 +57,32 @@ def reporter_complaint(
     request: Request, settings: AppSettings, session: DbSession, receipt: ReceiptHeader = None
 ) -> Complaint:
     """The complaint of the receipt. A wrong receipt counts against the caller's address and is answered
-    slowly, the same way whether it is malformed or merely unknown; a right one counts against itself."""
+    slowly, the same way whether it is malformed or merely unknown; a right one counts against itself.
+
+    The lockout of an address that sent too many wrong codes refuses wrong codes only (429 instead of the
+    slow 404): a reporter with the right code behind the same address (a factory's NAT — perhaps the very
+    enterprise reported, trying codes to lock its employees out) still gets in. Guessing is not what the
+    lockout stops (16 characters of 29 are out of reach); it makes bulk guessing slow and visible."""
     limits = limiter(request)
-    address = _address(request)
+    address = request_address(request)
     wait = limits.blocked("bad_receipt", address, settings.complaint_rate_bad_receipt)
-    if wait:
-        raise TooManyRequests("too many wrong receipt codes from your address; wait and retry", retry_after=wait)
+    if receipt and normalize_receipt(receipt):
+        # Counted before the lookup, in the limiter's own transaction: none of this request's is open yet.
+        limits.hit("receipt", receipt_hash(receipt), settings.complaint_rate_receipt)
     try:
         c = service.by_receipt(session, receipt)
     except service.BadReceipt:
+        session.rollback()  # the limiter may write to this database: hold no lock while it does
         _count_bad(limits, address, settings.complaint_rate_bad_receipt)
+        if wait:
+            raise TooManyRequests(
+                "too many wrong receipt codes from your address; wait and retry", retry_after=wait
+            ) from None
         raise
-    limits.hit("receipt", c.receipt_hash, settings.complaint_rate_receipt)
     return c
 
 
-def _count_bad(limits: RateLimiter, address: str, spec: str) -> None:
+def _count_bad(limits: Limiter, address: str, spec: str) -> None:
     # Only counted here; the next attempt is refused by ``blocked``, this one still gets the slow 404.
     with contextlib.suppress(TooManyRequests):
         limits.hit("bad_receipt", address, spec)
@@ -89,7 +94,7 @@ ReporterComplaint = Annotated[Complaint, Depends(reporter_complaint)]
 def _submit_limit(request: Request, settings: AppSettings) -> None:
     limiter(request).hit(
         "submit",
-        _address(request),
+        request_address(request),
         settings.complaint_rate_submit,
         detail="too many complaints from your address; wait and retry, or call 12350",
     )

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hazard_registry import rule_machine
-from hazard_registry.auth.principal import Actor, Role, complaint_scope, region_contains
+from hazard_registry.auth.principal import Actor, Role, complaint_scope, on_line, region_contains
 from hazard_registry.complaints.models import Complaint, ComplaintEvent, ComplaintMessage
 from hazard_registry.complaints.schemas import HazardFromComplaint
 from hazard_registry.errors import GateFailed, InvalidInput
@@ -151,6 +151,13 @@ def _gate_transfer(ctx: Context) -> None:
     dept = ctx.session.get(Department, ctx.payload["department_id"])
     _require(dept is not None, "department_invalid", "no such department")
     _require(dept.id != ctx.row.department_id, "department_invalid", "the complaint is already there")
+    # Its staff will read the complaint: only along the complaint's region line (above it or below it).
+    _require(
+        on_line(dept.region_code, ctx.row.region_code),
+        "department_invalid",
+        f"只能转交本地区上下级部门 (a complaint of {ctx.row.region_code} goes only to a department of its "
+        f"region line, not of {dept.region_code})",
+    )
 
 
 def _gate_merge(ctx: Context) -> None:

@@ -8,9 +8,12 @@ outside any transaction and its outcome committed on its own: sent; or retried a
 dies between sending and recording leaves the notice to be sent again once the lease runs out, which is why
 every request carries the notice's deduplication key.
 
+A run claims only notices of the channels configured in its own settings; the others stay pending for a
+deliverer that has them (the outbox queues every channel, whoever issued the measure).
+
 Webhook requests are signed: ``X-Hazard-Signature: sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`` with
-``notice_webhook_secret``, the timestamp (Unix seconds) in ``X-Hazard-Timestamp`` and the key in
-``X-Hazard-Notice-Id``.
+``notice_webhook_secret``, the timestamp (Unix seconds, taken when that request is sent, not when the run
+began) in ``X-Hazard-Timestamp`` and the key in ``X-Hazard-Notice-Id``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import logging
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.errors import MessageError
@@ -36,6 +40,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from hazard_registry.db import is_postgres
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.notices.models import Channel, Notice, NoticeAction, NoticeStatus, RecipientRole
+from hazard_registry.notices.outbox import Channels
 from hazard_registry.reference.models import Department, Enterprise, Region
 from hazard_registry.supervision.models import MEASURE_NAMES, Measure, SupervisionMeasure
 
@@ -192,10 +197,17 @@ def _claim(
     session_factory: sessionmaker[Session], settings: Any, now: datetime, batch: int
 ) -> tuple[int, list[Claimed]]:
     """How many due notices were taken (up to ``batch``), and those of them that are ready to send."""
+    channels = [c.value for c in Channels.of(settings).enabled()]
+    if not channels:
+        return 0, []
     with session_factory() as session:
         stmt = (
             select(Notice)
-            .where(Notice.status == NoticeStatus.pending.value, Notice.next_attempt_at <= now)
+            .where(
+                Notice.status == NoticeStatus.pending.value,
+                Notice.next_attempt_at <= now,
+                Notice.channel.in_(channels),
+            )
             .order_by(Notice.next_attempt_at, Notice.id)
             .limit(batch)
         )
@@ -394,13 +406,15 @@ def deliver_due(
 ) -> DeliveryResult:
     """Send every pending notice due by ``now``; each outcome is committed as soon as it is known."""
     result = DeliveryResult()
+    started = time.monotonic()
     with Sender(settings) as sender:
         while True:
             taken, claimed = _claim(session_factory, settings, now, batch)
             result.dead += taken - len(claimed)  # those that could not be rendered
             for item in claimed:
+                sent_at = now + timedelta(seconds=time.monotonic() - started)  # the run's clock, as it runs on
                 try:
-                    error = sender.send(item, now)
+                    error = sender.send(item, sent_at)
                 except Exception as exc:  # a channel's surprise (a malformed URL…) is this notice's failure
                     log.exception("notice %s could not be sent", item.id)
                     error = f"{type(exc).__name__}: {exc}"

@@ -7,9 +7,11 @@ Who, by the measure's target:
   issues);
 - a department: its head, and a copy to the hazard's officer.
 
-A recipient gets an e-mail when e-mail is on and they have an address, and a webhook notice (carrying their
-phone and e-mail for the receiver to route) when the webhook is on and they have either. A recipient with
-neither is skipped. Subject and body are rendered at delivery from the measure (``deliver.render``).
+A recipient gets an e-mail notice when they have an address, and a webhook notice (carrying their phone and
+e-mail for the receiver to route) when they have either; a recipient with neither is skipped. Both are queued
+whatever the channel settings of the process that changed the measure (an API process often has none): the
+deliverer sends the channels it has and leaves the others pending, visible to administrators, never dropped.
+Subject and body are rendered at delivery from the measure (``deliver.render``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth.models import User
-from hazard_registry.db import UTCDateTime, is_postgres, settings_of
+from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.notices.models import Channel, Notice, NoticeAction, NoticeStatus, RecipientRole
 from hazard_registry.reference.models import Department, Enterprise
@@ -38,6 +40,10 @@ class Channels:
 
     webhook: bool = False
     email: bool = False
+
+    @classmethod
+    def every(cls) -> Channels:
+        return cls(webhook=True, email=True)
 
     @classmethod
     def of(cls, settings: Any) -> Channels:
@@ -86,14 +92,14 @@ def enqueue_for_measures(
 
     Idempotent: each notice has the key ``m{measure}:{action}:{role}:{channel}`` and an existing key is left
     alone, so queueing the same action twice (a retried request, a rerun sweep) queues nothing more.
-    ``channels`` defaults to those the session's settings turn on.
+    ``channels`` defaults to every channel: which are on is the deliverer's business, not the queuer's.
     """
     action = NoticeAction(action).value
     if not isinstance(measure_ids, Select):
         measure_ids = list(measure_ids)
         if not measure_ids:
             return 0
-    enabled = (channels or Channels.of(settings_of(session))).enabled()
+    enabled = (channels or Channels.every()).enabled()
     if not enabled:
         return 0
     m = SupervisionMeasure

@@ -74,16 +74,13 @@ def list_departments(
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[schemas.DepartmentOut]:
     return Page[schemas.DepartmentOut](
-        items=[
-            schemas.DepartmentOut.model_validate(d)
-            for d in service.list_departments(session, actor, region, sector_code)
-        ]
+        items=[service.department_out(actor, d) for d in service.list_departments(session, actor, region, sector_code)]
     )
 
 
 @router.get("/departments/{department_id}", response_model=schemas.DepartmentOut, operation_id="get_department")
-def get_department(department_id: IdPath, _actor: CurrentActor, session: DbSession) -> schemas.DepartmentOut:
-    return schemas.DepartmentOut.model_validate(service.get_department(session, department_id))
+def get_department(department_id: IdPath, actor: CurrentActor, session: DbSession) -> schemas.DepartmentOut:
+    return service.department_out(actor, service.get_department(session, department_id))
 
 
 @router.post("/departments", status_code=201, response_model=schemas.DepartmentOut, operation_id="create_department")

@@ -77,8 +77,8 @@ class DepartmentOut(BaseModel):
     sectors: list[str]
     is_default_lead: bool
     head_name: str | None
-    head_phone: str | None
-    head_email: str | None
+    head_phone: str | None = Field(description="Only for users of the department's region line; else null")
+    head_email: str | None = Field(description="Only for users of the department's region line; else null")
 
 
 def _valid_uscc(value: str) -> str:

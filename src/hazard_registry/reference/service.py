@@ -7,7 +7,16 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hazard_registry.auth.principal import Actor, Role, enterprise_scope, region_contains, region_within
+from hazard_registry.auth.principal import (
+    NATIONAL,
+    Actor,
+    Role,
+    enterprise_scope,
+    is_national,
+    region_contains,
+    region_within,
+    sees_contacts,
+)
 from hazard_registry.db import add_unique, flush_versioned
 from hazard_registry.errors import (
     Conflict,
@@ -42,6 +51,18 @@ def require_in_admin_region(actor: Actor, region_code: str) -> None:
         raise Forbidden("only an administrator manages reference data", code="role_forbidden")
     if not (actor.region_code and region_contains(actor.region_code, region_code)):
         raise Forbidden(f"region {region_code} is outside your region {actor.region_code}", code="region_forbidden")
+
+
+def require_national(actor: Actor, what: str) -> None:
+    """National reference data (the standards catalogue, the holiday table) is a national administrator's."""
+    if actor.role not in (Role.admin, Role.system):
+        raise Forbidden(f"only an administrator edits {what}", code="role_forbidden")
+    if not is_national(actor):
+        raise Forbidden(
+            f"{what}属于全国数据，只有国家级管理员可以修改 ({what} is national data: only an administrator of "
+            f"region {NATIONAL} may change it; yours is {actor.region_code})",
+            code="national_admin_required",
+        )
 
 
 def known_region(session: Session, code: str, field: str = "region_code") -> Region:
@@ -91,6 +112,14 @@ def get_department(session: Session, department_id: int) -> Department:
     if dept is None:
         raise NotFound(f"department {department_id} not found", code="department_not_found")
     return dept
+
+
+def department_out(actor: Actor, dept: Department) -> schemas.DepartmentOut:
+    """The department as ``actor`` may read it: its head's phone and e-mail only along its region's line."""
+    out = schemas.DepartmentOut.model_validate(dept)
+    if not sees_contacts(actor, dept.region_code):
+        out.head_phone = out.head_email = None
+    return out
 
 
 def list_departments(session: Session, actor: Actor, region: str | None, sector: str | None) -> list[Department]:
@@ -240,8 +269,7 @@ def get_standard(session: Session, standard_id: int) -> Standard:
 
 
 def create_standard(session: Session, actor: Actor, data: schemas.StandardCreate) -> Standard:
-    if actor.role is not Role.admin:
-        raise Forbidden("only an administrator edits the standards catalogue", code="role_forbidden")
+    require_national(actor, "标准目录 (the standards catalogue)")
     if session.get(Sector, data.sector_code) is None:
         raise _field_error("sector_code", f"unknown sector {data.sector_code}", "sector_unknown")
     numbers = [c.number for c in data.clauses]
@@ -254,8 +282,7 @@ def create_standard(session: Session, actor: Actor, data: schemas.StandardCreate
 
 
 def add_clause(session: Session, actor: Actor, standard_id: int, data: schemas.ClauseIn) -> StandardClause:
-    if actor.role is not Role.admin:
-        raise Forbidden("only an administrator edits the standards catalogue", code="role_forbidden")
+    require_national(actor, "标准目录 (the standards catalogue)")
     std = get_standard(session, standard_id)
     clause = StandardClause(standard_id=std.id, number=data.number, title=data.title)
     add_unique(session, clause, Conflict(f"clause {data.number} exists in this standard", code="clause_exists"))

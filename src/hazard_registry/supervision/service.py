@@ -24,6 +24,7 @@ from hazard_registry.errors import Conflict, Forbidden, NotFound, WrongState
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.models import Enterprise
+from hazard_registry.reference.service import require_national
 from hazard_registry.supervision.models import (
     MEASURE_NAMES,
     CalendarDay,
@@ -234,8 +235,7 @@ def revise_rule(session: Session, actor: Actor, rule_id: int, changes: dict[str,
 def load_year(
     session: Session, actor: Actor, year: int, holidays: list[date], workdays: list[date], source: str | None
 ) -> int:
-    if actor.role not in (Role.admin, Role.system):
-        raise Forbidden("only an administrator loads holiday tables", code="role_forbidden")
+    require_national(actor, "节假日安排 (the holiday table)")
     table = year_table(year, holidays, workdays)
     session.execute(CalendarDay.__table__.delete().where(CalendarDay.year == year))
     session.merge(CalendarYear(year=year, loaded_by_id=actor.user_id, source=source, loaded_at=clock.now()))
