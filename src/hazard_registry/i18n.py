@@ -73,12 +73,23 @@ LABELS: dict[str, dict[str, Pair]] = {
         "approved": ("已同意", "Approved"),
         "refused": ("未同意", "Refused"),
     },
+    # The five-point plan (五落实): measures, responsibility, funds, deadline, contingency.
     "plan_field": {
         "measures": ("整改措施", "Measures"),
-        "responsible": ("责任人", "Responsible person"),
-        "funds": ("整改资金", "Funds"),
+        "responsible_unit": ("责任单位", "Responsible unit"),
+        "responsible_person": ("责任人", "Responsible person"),
+        "funds": ("整改资金和物资", "Funds and materials"),
         "deadline": ("整改时限", "Deadline"),
-        "contingency": ("应急预案", "Contingency plan"),
+        "safety_measures": ("整改期间安全防范措施", "Safety measures meanwhile"),
+        "contingency_plan": ("应急预案", "Contingency plan"),
+    },
+    "event": {
+        "report": ("上报", "Reported"),
+        "import": ("台账导入", "Imported"),
+        "attach": ("上传附件", "File attached"),
+        "extension_requested": ("申请延期", "Extension requested"),
+        "extension_approved": ("同意延期", "Extension approved"),
+        "extension_refused": ("不同意延期", "Extension refused"),
     },
     "measure_kind": {
         "warning_letter": ("函告", "Warning letter"),
@@ -161,16 +172,6 @@ LABELS: dict[str, dict[str, Pair]] = {
         "dead": ("发送失败", "Dead letter"),
     },
     "notice_channel": {"webhook": ("接口推送", "Webhook"), "email": ("电子邮件", "E-mail")},
-    "sector": {
-        "hazardous_chemicals": ("危险化学品", "Hazardous chemicals"),
-        "industry_trade": ("工贸", "Industry and trade"),
-        "construction": ("房屋市政工程", "Construction"),
-        "mining": ("矿山", "Mining"),
-        "fireworks": ("烟花爆竹", "Fireworks"),
-        "road_transport": ("道路运输", "Road transport"),
-        "fire": ("消防", "Fire safety"),
-        "gas": ("城镇燃气", "Town gas"),
-    },
 }
 
 ERRORS: dict[str, Pair] = {

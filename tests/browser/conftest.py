@@ -138,12 +138,11 @@ def page(request: pytest.FixtureRequest, browser, live_url: str, db, client):
     pg = context.new_page()
     pg.on("console", on_console)
     pg.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
+    # A navigation cancels what the page it leaves was still loading (net::ERR_ABORTED): not a fault.
     pg.on(
         "requestfailed",
         lambda r: (
-            None
-            if "ERR_ABORTED" in (r.failure or "") and r.resource_type == "document"
-            else problems.append(f"request failed: {r.url} ({r.failure})")
+            None if "ERR_ABORTED" in (r.failure or "") else problems.append(f"request failed: {r.url} ({r.failure})")
         ),
     )
     yield pg

@@ -73,6 +73,7 @@ Index("ix_hazards_department_id", Hazard.department_id, Hazard.id)
 Index("ix_hazards_sector_region", Hazard.sector_code, Hazard.region_code, Hazard.id)
 Index("ix_hazards_found_at", Hazard.found_at, Hazard.id)
 Index("ix_hazards_deadline_state", Hazard.deadline, Hazard.state)
+Index("ix_hazards_officer_id", Hazard.officer_id, Hazard.id)
 
 
 class HazardEvent(Base):

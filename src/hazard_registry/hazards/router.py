@@ -42,6 +42,7 @@ def hazard_filters(
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
     department_id: int | None = None,
     enterprise_id: int | None = None,
+    officer_id: Annotated[int | None, Query(ge=1, description="The hazard's officer (经办人)")] = None,
     source: Literal["self_report", "inspection", "public_report", "other"] | None = None,
     overdue: bool | None = None,
     found_from: date | None = None,
@@ -58,6 +59,7 @@ def hazard_filters(
         sector_code=sector_code,
         department_id=department_id,
         enterprise_id=enterprise_id,
+        officer_id=officer_id,
         source=source,
         overdue=overdue,
         found_from=found_from,
@@ -109,6 +111,16 @@ def transition_hazard(
     session.commit()
     response.headers["ETag"] = f'"{hazard.version}"'
     return service.to_detail(session, hazard, actor, clock.today_in_china(now))
+
+
+@router.get(
+    "/{hazard_id}/officers",
+    response_model=list[schemas.OfficerOut],
+    operation_id="list_assignable_officers",
+    summary="Who may be assigned as the hazard's officer (the lead department's active regulators)",
+)
+def list_officers(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> list[schemas.OfficerOut]:
+    return [schemas.OfficerOut.model_validate(u) for u in service.assignable_officers(session, actor, hazard_id)]
 
 
 @router.get("/{hazard_id}/events", response_model=list[schemas.EventOut], operation_id="list_hazard_events")

@@ -184,6 +184,14 @@ class HazardPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
 
 
+class OfficerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str | None
+
+
 class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

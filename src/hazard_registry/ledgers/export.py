@@ -212,6 +212,17 @@ def stream(
     return xlsx_stream(title, headings, rows), XLSX_TYPE, headers
 
 
+def hazard_ledger(
+    app_state: Any, actor: Actor, filters: HazardFilters, fmt: str, today: date
+) -> tuple[Iterator[bytes], str, dict[str, str]]:
+    """The hazard ledger of exactly ``filters`` in ``actor``'s scope, streamed from its own read-only session
+    (the API's export and the console's both answer with this)."""
+    rows = in_own_session(
+        lambda: app_state.sessionmaker(bind=app_state.read_engine), lambda s: hazard_rows(s, actor, filters, today)
+    )
+    return stream(fmt, "重大事故隐患台账", HAZARD_HEADINGS, rows)
+
+
 def in_own_session(open_session: Callable[[], Session], produce: Callable[[Session], Iterable[Any]]) -> Iterator[Any]:
     """Run ``produce`` in a session that lives exactly as long as the response body is being sent."""
     with open_session() as session:
