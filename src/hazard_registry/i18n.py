@@ -105,6 +105,12 @@ LABELS: dict[str, dict[str, Pair]] = {
         "resolved": ("已解除", "Resolved"),
         "withdrawn": ("已撤回", "Withdrawn"),
     },
+    "measure_action": {
+        "issue": ("下达", "Issue"),
+        "acknowledge": ("签收", "Acknowledge"),
+        "resolve": ("解除", "Resolve"),
+        "withdraw": ("撤回", "Withdraw"),
+    },
     "measure_issuer": {
         "lead_department": ("牵头部门", "Lead department"),
         "higher_level": ("上级部门", "Higher level"),
