@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     complaint_bad_receipt_delay_ms: int = 500
     # Hazards found on or before this day are the campaign's stock (存量); later ones its increment (增量).
     campaign_cutoff: date = date(2023, 12, 31)
+    # The campaign's first stage: the stock is to be cleared (every stock hazard closed) by this day.
+    campaign_stock_due: date = date(2024, 12, 31)
     # Ledger imports: the largest file and the most rows read from it.
     import_max_rows: int = 20000
     # Notices (notices/): a channel is on when configured. The webhook POSTs JSON signed with the secret;

@@ -11,7 +11,8 @@
       var spec = data[box.getAttribute("data-chart")];
       if (!spec) { return; }
       var chart = window.echarts.init(box, null, { renderer: "canvas", locale: "ZH" });
-      var kind = box.getAttribute("data-chart") === "trend" ? "line" : "bar";
+      var name = box.getAttribute("data-chart");
+      var kind = name === "trend" || name === "in_time" ? "line" : "bar";
       chart.setOption({
         animation: false,
         color: ["#0b57d0", "#b3261e", "#1e7d32", "#a15c00"],
