@@ -43,8 +43,8 @@ LABELS: dict[str, dict[str, Pair]] = {
     },
     "hazard_source": {
         "self_report": ("企业自查上报", "Self-report"),
-        "inspection": ("执法检查发现", "Inspection"),
-        "public_report": ("群众举报", "Public report"),
+        "inspection": ("督导检查发现", "Inspection"),
+        "public_report": ("群众举报查实", "Public report"),
         "other": ("其他", "Other"),
     },
     "reject_reason": {

@@ -157,6 +157,18 @@ def page(request: pytest.FixtureRequest, browser, live_url: str, db, client):
 
 
 @pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``screenshot(page, "name")``: one more screenshot of this test, beside the one taken at its end."""
+
+    def take(pg, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^\w.-]+", "_", f"{request.node.name}-{name}")
+        pg.screenshot(path=str(SCREENSHOTS / f"{stem}.png"), full_page=True)
+
+    return take
+
+
+@pytest.fixture
 def sign_in(live_url: str) -> Callable[..., None]:
     def do(page, username: str, password: str = PASSWORD) -> None:
         page.goto("/login")

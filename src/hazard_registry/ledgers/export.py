@@ -24,6 +24,7 @@ from hazard_registry.auth.principal import Actor
 from hazard_registry.db import is_postgres
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.service import HazardFilters, filtered, overdue_clause
+from hazard_registry.i18n import labels
 from hazard_registry.reference.models import Enterprise, Region
 from hazard_registry.statistics import schemas as ss
 
@@ -32,21 +33,9 @@ SHEET_ROWS = 1_000_000
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-STATE_NAMES = {
-    "reported": "已上报",
-    "assigned": "已交办",
-    "rectifying": "整改中",
-    "verification_requested": "申请核查",
-    "verified": "已核查",
-    "closed": "已销号",
-    "rejected": "已退回",
-}
-SOURCE_NAMES = {
-    "self_report": "企业自查上报",
-    "inspection": "督导检查发现",
-    "public_report": "群众举报查实",
-    "other": "其他",
-}
+# The ledger's words for states and sources are the catalogue's (hazard_registry.i18n), as on every page.
+STATE_NAMES = dict(labels("hazard_state"))
+SOURCE_NAMES = dict(labels("hazard_source"))
 
 HAZARD_HEADINGS = [
     "隐患编号",
