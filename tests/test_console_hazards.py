@@ -14,13 +14,14 @@ from tests.test_console import csrf_of, sign_in
 
 
 def test_clause_picker_offers_only_editions_in_force_on_the_found_date(client: TestClient, world: World) -> None:
-    sign_in(client, "ent_chem")
+    sign_in(client, "ent_metal")  # the superseded edition is of its sector (industry and trade)
     today = clock.today_in_china()
     now = client.get("/hazards/new/clauses", params={"found_at": today.isoformat()})
     before = client.get("/hazards/new/clauses", params={"found_at": (world.old_until - timedelta(days=1)).isoformat()})
     assert f'value="{world.clause_old}"' not in now.text
     assert f'value="{world.clause_old}"' in before.text
-    assert f'value="{world.clause_chem}"' in now.text
+    assert f'value="{world.clause_trade}"' in now.text
+    assert f'value="{world.clause_chem}"' not in now.text  # another sector's standard
 
 
 def test_an_incomplete_plan_is_refused_in_chinese_with_the_plan_kept(client: TestClient, world: World) -> None:

@@ -33,6 +33,7 @@ from hazard_registry.reference.models import Department, Enterprise, Industry, R
 from hazard_registry.supervision import service as supervision
 from hazard_registry.supervision.engine import load_calendar
 from hazard_registry.types import IdPath
+from hazard_registry.web import choices
 from hazard_registry.web.nav import NAV, NavItem
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
 from hazard_registry.workdays import CalendarYearUnknown
@@ -149,25 +150,11 @@ class ListQuery:
 
 def _filter_choices(session: Session, actor: Actor) -> dict[str, Any]:
     """What the filter form offers: regions below the actor's, sectors, industries, enterprises in scope."""
-    region = actor.region_code
-    regions: list[Region] = []
-    if actor.role is not Role.enterprise and region:
-        here = session.get(Region, region)
-        regions = ([here] if here else []) + reference.list_regions(session, region, None, None, 500)
-        for child in list(regions[1:]):
-            regions += reference.list_regions(session, child.code, None, None, 500)
-    enterprises = []
-    if actor.role is not Role.enterprise:
-        enterprises = reference.list_enterprises(
-            session, actor, region=None, industry_code=None, q=None, after_id=None, limit=500
-        )
     return {
-        "regions": regions,
-        "sectors": list(session.scalars(select(Sector).order_by(Sector.code))),
-        "industries": list(
-            session.scalars(select(Industry).where(Industry.level == "division").order_by(Industry.code))
-        ),
-        "enterprises": enterprises,
+        "regions": choices.regions_below(session, actor.region_code) if actor.role is not Role.enterprise else [],
+        "sectors": choices.sectors(session),
+        "industries": choices.industries(session),
+        "enterprises": choices.enterprises(session, actor),
     }
 
 
@@ -280,7 +267,7 @@ def clause_options(request: Request, actor: PageActor, session: DbSession) -> HT
     """The clause picker's options (htmx swaps them in when the found date or the search text changes)."""
     p = request.query_params
     found = _date_or_today(p.get("found_at", ""))
-    groups = _clause_groups(session, found, p.get("clause_q", "").strip(), p.get("clause_id", ""))
+    groups = _clause_groups(session, actor, found, p.get("clause_q", "").strip(), p.get("clause_id", ""))
     return render(request, "hazards/_clauses.html", {"groups": groups, "values": {"clause_id": p.get("clause_id", "")}})
 
 
@@ -291,10 +278,19 @@ def _date_or_today(value: str) -> date:
         return clock.today_in_china()
 
 
-def _clause_groups(session: Session, found: date, q: str, selected: str) -> list[tuple[Any, list[StandardClause]]]:
+def _own_sector(session: Session, actor: Actor) -> str | None:
+    """An enterprise reports under its own sector's standards; a regulator chooses among all."""
+    ent = session.get(Enterprise, actor.enterprise_id) if actor.enterprise_id else None
+    industry = session.get(Industry, ent.industry_code) if ent else None
+    return industry.sector_code if industry else None
+
+
+def _clause_groups(
+    session: Session, actor: Actor, found: date, q: str, selected: str
+) -> list[tuple[Any, list[StandardClause]]]:
     """Clauses of the standard editions in force on ``found`` (what the report's gate accepts), by standard."""
     groups = []
-    for std in reference.list_standards(session, None, None, found):
+    for std in reference.list_standards(session, None, _own_sector(session, actor), found):
         clauses = [
             c for c in std.clauses if not q or q in c.title or q in c.number or q in std.title or str(c.id) == selected
         ]
@@ -305,15 +301,11 @@ def _clause_groups(session: Session, found: date, q: str, selected: str) -> list
 
 def _report_context(session: Session, actor: Actor, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
     found = _date_or_today(str(values.get("found_at", "")))
-    enterprises = []
-    if actor.role is not Role.enterprise:
-        enterprises = reference.list_enterprises(
-            session, actor, region=None, industry_code=None, q=None, after_id=None, limit=500
-        )
+    enterprises = choices.enterprises(session, actor)  # none for an enterprise: it reports for itself
     sources = ["self_report"] if actor.role is Role.enterprise else ["inspection", "other"]
     return {
         "values": values,
-        "groups": _clause_groups(session, found, "", str(values.get("clause_id", ""))),
+        "groups": _clause_groups(session, actor, found, "", str(values.get("clause_id", ""))),
         "enterprises": enterprises,
         "sources": sources,
         "errors": {},
