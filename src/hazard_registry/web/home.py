@@ -8,6 +8,7 @@ each panel that is not None, in order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -120,9 +121,39 @@ def _charts(trend: Any, by_region: Any, by_sector: Any) -> dict[str, Any]:
     }
 
 
+# The figures are independent read-only statements: run side by side, each in its own read-only session
+# (the API answers them as separate calls), so the page costs about its slowest figure, not their sum.
+_FIGURES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-figures")
+
+
+def start_figures(request: Request, jobs: dict[str, Callable[[Session], Any]]) -> dict[str, Future[Any]]:
+    """Start each job in its own read-only session; ``.result()`` of each gives its answer (or raises)."""
+    state = request.app.state
+
+    def run(job: Callable[[Session], Any]) -> Any:
+        with state.sessionmaker(bind=state.read_engine) as session:
+            return job(session)
+
+    return {name: _FIGURES.submit(run, job) for name, job in jobs.items()}
+
+
 @router.get("/")
 def home(request: Request, actor: PageActor, session: DbSession) -> HTMLResponse:
     today = clock.today_in_china()
+    cutoff = request.app.state.settings.campaign_cutoff
+    f = stats.StatFilters(region=actor.region_code)
+    regional = actor.role is not Role.enterprise
+    jobs: dict[str, Callable[[Session], Any]] = {
+        "summary": lambda s: stats.summary(s, actor, f, as_of=today, cutoff=cutoff),
+        "clearance": lambda s: stats.clearance(s, actor, f, as_of=today, cutoff=cutoff, oldest=5),
+        "trend": lambda s: stats.trend(s, actor, f, as_of=today, months=12),
+        "rungs": lambda s: activity.measures_by_rung(s, actor, f, today),
+    }
+    if regional:
+        jobs["by_region"] = lambda s: stats.breakdown(s, actor, f, "region", as_of=today, cutoff=cutoff)
+        jobs["by_sector"] = lambda s: stats.breakdown(s, actor, f, "sector", as_of=today, cutoff=cutoff)
+    pending = start_figures(request, jobs)
+
     try:
         calendar: WorkCalendar | None = load_calendar(session)
     except CalendarYearUnknown:
@@ -130,16 +161,9 @@ def home(request: Request, actor: PageActor, session: DbSession) -> HTMLResponse
     waiting, waiting_total = hazards.waiting_for(session, actor, today, limit=15)
     waiting_rows = [(h, *due_note(calendar, today, h.deadline)) for h in waiting]
     panels = [p for p in (make(session, actor, today) for make in HOME_PANELS) if p is not None]
-
-    cutoff = request.app.state.settings.campaign_cutoff
-    f = stats.StatFilters(region=actor.region_code)
-    summary = stats.summary(session, actor, f, as_of=today, cutoff=cutoff)
-    clearance = stats.clearance(session, actor, f, as_of=today, cutoff=cutoff, oldest=5)
-    trend = stats.trend(session, actor, f, as_of=today, months=12)
-    regional = actor.role is not Role.enterprise
-    by_region = stats.breakdown(session, actor, f, "region", as_of=today, cutoff=cutoff) if regional else None
-    by_sector = stats.breakdown(session, actor, f, "sector", as_of=today, cutoff=cutoff) if regional else None
-    rungs = activity.measures_by_rung(session, actor, f, today)
+    got = {name: future.result() for name, future in pending.items()}
+    summary, clearance, trend, rungs = got["summary"], got["clearance"], got["trend"], got["rungs"]
+    by_region, by_sector = got.get("by_region"), got.get("by_sector")
     charts = _charts(trend, by_region or _EMPTY, by_sector or _EMPTY)
     if not regional:
         charts = {"trend": charts["trend"]}
