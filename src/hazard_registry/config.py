@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         ]
     )
     idempotency_ttl_hours: int = 24
+    # The web console's session: signed with a key derived from jwt_secret; it ends after this many minutes
+    # without a request (the user is then asked to sign in again: 会话已过期，请重新登录).
+    console_session_minutes: int = Field(120, ge=1)
     # The escalation sweep: seconds between sweeps (``hazard-registry worker`` and the in-process loop), and
     # whether ``serve`` runs the loop itself: "auto" does on the embedded SQLite default and leaves a
     # PostgreSQL deployment to its worker processes.
@@ -81,6 +84,8 @@ class Settings(BaseSettings):
     complaint_bad_receipt_delay_ms: int = 500
     # Hazards found on or before this day are the campaign's stock (存量); later ones its increment (增量).
     campaign_cutoff: date = date(2023, 12, 31)
+    # The campaign's first stage: the stock is to be cleared (every stock hazard closed) by this day.
+    campaign_stock_due: date = date(2024, 12, 31)
     # Ledger imports: the largest file and the most rows read from it.
     import_max_rows: int = 20000
     # Notices (notices/): a channel is on when configured. The webhook POSTs JSON signed with the secret;

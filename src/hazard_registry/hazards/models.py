@@ -78,6 +78,7 @@ Index("ix_hazards_found_at", Hazard.found_at, Hazard.id)
 # Statistics as of a past day look up the history of the hazards changed since (statistics.service.OnDay).
 Index("ix_hazards_updated_at", Hazard.updated_at)
 Index("ix_hazards_deadline_state", Hazard.deadline, Hazard.state)
+Index("ix_hazards_officer_id", Hazard.officer_id, Hazard.id)
 
 
 class HazardEvent(Base):

@@ -44,6 +44,7 @@ def hazard_filters(
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
     department_id: Id | None = None,
     enterprise_id: Id | None = None,
+    officer_id: Annotated[Id | None, Query(description="The hazard's officer (经办人)")] = None,
     source: Literal["self_report", "inspection", "public_report", "other"] | None = None,
     overdue: bool | None = None,
     found_from: date | None = None,
@@ -60,6 +61,7 @@ def hazard_filters(
         sector_code=sector_code,
         department_id=department_id,
         enterprise_id=enterprise_id,
+        officer_id=officer_id,
         source=source,
         overdue=overdue,
         found_from=found_from,
@@ -113,6 +115,18 @@ def transition_hazard(
     session.commit()
     response.headers["ETag"] = f'"{hazard.version}"'
     return service.to_detail(session, hazard, actor, clock.today_in_china(now))
+
+
+@router.get(
+    "/{hazard_id}/officers",
+    response_model=Page[schemas.OfficerOut],
+    operation_id="list_assignable_officers",
+    summary="Who may be assigned as the hazard's officer (the lead department's active regulators)",
+)
+def list_officers(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.OfficerOut]:
+    return Page[schemas.OfficerOut](
+        items=[schemas.OfficerOut.model_validate(u) for u in service.assignable_officers(session, actor, hazard_id)]
+    )
 
 
 @router.get("/{hazard_id}/events", response_model=Page[schemas.EventOut], operation_id="list_hazard_events")

@@ -183,6 +183,14 @@ class HazardPage(Page[HazardOut]):
     pass
 
 
+class OfficerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str | None
+
+
 class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import filetype
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, false, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hazard_registry import clock
 from hazard_registry import workflow as kernel
+from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role, hazard_scope, region_contains, region_within
 from hazard_registry.db import is_postgres
 from hazard_registry.errors import (
@@ -99,6 +100,7 @@ class HazardFilters:
     sector_code: str | None = None
     department_id: int | None = None
     enterprise_id: int | None = None
+    officer_id: int | None = None
     source: str | None = None
     overdue: bool | None = None
     found_from: date | None = None
@@ -125,6 +127,8 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
         stmt = stmt.where(Hazard.department_id == f.department_id)
     if f.enterprise_id is not None:
         stmt = stmt.where(Hazard.enterprise_id == f.enterprise_id)
+    if f.officer_id is not None:
+        stmt = stmt.where(Hazard.officer_id == f.officer_id)
     if f.source:
         stmt = stmt.where(Hazard.source == f.source)
     if f.overdue is True:
@@ -150,6 +154,54 @@ def list_hazards(
 ) -> tuple[list[Hazard], str | None]:
     """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs."""
     return cut(session.scalars(keyset(filtered(actor, f, today), Hazard.id, cursor, limit)).all(), limit)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """A hazard nobody has touched yet in ``state``: what the workflow judges when asked which states concern
+    a role."""
+
+    state: str
+    reported_by_id: int | None = None
+    verified_by_id: int | None = None
+
+
+def states_awaiting(actor: Actor) -> list[str]:
+    """The states in which the workflow gives ``actor`` something to do (from the workflow, not a list)."""
+    return [s.value for s in State if WORKFLOW.allowed_actions(_Probe(s.value), actor)]
+
+
+def waiting_for(session: Session, actor: Actor, today: date, *, limit: int = 20) -> tuple[list[schemas.HazardOut], int]:
+    """Hazards in the actor's scope whose next action is the actor's: those on which the workflow allows
+    them an action now. Their own first (officer), then by deadline, oldest first. Returns up to ``limit``
+    of them and how many there are in all."""
+    states = states_awaiting(actor)
+    if not states:
+        return [], 0
+    base = select(Hazard).where(hazard_scope(actor, Hazard), Hazard.state.in_(states))
+    mine = Hazard.officer_id == actor.user_id if actor.user_id else false()
+    ordered = base.order_by(
+        case((mine, 0), else_=1), Hazard.deadline.is_(None), Hazard.deadline, Hazard.found_at, Hazard.id
+    )
+    out: list[schemas.HazardOut] = []
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    for hazard in session.scalars(ordered.limit(limit * 2)):
+        row = to_out(hazard, actor, today)
+        if row.allowed_actions:
+            out.append(row)
+        if len(out) == limit:
+            break
+    return out, total
+
+
+def assignable_officers(session: Session, actor: Actor, hazard_id: int) -> list[User]:
+    """Who may be made the officer of a hazard: the active regulators of its lead department (the assign
+    gate's rule). Only for a hazard the actor sees."""
+    hazard = get_visible(session, actor, hazard_id)
+    stmt = select(User).where(
+        User.department_id == hazard.department_id, User.role == Role.regulator, User.active.is_(True)
+    )
+    return list(session.scalars(stmt.order_by(User.username)))
 
 
 def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEvent]:
@@ -503,6 +555,21 @@ def request_extension(
         data={"extension_id": ext.id, "from": hazard.deadline.isoformat(), "to": data.requested_deadline.isoformat()},
     )
     return ext
+
+
+def other_actions(actor: Actor, hazard: Hazard, *, extension_pending: bool) -> list[str]:
+    """What ``actor`` may do to ``hazard`` besides the workflow's actions, judged as the services below judge
+    it: attach a file, ask for a later deadline (the enterprise, while one runs and none is pending), decide
+    the pending request (the regulator)."""
+    out = []
+    if actor.role in (Role.enterprise, Role.regulator) and hazard.state not in TERMINAL:
+        out.append("attach")
+    running = hazard.state in DEADLINE_RUNNING and hazard.deadline is not None
+    if actor.role is Role.enterprise and running and not extension_pending:
+        out.append("request_extension")
+    if actor.role is Role.regulator and extension_pending:
+        out.append("decide_extension")
+    return out
 
 
 def list_extensions(session: Session, actor: Actor, hazard_id: int) -> list[Extension]:

@@ -25,6 +25,7 @@ from hazard_registry.db import is_postgres
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.hazards.service import HazardFilters, filtered
+from hazard_registry.i18n import labels
 from hazard_registry.reference.models import Enterprise, Region
 from hazard_registry.statistics import schemas as ss
 
@@ -33,21 +34,9 @@ SHEET_ROWS = 1_000_000
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-STATE_NAMES = {
-    "reported": "已上报",
-    "assigned": "已交办",
-    "rectifying": "整改中",
-    "verification_requested": "申请核查",
-    "verified": "已核查",
-    "closed": "已销号",
-    "rejected": "已退回",
-}
-SOURCE_NAMES = {
-    "self_report": "企业自查上报",
-    "inspection": "督导检查发现",
-    "public_report": "群众举报查实",
-    "other": "其他",
-}
+# The ledger's words for states and sources are the catalogue's (hazard_registry.i18n), as on every page.
+STATE_NAMES = dict(labels("hazard_state"))
+SOURCE_NAMES = dict(labels("hazard_source"))
 
 HAZARD_HEADINGS = [
     "隐患编号",
@@ -211,6 +200,17 @@ def stream(
     if fmt == "csv":
         return csv_stream(headings, rows), CSV_TYPE, headers
     return xlsx_stream(title, headings, rows), XLSX_TYPE, headers
+
+
+def hazard_ledger(
+    app_state: Any, actor: Actor, filters: HazardFilters, fmt: str, today: date
+) -> tuple[Iterator[bytes], str, dict[str, str]]:
+    """The hazard ledger of exactly ``filters`` in ``actor``'s scope, streamed from its own read-only session
+    (the API's export and the console's both answer with this)."""
+    rows = in_own_session(
+        lambda: app_state.sessionmaker(bind=app_state.read_engine), lambda s: hazard_rows(s, actor, filters, today)
+    )
+    return stream(fmt, "重大事故隐患台账", HAZARD_HEADINGS, rows)
 
 
 def in_own_session(open_session: Callable[[], Session], produce: Callable[[Session], Iterable[Any]]) -> Iterator[Any]:

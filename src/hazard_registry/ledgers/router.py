@@ -35,12 +35,7 @@ _FILE = {
 def export_hazards(
     request: Request, actor: CurrentActor, filters: HazardFiltersQuery, format: Format = "csv"
 ) -> StreamingResponse:
-    today = clock.today_in_china()
-    rows = export.in_own_session(
-        lambda: request.app.state.sessionmaker(bind=request.app.state.read_engine),
-        lambda s: export.hazard_rows(s, actor, filters, today),
-    )
-    body, media, headers = export.stream(format, "重大事故隐患台账", export.HAZARD_HEADINGS, rows)
+    body, media, headers = export.hazard_ledger(request.app.state, actor, filters, format, clock.today_in_china())
     return StreamingResponse(body, media_type=media, headers=headers)
 
 

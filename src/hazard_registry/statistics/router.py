@@ -97,6 +97,32 @@ def clearance(
 
 
 @router.get(
+    "/campaign",
+    response_model=schemas.Campaign,
+    operation_id="statistics_campaign",
+    summary="治本攻坚: the stock left per child region, the increment per quarter against a year before, "
+    "the share closed within the deadline per quarter",
+)
+def campaign(
+    actor: CurrentActor,
+    session: DbSession,
+    f: Filters,
+    settings: AppSettings,
+    as_of: AsOf = None,
+    quarters: Annotated[int, Query(ge=1, le=40)] = 8,
+) -> schemas.Campaign:
+    return service.campaign(
+        session,
+        actor,
+        f,
+        as_of=_as_of(as_of),
+        cutoff=settings.campaign_cutoff,
+        stock_due=settings.campaign_stock_due,
+        quarters=quarters,
+    )
+
+
+@router.get(
     "/region-report",
     response_model=schemas.RegionReport,
     operation_id="statistics_region_report",

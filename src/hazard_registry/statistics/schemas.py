@@ -91,6 +91,43 @@ class Clearance(BaseModel):
     children: list[ClearanceRow]
 
 
+class CampaignStockRow(BaseModel):
+    key: str
+    name: str
+    stock: int = Field(description="Found on or before the cut-off (存量)")
+    stock_open: int = Field(description="Of those, not closed as of as_of")
+
+
+class CampaignIncrement(BaseModel):
+    quarter: str
+    found: int = Field(description="Found in the quarter (up to as_of)")
+    found_year_before: int = Field(description="Found in the same quarter a year before")
+    change: float | None = Field(description="found / found_year_before - 1; null when nothing a year before")
+
+
+class CampaignInTime(BaseModel):
+    quarter: str
+    due: int = Field(description="Hazards whose deadline fell in the quarter, on or before as_of")
+    closed_in_time: int = Field(description="Of those, closed (销号) on or before the deadline, by as_of")
+    share: float | None = Field(description="closed_in_time / due; null when nothing fell due")
+
+
+class Campaign(BaseModel):
+    """The 治本攻坚 campaign's three stages for a region: the stock cleared, the increment curbed, dynamic
+    clearance as routine."""
+
+    as_of: date
+    cutoff: date
+    stock_due: date
+    region: str | None
+    stock: int
+    stock_open: int
+    stock_target_met: bool
+    stock_by_region: list[CampaignStockRow]
+    increment: list[CampaignIncrement]
+    in_time: list[CampaignInTime]
+
+
 class RegionReport(BaseModel):
     period: str
     summary: Summary

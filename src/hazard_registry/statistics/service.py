@@ -51,6 +51,7 @@ from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 from hazard_registry.statistics import schemas
+from hazard_registry.statistics.periods import Period, quarter_containing
 
 
 @dataclass(frozen=True)
@@ -380,4 +381,112 @@ def _status(fig: schemas.Figures) -> schemas.ClearanceStatus:
         open=fig.open,
         stock_open=fig.stock_open,
         stock_target_met=fig.stock_open == 0,
+    )
+
+
+# --- 治本攻坚: the campaign's three stages ---------------------------------------------------------------------
+
+
+def _china_day(col: Any, pg: bool) -> ColumnElement[Any]:
+    """The China calendar day of a UTC timestamp column (UTC+8, no daylight saving since 1991)."""
+    if pg:
+        return literal_column("CAST(hazards.closed_at + interval '8 hours' AS DATE)")
+    return func.date(col, "+8 hours")
+
+
+def quarters_ending(as_of: date, count: int) -> list[Period]:
+    """The ``count`` quarters ending with the one that holds ``as_of``, oldest first."""
+    out = [quarter_containing(as_of)]
+    while len(out) < count:
+        out.append(quarter_containing(out[-1].start - timedelta(days=1)))
+    return list(reversed(out))
+
+
+def _by_quarter(rows: Any) -> dict[str, list[int]]:
+    """Month rows ("YYYY-MM", a, b, …) summed into quarters ("YYYYQn")."""
+    out: dict[str, list[int]] = {}
+    for month, *values in rows:
+        if not month:
+            continue
+        code = f"{month[:4]}Q{(int(month[5:7]) - 1) // 3 + 1}"
+        acc = out.setdefault(code, [0] * len(values))
+        for i, v in enumerate(values):
+            acc[i] += int(v or 0)
+    return out
+
+
+def campaign(
+    session: Session, actor: Actor, f: StatFilters, *, as_of: date, cutoff: date, stock_due: date, quarters: int = 8
+) -> schemas.Campaign:
+    """The three stages as of ``as_of``, with the same as-of rules as every figure here:
+
+    - stock: found on or before ``cutoff``; how many remain open, in all and per child region;
+    - increment: hazards found per quarter against the same quarter a year before (the current quarter up
+      to ``as_of``, and the year-before quarter up to the same day a year before);
+    - in time: of the hazards whose deadline fell in a quarter (and on or before ``as_of``), the share closed
+      on or before their deadline (in China's calendar).
+    Three statements over the month, grouped in SQL and summed into quarters here (a few dozen rows).
+    """
+    pg = is_postgres(session)
+    by_region = breakdown(session, actor, f, "region", as_of=as_of, cutoff=cutoff)
+    total = summary(session, actor, f, as_of=as_of, cutoff=cutoff).figures
+    periods = quarters_ending(as_of, quarters)
+    first = periods[0].start.replace(year=periods[0].start.year - 1)
+    leap_day = as_of.month == 2 and as_of.day == 29
+    year_before = date(as_of.year - 1, 2, 28) if leap_day else as_of.replace(year=as_of.year - 1)
+    day = OnDay(as_of)  # state and deadline as recorded on that day, so a later extension moves nothing
+    where = scoped_where(actor, f, day)
+    month = _month(Hazard.found_at, pg)
+    found_rows = session.execute(
+        select(month, func.count(), func.sum(count_if(Hazard.found_at <= year_before)))
+        .select_from(day.register)
+        .where(*where, Hazard.found_at >= first)
+        .group_by(month)
+    ).all()
+    found = _by_quarter(found_rows)
+    due_month = _month(day.deadline, pg)
+    in_time = and_(
+        Hazard.closed_at.is_not(None),
+        Hazard.closed_at < day_end_utc(as_of),
+        _china_day(Hazard.closed_at, pg) <= day.deadline,
+    )
+    due_rows = session.execute(
+        select(due_month, func.count(), func.sum(count_if(in_time)))
+        .select_from(day.register)
+        .where(*where, day.deadline.is_not(None), day.deadline >= periods[0].start, day.deadline <= as_of)
+        .group_by(due_month)
+    ).all()
+    due = _by_quarter(due_rows)
+
+    increment = []
+    for p in periods:
+        now_count = found.get(p.code, [0, 0])[0]
+        before_code = f"{p.start.year - 1}Q{p.code[-1]}"
+        before = found.get(before_code, [0, 0])
+        # The current quarter is compared with the same stretch of the year-before quarter (up to the same day).
+        before_count = before[1] if p.end >= as_of else before[0]
+        change = round(now_count / before_count - 1, 4) if before_count else None
+        increment.append(
+            schemas.CampaignIncrement(quarter=p.code, found=now_count, found_year_before=before_count, change=change)
+        )
+    shares = []
+    for p in periods:
+        n, ok = due.get(p.code, [0, 0])
+        shares.append(
+            schemas.CampaignInTime(quarter=p.code, due=n, closed_in_time=ok, share=round(ok / n, 4) if n else None)
+        )
+    return schemas.Campaign(
+        as_of=as_of,
+        cutoff=cutoff,
+        stock_due=stock_due,
+        region=f.region,
+        stock=total.stock,
+        stock_open=total.stock_open,
+        stock_target_met=total.stock_open == 0,
+        stock_by_region=[
+            schemas.CampaignStockRow(key=r.key, name=r.name, stock=r.figures.stock, stock_open=r.figures.stock_open)
+            for r in by_region.rows
+        ],
+        increment=increment,
+        in_time=shares,
     )
