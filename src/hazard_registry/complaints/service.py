@@ -368,6 +368,12 @@ def get_visible(session: Session, actor: Actor, complaint_id: int, *, lock: bool
     return c
 
 
+def get_for_handler(session: Session, actor: Actor, complaint_id: int) -> Complaint:
+    """A complaint as a handler or an administrator reads it; enterprises are refused (403) before any lookup."""
+    _no_enterprise(actor)
+    return get_visible(session, actor, complaint_id)
+
+
 def handling_overdue(c: Complaint, today: date) -> bool:
     """Late from the day after the due date: accepted on day 0, due on day 60, overdue on day 61."""
     return c.state in HANDLING and c.handling_due_on is not None and c.handling_due_on < today
@@ -698,6 +704,12 @@ def _reward(session: Session, c: Complaint) -> Reward:
     if r is None:
         raise NotFound("no reward proposed for this complaint", code="reward_not_found")
     return r
+
+
+def reward_of(session: Session, actor: Actor, complaint_id: int) -> Reward | None:
+    """The reward of a complaint the caller may see, if one was proposed."""
+    c = get_for_handler(session, actor, complaint_id)
+    return session.scalar(select(Reward).where(Reward.complaint_id == c.id))
 
 
 def propose_reward(

@@ -7,7 +7,7 @@ target acknowledges receipt; the issuer resolves with an outcome.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session
 from hazard_registry import clock
 from hazard_registry.auth.principal import Actor, Role, region_contains, region_within
 from hazard_registry.db import UTCDateTime, flush_versioned, is_postgres
-from hazard_registry.errors import Forbidden, NotFound, VersionConflict, WrongState
+from hazard_registry.errors import Forbidden, InvalidInput, NotFound, VersionConflict, WrongState
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, Enterprise, Region
+from hazard_registry.supervision.engine import load_calendar, recompute_missing
 from hazard_registry.supervision.models import (
     MEASURE_NAMES,
     OPEN_MEASURE_STATES,
@@ -50,7 +51,7 @@ from hazard_registry.supervision.models import (
     MeasureState,
     SupervisionMeasure,
 )
-from hazard_registry.workdays import year_table
+from hazard_registry.workdays import CalendarYearUnknown, year_table
 
 
 def measure_scope(actor: Actor) -> ColumnElement[bool]:
@@ -324,11 +325,13 @@ def resolve(
 
 
 def withdraw(
-    session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, reason: str, expected: int | None
+    session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, reason: str | None, expected: int | None
 ) -> SupervisionMeasure:
     _require(can_issue(actor, m), "withdraw")
     _require_state(m, *OPEN_MEASURE_STATES)
     _check_version(m, expected)
+    if not reason:
+        raise InvalidInput("a withdrawal needs its reason in note", errors=[{"field": "note", "message": "required"}])
     m.state, m.withdrawn_reason = MeasureState.withdrawn, reason
     if m.issued_at is not None and m.measure in (Measure.public_exposure, Measure.listed_supervision):
         m.taken_down_at = now
@@ -337,6 +340,31 @@ def withdraw(
     if m.issued_at is not None:  # a proposal was never sent to anyone
         enqueue_for_measures(session, [m.id], "withdraw", now)
     return m
+
+
+MEASURE_ACTIONS = ("issue", "acknowledge", "resolve", "withdraw")
+
+
+def act(
+    session: Session,
+    actor: Actor,
+    m: SupervisionMeasure,
+    action: str,
+    note: str | None,
+    now: datetime,
+    expected: int | None,
+) -> SupervisionMeasure:
+    """One action on a measure, as the API and the console take it: ``note`` is the outcome of a resolve
+    (default 已整改到位), the reason of a withdrawal (required) or a remark on an acknowledgement."""
+    if action == "issue":
+        return issue(session, actor, m, now, expected)
+    if action == "acknowledge":
+        return acknowledge(session, actor, m, now, note, expected)
+    if action == "resolve":
+        return resolve(session, actor, m, now, note or "已整改到位", expected)
+    if action == "withdraw":
+        return withdraw(session, actor, m, now, note, expected)
+    raise InvalidInput(f"unknown action {action}", errors=[{"field": "action", "message": "unknown"}])
 
 
 # --- the public exposure list (曝光) ---------------------------------------------------------------------------
@@ -375,6 +403,11 @@ def public_exposures(session: Session, region: str | None, limit: int, after_id:
 
 
 # --- rules ----------------------------------------------------------------------------------------------------
+
+
+def require_rule_reader(actor: Actor) -> None:
+    if actor.role is Role.enterprise:
+        raise Forbidden("rules are for regulators and administrators", code="role_forbidden")
 
 
 def list_rules(session: Session, region: str | None, include_retired: bool) -> list[EscalationRule]:
@@ -436,6 +469,20 @@ def load_year(
     session.merge(CalendarYear(year=year, loaded_by_id=actor.user_id, source=source, loaded_at=clock.now()))
     session.add_all(CalendarDay(day=d, year=year, is_workday=w) for d, w in sorted(table.items()))
     session.flush()
-    from hazard_registry.supervision.engine import recompute_missing
-
     return recompute_missing(session, year)
+
+
+def calendar_year(session: Session, year: int) -> dict[str, Any]:
+    """The exceptions to Monday–Friday for a year, as the engine counts working days: holidays and 调休,
+    and where the table came from. Raises CalendarYearUnknown for a year nobody has loaded."""
+    cal = load_calendar(session)
+    loaded = session.get(CalendarYear, year)
+    if not cal.knows(year):
+        raise CalendarYearUnknown(year)
+    days = [date(year, 1, 1) + timedelta(days=i) for i in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)]
+    return {
+        "year": year,
+        "source": (loaded.source or "loaded by an administrator") if loaded else "chinese-calendar",
+        "holidays": [d for d in days if d.weekday() < 5 and not cal.is_workday(d)],
+        "workdays": [d for d in days if d.weekday() >= 5 and cal.is_workday(d)],
+    }
