@@ -662,6 +662,30 @@ def view_identity(
     )
 
 
+def reveals_of(session: Session, actor: Actor, complaint_id: int) -> list[IdentityReveal]:
+    """The reveal requests of one complaint, oldest first (the identity itself is never in them)."""
+    c = get_for_handler(session, actor, complaint_id)
+    return list(
+        session.scalars(select(IdentityReveal).where(IdentityReveal.complaint_id == c.id).order_by(IdentityReveal.id))
+    )
+
+
+def may_request_reveal(actor: Actor, c: Complaint) -> bool:
+    """What ``request_reveal`` lets through: a handler of the department, and a reporter who gave a name."""
+    return actor.role is Role.regulator and actor.user_id is not None and c.identity_enc is not None
+
+
+def reveal_actions(actor: Actor, r: IdentityReveal) -> list[str]:
+    """What the caller may do with a reveal request: ``decide`` (the right, not one's own, still pending) or
+    ``view`` (the requester, once approved) — the checks of ``decide_reveal`` and ``view_identity``."""
+    out = []
+    if r.state == "pending" and actor.can_reveal_identity and actor.user_id != r.requested_by_id:
+        out.append("decide")
+    if r.state == "approved" and actor.user_id == r.requested_by_id:
+        out.append("view")
+    return out
+
+
 def list_reveals(session: Session, actor: Actor, limit: int, after_id: int | None) -> list[IdentityReveal]:
     """The reveal log of the administrator's region: every request, its decision and how often it was used."""
     if actor.role is not Role.admin:
@@ -710,6 +734,18 @@ def reward_of(session: Session, actor: Actor, complaint_id: int) -> Reward | Non
     """The reward of a complaint the caller may see, if one was proposed."""
     c = get_for_handler(session, actor, complaint_id)
     return session.scalar(select(Reward).where(Reward.complaint_id == c.id))
+
+
+def reward_actions(actor: Actor, c: Complaint, r: Reward | None) -> list[str]:
+    """What the caller may do about the complaint's reward: ``propose`` (a handler, substantiated, none yet),
+    ``approve`` (signing authority, not the proposer) — the checks of ``propose_reward`` and ``approve_reward``."""
+    if actor.role is not Role.regulator or actor.user_id is None:
+        return []
+    if r is None:
+        return ["propose"] if c.outcome == "substantiated" else []
+    if r.state == "proposed" and actor.can_close and actor.user_id != r.proposed_by_id:
+        return ["approve"]
+    return []
 
 
 def propose_reward(

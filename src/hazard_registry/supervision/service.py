@@ -370,8 +370,11 @@ def act(
 # --- the public exposure list (曝光) ---------------------------------------------------------------------------
 
 
-def public_exposures(session: Session, region: str | None, limit: int, after_id: int | None) -> list[dict[str, Any]]:
-    """What the public may see of an exposure: enterprise, hazard summary, measure, legal basis, date."""
+def public_exposures(
+    session: Session, region: str | None, limit: int, after_id: int | None, measure_id: int | None = None
+) -> list[dict[str, Any]]:
+    """What the public may see of an exposure: enterprise, hazard summary, measure, legal basis, date.
+    ``measure_id`` picks one measure's entry (the console shows an officer what the public sees of it)."""
     m, h, e = SupervisionMeasure, Hazard, Enterprise
     stmt = (
         select(m.id, e.name, h.title, m.measure, m.legal_basis, m.issued_at, m.document_number)
@@ -385,6 +388,8 @@ def public_exposures(session: Session, region: str | None, limit: int, after_id:
     )
     if region:
         stmt = stmt.where(region_within(m.target_region_code, region))
+    if measure_id:
+        stmt = stmt.where(m.id == measure_id)
     if after_id:
         stmt = stmt.where(m.id > after_id)
     rows = session.execute(stmt.order_by(m.id).limit(limit)).all()
