@@ -4,7 +4,7 @@ complaints.service with the API's own schemas; the actions offered are the workf
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -44,7 +44,7 @@ def queue(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    state: State | None = None,
+    state: State | Literal[""] | None = None,
     overdue: bool = False,
     cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
@@ -216,7 +216,7 @@ def act(request: Request, complaint_id: IdPath, actor: PageActor, session: DbSes
         )
         if c is not None:
             message = DONE.get(body.action, "已办理")
-            if c.hazard_id:
+            if body.action == "conclude" and c.hazard_id:
                 message += "，已生成隐患并登记入账"
             return redirect(f"/complaints/{complaint_id}", message, request=request)
     return _detail(request, session, actor, complaint_id, failure, data)

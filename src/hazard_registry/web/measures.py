@@ -3,7 +3,7 @@ exposure list as the public reads it. Every read and write goes through supervis
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -50,8 +50,8 @@ def measure_list(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    state: MeasureState | None = None,
-    measure: Measure | None = None,
+    state: MeasureState | Literal[""] | None = None,
+    measure: Measure | Literal[""] | None = None,
     region: Annotated[str | None, Query(pattern=r"^(\d{6}(\d{3})?)?$")] = None,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> HTMLResponse:

@@ -1,0 +1,202 @@
+"""The console's 督办, 举报处理, 季报/自查 and 管理 pages over HTTP: every page renders for the roles that use it,
+the deny rules are the API's, and forms keep what was typed when the service refuses."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.test_console import csrf_of, sign_in
+from tests.test_supervision_engine import Register
+
+PAGES = {
+    "officer": ["/measures", "/measures/exposures", "/complaints", "/filings", "/self-inspections"],
+    "admin": [
+        "/measures",
+        "/complaints",
+        "/complaints/rewards",
+        "/complaints/reveals",
+        "/filings",
+        "/self-inspections",
+        "/admin",
+        "/admin/users",
+        "/admin/departments",
+        "/admin/enterprises",
+        "/admin/rules",
+        "/admin/calendar",
+        "/admin/calendar?year=2026",
+        "/admin/notices",
+    ],
+    "ent_chem": ["/measures", "/filings", "/filings?period=2026", "/self-inspections"],
+}
+
+
+@pytest.mark.parametrize("username", sorted(PAGES))
+def test_every_page_renders_in_chinese_for_its_users(client: TestClient, world, username: str) -> None:
+    sign_in(client, username)
+    for url in PAGES[username]:
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.text[:2000])
+        assert '<html lang="zh-CN">' in r.text
+
+
+def measures_made(app, world, settings) -> list:
+    reg = Register(app, world, settings)
+    hid = reg.report(date(2026, 3, 2))
+    reg.sweep(date(2026, 3, 20))  # not assigned: 函告 issued to the department, 通报 proposed to the city
+    return reg.measures(hid)
+
+
+def test_the_city_issues_a_notice_and_the_department_acknowledges_it(client, app, world, settings) -> None:
+    notice = next(m for m in measures_made(app, world, settings) if m.measure == "circulated_notice")
+    sign_in(client, "officer")
+    page = client.get(f"/measures/{notice.id}")
+    assert page.status_code == 200 and "签发</button>" not in page.text, "the department may not issue"
+    sign_in(client, "city")
+    page = client.get(f"/measures/{notice.id}")
+    assert "签发</button>" in page.text and "撤回</button>" in page.text
+    form = {"csrf_token": csrf_of(page.text), "action": "issue", "version": str(notice.version)}
+    r = client.post(f"/measures/{notice.id}/actions", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/measures/{notice.id}")
+    assert "已签发" in page.text and "督〔2026〕" in page.text
+    again = client.post(f"/measures/{notice.id}/actions", data=form)
+    assert again.status_code == 409 and "当前状态下不能进行此操作" in again.text, "issued already: the form is stale"
+
+
+def test_a_stale_version_is_a_chinese_message_and_the_note_is_kept(client, app, world, settings) -> None:
+    notice = next(m for m in measures_made(app, world, settings) if m.measure == "circulated_notice")
+    sign_in(client, "city")
+    page = client.get(f"/measures/{notice.id}")
+    form = {"csrf_token": csrf_of(page.text), "action": "withdraw", "version": str(notice.version + 1)}
+    r = client.post(f"/measures/{notice.id}/actions", data=form | {"note": "已当面督促，无须通报"})
+    assert r.status_code == 409
+    assert "该记录已被他人修改，请刷新后重试" in r.text and "已当面督促，无须通报" in r.text
+
+
+def test_an_enterprise_never_sees_another_enterprise_s_measure(client, app, world, settings) -> None:
+    letter = next(m for m in measures_made(app, world, settings) if m.measure == "warning_letter")
+    sign_in(client, "ent_futian")
+    assert client.get(f"/measures/{letter.id}").status_code == 404
+    assert "页面不存在" in client.get(f"/measures/{letter.id}").text
+
+
+def test_admin_pages_are_for_administrators_only(client, world) -> None:
+    sign_in(client, "officer")
+    home = client.get("/")
+    assert 'href="/admin"' not in home.text, "no admin menu for a regulator"
+    assert client.get("/admin/users").status_code == 403
+
+
+def post_form(client: TestClient, page_url: str, action: str, data: dict, **kw):
+    """Post ``data`` the way the page's form would: with the session's CSRF token and the version the page shows."""
+    page = client.get(page_url)
+    assert page.status_code == 200, page.text[:1000]
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    shown = {"version": version.group(1)} if version else {}
+    return client.post(action, data={"csrf_token": csrf_of(page.text), **shown, **data}, **kw)
+
+
+def test_a_complaint_is_handled_to_a_substantiated_hazard(client, world) -> None:
+    from hazard_registry import clock
+    from tests.test_complaints import Desk
+
+    d = Desk(client, world)
+    d.submit()
+    d.submit(title="化工厂晚上进料，报警器一直响")  # a likely duplicate, later
+    first, second = sorted((c["id"] for c in client.get("/api/v1/complaints", headers=d.h("officer")).json()["items"]))
+    sign_in(client, "officer")
+    queue = client.get("/complaints")
+    assert f"举报{first}" in queue.text and "待受理" in queue.text
+    page = client.get(f"/complaints/{second}")
+    assert f"合并到 举报{first}" in page.text, "the duplicate is offered side by side"
+    url = f"/complaints/{first}"
+    r = post_form(client, url, f"{url}/transitions", {"action": "accept"}, follow_redirects=False)
+    assert r.status_code == 303
+    conclude = {
+        "action": "conclude",
+        "outcome": "substantiated",
+        "finding": "现场核查属实，联锁被短接。",
+        "hazard_enterprise_id": str(world.ids["chem"]),
+        "hazard_clause_id": str(world.clause_chem),
+        "hazard_title": "硝化釜温度联锁被短接",
+        "hazard_description": "现场核查：联锁被短接。",
+        "hazard_location": "硝化车间",
+        "hazard_found_at": clock.today_in_china().isoformat(),
+    }
+    missing = post_form(client, url, f"{url}/transitions", conclude | {"hazard_clause_id": ""})
+    assert missing.status_code == 422 and "现场核查属实，联锁被短接。" in missing.text, "what was typed is kept"
+    r = post_form(client, url, f"{url}/transitions", conclude, follow_redirects=False)
+    assert r.status_code == 303, r.text[:2000]
+    page = client.get(url)
+    assert "已生成隐患" in page.text or "查看登记入账的隐患" in page.text
+    hazard_link = page.text.split('href="/hazards/')[1].split('"')[0]
+    assert client.get(f"/hazards/{hazard_link}").status_code == 200
+    reply = {"action": "reply", "reply": "经查属实，已责令整改。"}
+    assert post_form(client, url, f"{url}/transitions", reply, follow_redirects=False).status_code == 303
+    r = post_form(client, url, f"{url}/reward", {"basis": "fine", "fine_yuan": "100000"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "15000.00 元" in client.get(url).text
+    sign_in(client, "chief")
+    assert "批准奖励" in client.get(url).text
+    r = post_form(client, url, f"{url}/reward/approval", {}, follow_redirects=False)
+    assert r.status_code == 303 and "已批准" in client.get(url).text
+
+
+def test_hotline_intake_shows_the_receipt_once(client, world, app) -> None:
+    from sqlalchemy import update
+
+    from hazard_registry.auth.models import User
+
+    sign_in(client, "officer")
+    assert 'href="/complaints/intake"' not in client.get("/").text, "no intake menu without the right"
+    with app.state.sessionmaker() as s:
+        s.execute(update(User).where(User.username == "officer").values(can_take_complaints=True))
+        s.commit()
+    try:
+        form = {"channel": "hotline_12350", "title": "仓库堆放大量液化气瓶", "description": "来电反映。",
+                "region_code": "440305", "address": "南山区测试路9号"}  # fmt: skip
+        r = post_form(client, "/complaints/intake", "/complaints/intake", form)
+        assert r.status_code == 200 and "回执码只显示这一次" in r.text
+        receipt = r.text.split('aria-label="回执码"><strong>')[1].split("<")[0]
+        assert client.get("/api/v1/complaints/mine", headers={"X-Complaint-Receipt": receipt}).status_code == 200
+        assert receipt not in client.get("/complaints").text
+    finally:
+        with app.state.sessionmaker() as s:
+            s.execute(update(User).where(User.username == "officer").values(can_take_complaints=False))
+            s.commit()
+
+
+def test_an_enterprise_files_its_quarterly_table_and_the_regulator_sees_it(client, world) -> None:
+    sign_in(client, "ent_chem")
+    page = client.get("/filings?period=2026Q1")
+    assert "本期新发现重大事故隐患" in page.text and "确认并报送" in page.text
+    r = post_form(client, "/filings?period=2026Q1", "/filings", {"period": "2026Q1", "confirmed_by_name": "张三"},
+                  follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    assert "主要负责人 张三 确认" in client.get("/filings?period=2026Q1").text
+    again = post_form(client, "/filings?period=2026Q1", "/filings", {"period": "2026Q1", "confirmed_by_name": "李四"})
+    assert again.status_code == 409 and "本期报表已报送" in again.text
+    sign_in(client, "officer")
+    status = client.get("/filings?period=2026Q1&status=filed_late")
+    assert "南山测试化工有限公司" in status.text and "逾期补报" in status.text
+
+
+def test_an_admin_creates_a_user_and_deactivates_it(client, world, app) -> None:
+    sign_in(client, "admin")
+    form = {"username": "ns_new_officer", "display_name": "王五", "password": "long-enough-pw", "role": "regulator",
+            "department_code": "T-NS-YJ", "can_close": "on"}  # fmt: skip
+    r = post_form(client, "/admin/users", "/admin/users", form, follow_redirects=False)
+    assert r.status_code == 303, r.text[:2000]
+    page = client.get("/admin/users")
+    assert "ns_new_officer" in page.text and "销号" in page.text
+    taken = post_form(client, "/admin/users", "/admin/users", form)
+    assert taken.status_code == 409 and "用户名已被占用" in taken.text and 'value="王五"' in taken.text
+    outside = post_form(client, "/admin/users", "/admin/users", form | {"username": "ft_x", "department_code": "T-FT-YJ"})
+    assert outside.status_code == 403 and "不在您的管辖地区内" in outside.text
+    uid = page.text.split('">ns_new_officer<')[0].rsplit('href="/admin/users/', 1)[1]
+    r = post_form(client, f"/admin/users/{uid}", f"/admin/users/{uid}", {"active": "false"}, follow_redirects=False)
+    assert r.status_code == 303 and "已停用" in client.get(f"/admin/users/{uid}").text
