@@ -107,7 +107,7 @@ def test_a_complaint_is_handled_to_a_substantiated_hazard(client, world) -> None
     d = Desk(client, world)
     d.submit()
     d.submit(title="化工厂晚上进料，报警器一直响")  # a likely duplicate, later
-    first, second = sorted((c["id"] for c in client.get("/api/v1/complaints", headers=d.h("officer")).json()["items"]))
+    first, second = sorted(c["id"] for c in client.get("/api/v1/complaints", headers=d.h("officer")).json()["items"])
     sign_in(client, "officer")
     queue = client.get("/complaints")
     assert f"举报{first}" in queue.text and "待受理" in queue.text
@@ -195,7 +195,9 @@ def test_an_admin_creates_a_user_and_deactivates_it(client, world, app) -> None:
     assert "ns_new_officer" in page.text and "销号" in page.text
     taken = post_form(client, "/admin/users", "/admin/users", form)
     assert taken.status_code == 409 and "用户名已被占用" in taken.text and 'value="王五"' in taken.text
-    outside = post_form(client, "/admin/users", "/admin/users", form | {"username": "ft_x", "department_code": "T-FT-YJ"})
+    outside = post_form(
+        client, "/admin/users", "/admin/users", form | {"username": "ft_x", "department_code": "T-FT-YJ"}
+    )
     assert outside.status_code == 403 and "不在您的管辖地区内" in outside.text
     uid = page.text.split('">ns_new_officer<')[0].rsplit('href="/admin/users/', 1)[1]
     r = post_form(client, f"/admin/users/{uid}", f"/admin/users/{uid}", {"active": "false"}, follow_redirects=False)

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from hazard_registry.errors import DomainError, VersionConflict
-from hazard_registry.web import auth, hazards, home
+from hazard_registry.web import admin, auth, complaints, filings, hazards, home, measures
 from hazard_registry.web.pages import CsrfFailed, SignInRequired, render, sign_in_redirect
 from hazard_registry.web.security import PageHeaders
 from hazard_registry.web.session import ConsoleSession
@@ -31,6 +31,10 @@ PAGE_ROUTERS = [
     auth.router,
     home.router,
     hazards.router,
+    measures.router,
+    complaints.router,
+    filings.router,
+    admin.router,
 ]
 
 
