@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.test_console import csrf_of, sign_in
 from tests.test_supervision_engine import Register
+from tests.test_supervision_more import rules_restored  # noqa: F401  (fixture)
 
 PAGES = {
     "officer": ["/measures", "/measures/exposures", "/complaints", "/filings", "/self-inspections"],
@@ -202,3 +203,107 @@ def test_an_admin_creates_a_user_and_deactivates_it(client, world, app) -> None:
     uid = page.text.split('">ns_new_officer<')[0].rsplit('href="/admin/users/', 1)[1]
     r = post_form(client, f"/admin/users/{uid}", f"/admin/users/{uid}", {"active": "false"}, follow_redirects=False)
     assert r.status_code == 303 and "已停用" in client.get(f"/admin/users/{uid}").text
+
+
+def test_an_admin_revises_a_rule_into_a_new_version_and_loads_a_holiday_table(
+    client,
+    world,
+    rules_restored,  # noqa: F811
+) -> None:
+    sign_in(client, "admin")
+    rule = {"key": "nanshan.console.overdue", "stall": "overdue", "threshold": "3", "measure": "warning_letter",
+            "issuer": "lead_department", "response_days": "10", "working_days": "on"}  # fmt: skip
+    r = post_form(client, "/admin/rules", "/admin/rules", rule, follow_redirects=False)
+    assert r.status_code == 303, r.text[:2000]
+    page = client.get("/admin/rules")
+    rid = page.text.split('action="/admin/rules/')[1].split("/")[0]
+    revised = {k: rule[k] for k in ("measure", "issuer", "response_days", "working_days")}
+    revised |= {"threshold": "5", "active": "on"}
+    r = post_form(client, "/admin/rules", f"/admin/rules/{rid}/revisions", revised, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get("/admin/rules")
+    assert "规则 nanshan.console.overdue 已更新为第2版" in page.text
+    assert "已被新版本取代" in page.text and "5个工作日" in page.text
+    stale = post_form(client, "/admin/rules", f"/admin/rules/{rid}/revisions", revised)
+    assert stale.status_code == 409 and "该升级规则已停用" in stale.text
+
+    assert "尚未导入" in client.get("/admin/calendar?year=2099").text
+    holidays = {"holidays": "2099-01-01\n2099-10-01", "workdays": "2099-10-10", "source": "测试通知"}
+    r = post_form(client, "/admin/calendar?year=2099", "/admin/calendar/2099", holidays, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get("/admin/calendar?year=2099")
+    assert "来源：测试通知" in page.text and "2099年10月10日" in page.text
+
+
+def test_an_admin_adds_a_department_and_an_enterprise_and_retries_a_dead_notice(client, world, app, settings) -> None:
+    from hazard_registry import clock
+    from hazard_registry.notices.models import Notice
+    from tests.factories import uscc
+
+    sign_in(client, "admin")
+    dept = {"code": "T-NS-SJ", "name": "南山区市场监督管理局", "region_code": "440305", "sectors": "construction"}
+    r = post_form(client, "/admin/departments", "/admin/departments", dept, follow_redirects=False)
+    assert r.status_code == 303 and "南山区市场监督管理局" in client.get("/admin/departments").text
+    ent = {"uscc": uscc("91440300MA5T00099"), "name": "南山页面测试有限公司", "region_code": "440305",
+           "industry_code": "33", "principal_name": "钱七", "principal_phone": "13800000000"}  # fmt: skip
+    r = post_form(client, "/admin/enterprises", "/admin/enterprises", ent, follow_redirects=False)
+    assert r.status_code == 303 and "南山页面测试有限公司" in client.get("/admin/enterprises?q=页面测试").text
+    bad = post_form(client, "/admin/enterprises", "/admin/enterprises", ent | {"uscc": "91440300MA5T000990"})
+    assert bad.status_code == 422 and 'value="南山页面测试有限公司"' in bad.text
+
+    letter = next(m for m in measures_made(app, world, settings) if m.measure == "warning_letter")
+    with app.state.sessionmaker() as s:
+        s.add(Notice(dedup_key="console-test", measure_id=letter.id, action="issue", channel="webhook",
+                     recipient_role="department_head", region_code="440305", status="dead", attempts=3,
+                     next_attempt_at=clock.now(), last_error="HTTP 500"))  # fmt: skip
+        s.commit()
+    page = client.get("/admin/notices")
+    assert "HTTP 500" in page.text and "发送失败" in page.text
+    nid = page.text.split('action="/admin/notices/')[1].split("/")[0]
+    r = post_form(client, "/admin/notices", f"/admin/notices/{nid}/retry", {}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "HTTP 500" not in client.get("/admin/notices").text, "back in the queue: no longer a dead letter"
+
+
+def test_identity_is_revealed_only_after_another_officer_approves(client, world, app) -> None:
+    from sqlalchemy import update
+
+    from hazard_registry.auth.models import User
+    from tests.test_complaints import Desk
+
+    d = Desk(client, world)
+    d.submit(reporter={"name": "孙八", "phone": "13900000000"})
+    cid = d.only()["id"]
+    url = f"/complaints/{cid}"
+    sign_in(client, "officer")
+    r = post_form(client, url, f"{url}/reveals", {"reason": "需核实举报人所述时间"}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(url)
+    assert "待审批" in page.text and "批准披露" not in page.text, "not one's own request"
+    with app.state.sessionmaker() as s:
+        s.execute(update(User).where(User.username == "chief").values(can_reveal_identity=True))
+        s.commit()
+    try:
+        sign_in(client, "chief")
+        page = client.get(url)
+        rid = page.text.split(f'action="/complaints/{cid}/reveals/')[1].split("/")[0]
+        r = post_form(client, url, f"{url}/reveals/{rid}/decision", {"decision": "approve"}, follow_redirects=False)
+        assert r.status_code == 303
+    finally:
+        with app.state.sessionmaker() as s:
+            s.execute(update(User).where(User.username == "chief").values(can_reveal_identity=False))
+            s.commit()
+    sign_in(client, "officer")
+    shown = post_form(client, url, f"{url}/reveals/{rid}/identity", {})
+    assert shown.status_code == 200 and "孙八" in shown.text and "本次查看已记录在案" in shown.text
+    assert "孙八" not in client.get(url).text, "the complaint page never shows the identity"
+
+
+def test_an_enterprise_records_a_self_inspection(client, world) -> None:
+    sign_in(client, "ent_chem")
+    form = {"inspected_on": "2026-06-10", "led_by": "张三", "led_by_principal": "on", "scope": "硝化车间、罐区"}
+    r = post_form(client, "/self-inspections", "/self-inspections", form, follow_redirects=False)
+    assert r.status_code == 303
+    assert "硝化车间、罐区" in client.get("/self-inspections").text
+    future = post_form(client, "/self-inspections", "/self-inspections", form | {"inspected_on": "2999-01-01"})
+    assert future.status_code == 422 and "硝化车间、罐区" in future.text
