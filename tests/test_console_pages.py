@@ -106,7 +106,7 @@ def test_a_complaint_is_handled_to_a_substantiated_hazard(client, world) -> None
     from tests.test_complaints import Desk
 
     d = Desk(client, world)
-    d.submit()
+    receipt = d.submit()
     d.submit(title="化工厂晚上进料，报警器一直响")  # a likely duplicate, later
     first, second = sorted(c["id"] for c in client.get("/api/v1/complaints", headers=d.h("officer")).json()["items"])
     sign_in(client, "officer")
@@ -145,6 +145,17 @@ def test_a_complaint_is_handled_to_a_substantiated_hazard(client, world) -> None
     assert "批准奖励" in client.get(url).text
     r = post_form(client, url, f"{url}/reward/approval", {}, follow_redirects=False)
     assert r.status_code == 303 and "已批准" in client.get(url).text
+    claim = {"payee_name": "匿名举报人", "bank": "测试银行", "account": "6222 0000 0000 0000"}
+    r = client.post("/api/v1/complaints/mine/reward-claim", json=claim, headers={"X-Complaint-Receipt": receipt})
+    assert r.status_code == 200, r.text
+    sign_in(client, "admin")
+    to_pay = client.get("/complaints/rewards")
+    assert "15000.00" in to_pay.text and "测试银行" in to_pay.text
+    reward_id = to_pay.text.split('action="/complaints/rewards/')[1].split("/")[0]
+    r = post_form(client, "/complaints/rewards", f"/complaints/rewards/{reward_id}/payment",
+                  {"payment_reference": "ZZ-2026-001"}, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and "没有待发放的奖励" in client.get("/complaints/rewards").text
+    assert "已发放" in client.get(url).text
 
 
 def test_hotline_intake_shows_the_receipt_once(client, world, app) -> None:
