@@ -259,7 +259,7 @@ def test_an_admin_adds_a_department_and_an_enterprise_and_retries_a_dead_notice(
            "industry_code": "33", "principal_name": "钱七", "principal_phone": "13800000000"}  # fmt: skip
     r = post_form(client, "/admin/enterprises", "/admin/enterprises", ent, follow_redirects=False)
     assert r.status_code == 303 and "南山页面测试有限公司" in client.get("/admin/enterprises?q=页面测试").text
-    bad = post_form(client, "/admin/enterprises", "/admin/enterprises", ent | {"uscc": "91440300MA5TP00420"})
+    bad = post_form(client, "/admin/enterprises", "/admin/enterprises", ent | {"uscc": "91440300MA5TP00421"})
     assert bad.status_code == 422 and 'value="南山页面测试有限公司"' in bad.text
 
     letter = next(m for m in measures_made(app, world, settings) if m.measure == "warning_letter")
