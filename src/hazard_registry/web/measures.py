@@ -17,7 +17,7 @@ from hazard_registry.errors import NotFound
 from hazard_registry.hazards import service as hazards
 from hazard_registry.reference.models import Department, Enterprise, Region
 from hazard_registry.supervision import service
-from hazard_registry.supervision.models import Measure, MeasureState, SupervisionMeasure
+from hazard_registry.supervision.models import EscalationRule, Measure, MeasureState, SupervisionMeasure
 from hazard_registry.types import MAX_ID, IdPath
 from hazard_registry.web.forms import Failure, attempt
 from hazard_registry.web.nav import NAV, NavItem
@@ -109,6 +109,7 @@ def _detail(
         "events": service.events(session, m),
         "actions": service.allowed_actions(actor, m),
         "hazard": hazard,
+        "rule": session.get(EscalationRule, m.rule_id) if m.rule_id else None,
         "public": public[0] if public else None,
         "failure": failure,
         "form": form or {},
