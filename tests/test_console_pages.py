@@ -318,3 +318,30 @@ def test_an_enterprise_records_a_self_inspection(client, world) -> None:
     assert "硝化车间、罐区" in client.get("/self-inspections").text
     future = post_form(client, "/self-inspections", "/self-inspections", form | {"inspected_on": "2999-01-01"})
     assert future.status_code == 422 and "硝化车间、罐区" in future.text
+
+
+def test_a_complaint_is_extended_once_and_another_is_transferred_out_of_sight(client, world) -> None:
+    from tests.test_complaints import Desk
+
+    d = Desk(client, world)
+    d.submit()
+    site = {"enterprise_uscc": None, "enterprise_name": "某工地", "address": "南山区工地路2号"}
+    d.submit(title="工地塔吊夜间作业无人监护", **site)
+    first, second = sorted(c["id"] for c in client.get("/api/v1/complaints", headers=d.h("officer")).json()["items"])
+    sign_in(client, "officer")
+    url = f"/complaints/{first}"
+    assert post_form(client, url, f"{url}/transitions", {"action": "accept"}, follow_redirects=False).status_code == 303
+    extend = {"action": "extend", "days": "20", "reason": "需等待检测报告"}
+    assert post_form(client, url, f"{url}/transitions", extend, follow_redirects=False).status_code == 303
+    assert "已延长20天" in client.get(url).text
+    again = post_form(client, url, f"{url}/transitions", extend)
+    assert again.status_code == 409 and "办理期限已延长过" in again.text and "需等待检测报告" in again.text
+
+    url = f"/complaints/{second}"
+    page = client.get(url)
+    assert "南山区住房和建设局" in page.text, "the construction bureau is offered for the transfer"
+    move = {"action": "transfer", "department_id": str(world.ids["T-NS-ZJ"])}
+    assert post_form(client, url, f"{url}/transitions", move, follow_redirects=False).status_code == 303
+    assert client.get(url).status_code == 404, "now the construction bureau's complaint"
+    sign_in(client, "builder")
+    assert "工地塔吊夜间作业无人监护" in client.get("/complaints").text

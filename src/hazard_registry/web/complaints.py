@@ -4,6 +4,7 @@ complaints.service with the API's own schemas; the actions offered are the workf
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Form, Query, Request
@@ -222,46 +223,70 @@ def act(request: Request, complaint_id: IdPath, actor: PageActor, session: DbSes
     return _detail(request, session, actor, complaint_id, failure, data)
 
 
+def _step(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    complaint_id: int,
+    form: dict[str, Any],
+    parsed: tuple[Any, Failure | None],
+    do: Callable[[Any], object],
+    done: Callable[[Any], str],
+) -> Response:
+    """One form on a complaint's page: the parsed body goes to ``do`` (a service call); success redirects with
+    ``done(body)``, a refusal shows the page again with the reason and the form as it was filled."""
+    body, failure = parsed
+    if body is not None:
+        _, failure = attempt(session, lambda: do(body))
+        if failure is None:
+            return redirect(f"/complaints/{complaint_id}", done(body), request=request)
+    return _detail(request, session, actor, complaint_id, failure, form)
+
+
 @router.post("/{complaint_id}/messages")
 def write(request: Request, complaint_id: IdPath, actor: PageActor, session: DbSession, data: FormData) -> Response:
-    body, failure = parse(schemas.MessageCreate, {"kind": data.get("kind"), "body": data.get("body", "")})
-    if body is not None:
-        _, failure = attempt(session, lambda: service.add_message(session, actor, complaint_id, body, clock.now()))
-        if failure is None:
-            sent = "已向举报人发出询问" if body.kind == "question" else "已记录内部备注"
-            return redirect(f"/complaints/{complaint_id}", sent, request=request)
-    return _detail(request, session, actor, complaint_id, failure, {"action": "message", **data})
+    return _step(
+        request,
+        session,
+        actor,
+        complaint_id,
+        {"action": "message", **data},
+        parse(schemas.MessageCreate, {"kind": data.get("kind"), "body": data.get("body", "")}),
+        lambda body: service.add_message(session, actor, complaint_id, body, clock.now()),
+        lambda body: "已向举报人发出询问" if body.kind == "question" else "已记录内部备注",
+    )
 
 
 @router.post("/{complaint_id}/reveals")
 def request_reveal(
     request: Request, complaint_id: IdPath, actor: PageActor, session: DbSession, data: FormData
 ) -> Response:
-    body, failure = parse(schemas.RevealCreate, {"reason": data.get("reason", "")})
-    if body is not None:
-        _, failure = attempt(
-            session, lambda: service.request_reveal(session, actor, complaint_id, body.reason, clock.now())
-        )
-        if failure is None:
-            return redirect(f"/complaints/{complaint_id}", "已提交身份披露申请，待有权人员审批", request=request)
-    return _detail(request, session, actor, complaint_id, failure, {"action": "reveal", **data})
+    return _step(
+        request,
+        session,
+        actor,
+        complaint_id,
+        {"action": "reveal", **data},
+        parse(schemas.RevealCreate, {"reason": data.get("reason", "")}),
+        lambda body: service.request_reveal(session, actor, complaint_id, body.reason, clock.now()),
+        lambda _body: "已提交身份披露申请，待有权人员审批",
+    )
 
 
 @router.post("/{complaint_id}/reveals/{reveal_id}/decision")
 def decide_reveal(
     request: Request, complaint_id: IdPath, reveal_id: IdPath, actor: PageActor, session: DbSession, data: FormData
 ) -> Response:
-    body, failure = parse(
-        schemas.RevealDecision, blank_to_none({"decision": data.get("decision"), "note": data.get("note")})
+    return _step(
+        request,
+        session,
+        actor,
+        complaint_id,
+        {"action": "decide", **data},
+        parse(schemas.RevealDecision, blank_to_none({"decision": data.get("decision"), "note": data.get("note")})),
+        lambda body: service.decide_reveal(session, actor, complaint_id, reveal_id, body, clock.now()),
+        lambda body: "已批准身份披露申请" if body.decision == "approve" else "已拒绝身份披露申请",
     )
-    if body is not None:
-        _, failure = attempt(
-            session, lambda: service.decide_reveal(session, actor, complaint_id, reveal_id, body, clock.now())
-        )
-        if failure is None:
-            done = "已批准身份披露申请" if body.decision == "approve" else "已拒绝身份披露申请"
-            return redirect(f"/complaints/{complaint_id}", done, request=request)
-    return _detail(request, session, actor, complaint_id, failure, {"action": "decide", **data})
 
 
 @router.post("/{complaint_id}/reveals/{reveal_id}/identity")
@@ -283,12 +308,16 @@ def propose_reward(
     request: Request, complaint_id: IdPath, actor: PageActor, session: DbSession, data: FormData
 ) -> Response:
     fields = blank_to_none({k: data.get(k) for k in ("basis", "fine_yuan", "deaths", "accident_class")})
-    body, failure = parse(schemas.RewardPropose, {k: v for k, v in fields.items() if v is not None})
-    if body is not None:
-        _, failure = attempt(session, lambda: service.propose_reward(session, actor, complaint_id, body, clock.now()))
-        if failure is None:
-            return redirect(f"/complaints/{complaint_id}", "已提出奖励建议，待审批", request=request)
-    return _detail(request, session, actor, complaint_id, failure, {"action": "reward", **data})
+    return _step(
+        request,
+        session,
+        actor,
+        complaint_id,
+        {"action": "reward", **data},
+        parse(schemas.RewardPropose, {k: v for k, v in fields.items() if v is not None}),
+        lambda body: service.propose_reward(session, actor, complaint_id, body, clock.now()),
+        lambda _body: "已提出奖励建议，待审批",
+    )
 
 
 @router.post("/{complaint_id}/reward/approval")
