@@ -25,8 +25,8 @@ from hazard_registry.reference.models import Department, Enterprise, Industry, S
 from hazard_registry.supervision import service as supervision
 from hazard_registry.supervision.router import CalendarYearIn, RuleCreate, RuleRevise
 from hazard_registry.types import MAX_ID, IdPath
-from hazard_registry.web.forms import Failure, FormData, FormLists, attempt, blank_to_none, parse
 from hazard_registry.web.nav import NAV, NavItem
+from hazard_registry.web.page_forms import Failure, FormData, FormLists, attempt, blank_to_none, parse
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
 from hazard_registry.workdays import CalendarYearUnknown
 

@@ -20,8 +20,8 @@ from hazard_registry.errors import NotFound
 from hazard_registry.reference import service as reference
 from hazard_registry.reference.models import Department
 from hazard_registry.types import MAX_ID, IdPath
-from hazard_registry.web.forms import Failure, FormData, attempt, blank_to_none, parse
 from hazard_registry.web.nav import NAV, NavItem
+from hazard_registry.web.page_forms import Failure, FormData, attempt, blank_to_none, parse
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
 
 router = page_router(prefix="/complaints")

@@ -17,8 +17,8 @@ from hazard_registry.statistics import filings, schemas
 from hazard_registry.statistics.periods import parse_period, period_to_file
 from hazard_registry.supervision import inspections
 from hazard_registry.types import MAX_ID
-from hazard_registry.web.forms import Failure, FormData, attempt, blank_to_none, parse
 from hazard_registry.web.nav import NAV, NavItem
+from hazard_registry.web.page_forms import Failure, FormData, attempt, blank_to_none, parse
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
 
 router = page_router()

@@ -19,8 +19,8 @@ from hazard_registry.reference.models import Department, Enterprise, Region
 from hazard_registry.supervision import service
 from hazard_registry.supervision.models import EscalationRule, Measure, MeasureState, SupervisionMeasure
 from hazard_registry.types import MAX_ID, IdPath
-from hazard_registry.web.forms import Failure, attempt
 from hazard_registry.web.nav import NAV, NavItem
+from hazard_registry.web.page_forms import Failure, attempt
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
 
 router = page_router(prefix="/measures")
