@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import SCREENSHOTS
 from tests.test_complaints import Desk
 from tests.test_console_pages import measures_made
 from tests.test_supervision_more import registered_this_year  # noqa: F401  (fixture)
@@ -19,6 +20,12 @@ def sign_out(page) -> None:
     page.get_by_role("button", name="退出登录").click()
     expect(page.get_by_text("您已安全退出")).to_be_visible()
     page.wait_for_load_state("load")
+
+
+def shot(page, name: str) -> None:
+    """A screenshot of a main page as the user sees it (var/screenshots, not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"console2_{name}.png"), full_page=True)
 
 
 def visit(page, url: str) -> None:
@@ -35,8 +42,10 @@ def test_the_city_issues_a_notice_and_the_district_bureau_acknowledges_it(page, 
     page.get_by_role("button", name="筛选").click()
     row = page.get_by_role("row").filter(has_text="通报")
     expect(row).to_contain_text("南山区应急管理局")
+    shot(page, "measures_list")
     row.get_by_role("link").click()
     expect(page.get_by_role("heading", name="办理", exact=True)).to_be_visible()
+    shot(page, "measure_detail")
     page.get_by_role("button", name="签发").click()
     expect(page.get_by_role("status")).to_contain_text("已签发：")
     expect(page.get_by_text(re.compile(r"督〔\d{4}〕\d+号")).first).to_be_visible()
@@ -54,6 +63,7 @@ def test_a_complaint_is_handled_until_it_is_a_hazard_in_the_register(page, sign_
     Desk(client, world).submit()
     sign_in(page, "officer")
     menu(page).get_by_role("link", name="举报处理").click()
+    shot(page, "complaints_queue")
     page.get_by_role("link", name=re.compile(r"^举报\d+$")).first.click()
     page.get_by_role("button", name="受理").click()
     expect(page.get_by_role("status")).to_have_text("已受理")
@@ -65,8 +75,10 @@ def test_a_complaint_is_handled_until_it_is_a_hazard_in_the_register(page, sign_
     form.get_by_label("判定依据条款").select_option(str(world.clause_chem))
     form.get_by_label("隐患名称").fill("硝化釜温度联锁被短接")
     form.get_by_label("隐患描述").fill("现场核查发现两台硝化釜温度联锁被短接，夜间仍在进料。")
+    shot(page, "complaint_conclude_form")
     form.get_by_role("button", name="办结").click()
     expect(page.get_by_role("status")).to_contain_text("已生成隐患")
+    shot(page, "complaint_detail")
 
     page.get_by_label("答复内容").fill("经查属实，已登记为重大事故隐患并责令整改。")
     page.get_by_role("button", name="答复").click()
@@ -78,6 +90,7 @@ def test_a_complaint_is_handled_until_it_is_a_hazard_in_the_register(page, sign_
 def test_an_administrator_creates_an_officer_who_can_then_sign_in(page, sign_in, world):
     sign_in(page, "admin")
     menu(page).get_by_role("link", name="管理").click()
+    shot(page, "admin_index")
     page.get_by_role("link", name="用户与权限").click()
     page.get_by_label("用户名").fill("ns_browser_officer")
     page.get_by_label("姓名").fill("赵六")
@@ -99,6 +112,7 @@ def test_an_enterprise_files_its_quarterly_report_pre_filled_from_the_register(p
     visit(page, "/filings?period=2026Q1")
     expect(page.get_by_role("heading", name="2026Q1 季报")).to_be_visible()
     expect(page.get_by_role("row", name=re.compile("本期新发现重大事故隐患"))).to_be_visible()
+    shot(page, "filing_enterprise")
     page.get_by_label("确认的主要负责人").fill("张三")
     page.get_by_role("button", name="确认并报送").click()
     expect(page.get_by_role("status")).to_have_text("2026Q1 报表已报送")
@@ -113,6 +127,7 @@ def test_a_regulator_sees_who_is_late(page, sign_in, world, registered_this_year
     late = page.get_by_role("row").filter(has_text="逾期未报")
     expect(late.filter(has_text="南山测试化工有限公司")).to_be_visible()
     expect(late.filter(has_text="南山测试建筑有限公司")).to_have_count(0)  # construction is not this bureau's
+    shot(page, "filings_status")
 
     menu(page).get_by_role("link", name="自查").click()
     row = page.get_by_role("row").filter(has_text="南山测试化工有限公司")
