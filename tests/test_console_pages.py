@@ -345,3 +345,18 @@ def test_a_complaint_is_extended_once_and_another_is_transferred_out_of_sight(cl
     assert client.get(url).status_code == 404, "now the construction bureau's complaint"
     sign_in(client, "builder")
     assert "工地塔吊夜间作业无人监护" in client.get("/complaints").text
+
+
+def test_a_letter_not_acknowledged_by_its_response_day_is_flagged(client, app, world, settings) -> None:
+    letter = next(m for m in measures_made(app, world, settings) if m.measure == "warning_letter")
+    assert letter.state == "issued" and letter.response_due.isoformat() < "2026-11-01"
+    sign_in(client, "officer")
+    row = client.get("/measures").text.split(f'href="/measures/{letter.id}"')[1].split("</tr>")[0]
+    assert "逾期未签收" in row
+    page = client.get(f"/measures/{letter.id}")
+    assert "逾期未签收" in page.text
+    r = post_form(
+        client, f"/measures/{letter.id}", f"/measures/{letter.id}/actions", {"action": "acknowledge"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert "逾期未签收" not in client.get(f"/measures/{letter.id}").text, "acknowledged: no longer waiting"

@@ -165,6 +165,11 @@ def allowed_actions(actor: Actor, m: SupervisionMeasure) -> list[str]:
     return out
 
 
+def response_overdue(m: SupervisionMeasure, today: date) -> bool:
+    """Issued, and its target has not acknowledged it by the response day (China's date)."""
+    return m.state == MeasureState.issued and m.response_due is not None and m.response_due < today
+
+
 def _require(ok: bool, what: str) -> None:
     if not ok:
         raise Forbidden(f"you may not {what} this measure", code="measure_forbidden")

@@ -66,12 +66,13 @@ def measure_list(
     )
     more = len(rows) > PAGE
     rows = rows[:PAGE]
+    today = clock.today_in_china()
     context = {
         "rows": rows,
         "names": names_of(session, rows),
         "filters": {"state": state, "measure": measure, "region": region or ""},
         "next_after": rows[-1].id if more else None,
-        "today": clock.today_in_china(),
+        "overdue": {m.id for m in rows if service.response_overdue(m, today)},
     }
     return render(request, "measures/list.html", context)
 
@@ -107,6 +108,7 @@ def _detail(
         "m": m,
         "names": names_of(session, [m]),
         "events": service.events(session, m),
+        "overdue": service.response_overdue(m, clock.today_in_china()),
         "actions": service.allowed_actions(actor, m),
         "hazard": hazard,
         "rule": session.get(EscalationRule, m.rule_id) if m.rule_id else None,
