@@ -355,8 +355,7 @@ def test_a_letter_not_acknowledged_by_its_response_day_is_flagged(client, app, w
     assert "逾期未签收" in row
     page = client.get(f"/measures/{letter.id}")
     assert "逾期未签收" in page.text
-    r = post_form(
-        client, f"/measures/{letter.id}", f"/measures/{letter.id}/actions", {"action": "acknowledge"}, follow_redirects=False
-    )
+    url = f"/measures/{letter.id}"
+    r = post_form(client, url, f"{url}/actions", {"action": "acknowledge"}, follow_redirects=False)
     assert r.status_code == 303
     assert "逾期未签收" not in client.get(f"/measures/{letter.id}").text, "acknowledged: no longer waiting"
