@@ -58,3 +58,9 @@ def get_visible(session: Session, actor: Actor, complaint_id: int, *, lock: bool
 
 def flush(session: Session) -> None:
     flush_versioned(session, "the complaint was changed by someone else meanwhile; reload and retry")
+
+
+def get_for_handler(session: Session, actor: Actor, complaint_id: int) -> Complaint:
+    """A complaint as a handler or an administrator reads it; enterprises are refused (403) before any lookup."""
+    no_enterprise(actor)
+    return get_visible(session, actor, complaint_id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hazard_registry.auth.principal import Actor, Role, complaint_scope
 from hazard_registry.auth.service import accounts_linked
 from hazard_registry.complaints import schemas
-from hazard_registry.complaints.access import get_visible, no_enterprise
+from hazard_registry.complaints.access import get_for_handler, get_visible, no_enterprise
 from hazard_registry.complaints.crypto import Vault
 from hazard_registry.complaints.models import (
     Complaint,
@@ -116,3 +116,32 @@ def list_reveals(
         .where(complaint_scope(actor, Complaint))
     )
     return cut(session.scalars(keyset(stmt, IdentityReveal.id, cursor, limit)).all(), limit)
+
+
+def reveals_of(session: Session, actor: Actor, complaint_id: int) -> list[IdentityReveal]:
+    """The reveal requests of one complaint, oldest first (the identity itself is never in them)."""
+    c = get_for_handler(session, actor, complaint_id)
+    return list(
+        session.scalars(select(IdentityReveal).where(IdentityReveal.complaint_id == c.id).order_by(IdentityReveal.id))
+    )
+
+
+def may_request_reveal(actor: Actor, c: Complaint) -> bool:
+    """What ``request_reveal`` lets through: a handler of the department, and a reporter who gave a name."""
+    return actor.role is Role.regulator and actor.user_id is not None and c.identity_enc is not None
+
+
+def reveal_actions(session: Session, actor: Actor, r: IdentityReveal) -> list[str]:
+    """What the caller may do with a reveal request: ``decide`` (the right, two different people, still
+    pending) or ``view`` (the requester, once approved) — the checks of ``decide_reveal`` and ``view_identity``."""
+    out = []
+    if (
+        r.state == "pending"
+        and actor.can_reveal_identity
+        and actor.user_id is not None
+        and not accounts_linked(session, actor.user_id, r.requested_by_id)
+    ):
+        out.append("decide")
+    if r.state == "approved" and actor.user_id == r.requested_by_id:
+        out.append("view")
+    return out

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hazard_registry.auth.principal import Actor, Role, complaint_scope
 from hazard_registry.complaints import schemas
-from hazard_registry.complaints.access import get_visible, invalid, no_enterprise
+from hazard_registry.complaints.access import get_for_handler, get_visible, invalid, no_enterprise
 from hazard_registry.complaints.crypto import Vault
 from hazard_registry.complaints.models import (
     Complaint,
@@ -193,3 +193,21 @@ def pay_reward(session: Session, actor: Actor, reward_id: int, reference: str, n
     event(session, c, actor, "reward_paid", now, data={"payment_reference": reference})
     post(session, c, "to_reporter", "reward", f"奖励 {yuan(r.amount_fen)} 元已发放。", actor, now)
     return r
+
+
+def reward_of(session: Session, actor: Actor, complaint_id: int) -> Reward | None:
+    """The reward of a complaint the caller may see, if one was proposed."""
+    c = get_for_handler(session, actor, complaint_id)
+    return session.scalar(select(Reward).where(Reward.complaint_id == c.id))
+
+
+def reward_actions(actor: Actor, c: Complaint, r: Reward | None) -> list[str]:
+    """What the caller may do about the complaint's reward: ``propose`` (a handler, substantiated, none yet),
+    ``approve`` (signing authority, not the proposer) — the checks of ``propose_reward`` and ``approve_reward``."""
+    if actor.role is not Role.regulator or actor.user_id is None:
+        return []
+    if r is None:
+        return ["propose"] if c.outcome == "substantiated" else []
+    if r.state == "proposed" and actor.can_close and actor.user_id != r.proposed_by_id:
+        return ["approve"]
+    return []

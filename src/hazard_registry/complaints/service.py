@@ -12,7 +12,14 @@ receipt that matches nothing and one that is malformed get the same answer.
 
 from __future__ import annotations
 
-from hazard_registry.complaints.access import BadReceipt, by_receipt, get_visible, invalid, no_enterprise
+from hazard_registry.complaints.access import (
+    BadReceipt,
+    by_receipt,
+    get_for_handler,
+    get_visible,
+    invalid,
+    no_enterprise,
+)
 from hazard_registry.complaints.duplicates import DUPLICATE_SCAN, DUPLICATE_WINDOW_DAYS, duplicates, similarity
 from hazard_registry.complaints.intake import (
     FILE_TYPES,
@@ -28,13 +35,23 @@ from hazard_registry.complaints.intake import (
 )
 from hazard_registry.complaints.keys import rotate_keys
 from hazard_registry.complaints.messages import add_message, list_events, list_messages
-from hazard_registry.complaints.reveals import decide_reveal, list_reveals, request_reveal, view_identity
+from hazard_registry.complaints.reveals import (
+    decide_reveal,
+    list_reveals,
+    may_request_reveal,
+    request_reveal,
+    reveal_actions,
+    reveals_of,
+    view_identity,
+)
 from hazard_registry.complaints.rewards import (
     approve_reward,
     claim_reward,
     pay_reward,
     payment_view,
     propose_reward,
+    reward_actions,
+    reward_of,
     reward_out,
     rewards_to_pay,
     yuan,
@@ -63,6 +80,7 @@ __all__ = [
     "decide_reveal",
     "due_for_escalation",
     "duplicates",
+    "get_for_handler",
     "get_visible",
     "handling_overdue",
     "invalid",
@@ -71,6 +89,7 @@ __all__ = [
     "list_files",
     "list_messages",
     "list_reveals",
+    "may_request_reveal",
     "no_enterprise",
     "overdue_clauses",
     "pay_reward",
@@ -81,6 +100,10 @@ __all__ = [
     "reporter_recheck",
     "reporter_view",
     "request_reveal",
+    "reveal_actions",
+    "reveals_of",
+    "reward_actions",
+    "reward_of",
     "reward_out",
     "rewards_to_pay",
     "rotate_keys",

@@ -10,18 +10,19 @@ and public complaints — for the same scope, region and sector filters, each on
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, distinct, extract, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth.principal import Actor, complaint_scope, enterprise_scope, region_within
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.reference.models import Enterprise, Industry, Sector
-from hazard_registry.statistics.periods import quarter_containing
+from hazard_registry.statistics.periods import last_quarter_ended
 from hazard_registry.statistics.service import StatFilters, count_if, day_end_utc
-from hazard_registry.supervision.models import MEASURE_NAMES, RUNG, Measure, SelfInspection, SupervisionMeasure
+from hazard_registry.supervision.inspections import duty_met
+from hazard_registry.supervision.models import MEASURE_NAMES, RUNG, Measure, SupervisionMeasure
 from hazard_registry.supervision.service import measure_scope
 
 
@@ -60,8 +61,7 @@ class Activity(BaseModel):
 
 def last_quarter(as_of: date) -> tuple[str, date, date]:
     """The latest quarter ending on or before ``as_of``."""
-    current = quarter_containing(as_of + timedelta(days=1))  # as_of may be a quarter's last day
-    last = quarter_containing(current.start - timedelta(days=1))
+    last = last_quarter_ended(as_of)
     return last.code, last.start, last.end
 
 
@@ -110,14 +110,8 @@ def measures_by_rung(session: Session, actor: Actor, f: StatFilters, as_of: date
 
 def inspection_compliance(session: Session, actor: Actor, f: StatFilters, as_of: date) -> InspectionCompliance:
     code, start, end = last_quarter(as_of)
-    e, i, sec, si = Enterprise, Industry, Sector, SelfInspection
-    months = (
-        select(func.count(distinct(extract("month", si.inspected_on))))
-        .where(si.enterprise_id == e.id, si.led_by_principal.is_(True), si.inspected_on.between(start, end))
-        .scalar_subquery()
-    )
-    high_risk = or_(e.high_risk.is_(True), sec.high_risk.is_(True))
-    complied = case((high_risk, months >= 3), else_=months >= 1)
+    e, i, sec = Enterprise, Industry, Sector
+    complied = duty_met(start, end)
     where = [enterprise_scope(actor, e, i), e.created_at < day_end_utc(end)]
     if f.region:
         where.append(region_within(e.region_code, f.region))

@@ -47,6 +47,12 @@ def quarter_containing(day: date) -> Period:
     return parse_period(f"{day.year}Q{(day.month - 1) // 3 + 1}")
 
 
+def last_quarter_ended(as_of: date) -> Period:
+    """The latest quarter ending on or before ``as_of`` (``as_of`` may be a quarter's last day)."""
+    current = quarter_containing(as_of + timedelta(days=1))
+    return quarter_containing(current.start - timedelta(days=1))
+
+
 def period_to_file(now: datetime) -> Period:
     """The quarter an enterprise files now: the last one that has ended (in China's calendar)."""
     today = today_in_china(now)

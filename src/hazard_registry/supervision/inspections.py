@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, distinct, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from hazard_registry import clock
@@ -15,7 +15,8 @@ from hazard_registry.auth.principal import SYSTEM, Actor, Role, enterprise_scope
 from hazard_registry.errors import Forbidden, InvalidInput, NotFound
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.pagination import cut, keyset
-from hazard_registry.reference.models import Enterprise, Industry
+from hazard_registry.reference.models import Enterprise, Industry, Sector
+from hazard_registry.statistics.periods import last_quarter_ended
 from hazard_registry.supervision import workflow as measures
 from hazard_registry.supervision.models import Measure, MeasureState, SelfInspection, Stall, SupervisionMeasure
 from hazard_registry.types import MAX_ID, Id
@@ -157,3 +158,86 @@ def list_visible(
     if until:
         stmt = stmt.where(SelfInspection.inspected_on <= until)
     return cut(session.scalars(keyset(stmt, SelfInspection.id, cursor, limit)).all(), limit)
+
+
+# --- the duty: who met it in the last finished quarter --------------------------------------------------------
+
+
+def duty_met(start: date, end: date) -> ColumnElement[bool]:
+    """For a row of ``Enterprise`` joined to its ``Industry`` and ``Sector``: its principal led an inspection
+    between ``start`` and ``end`` (a quarter), in every month of it when the enterprise or its sector is high-risk."""
+    si = SelfInspection
+    months = (
+        select(func.count(distinct(extract("month", si.inspected_on))))
+        .where(si.enterprise_id == Enterprise.id, si.led_by_principal.is_(True), si.inspected_on.between(start, end))
+        .scalar_subquery()
+    )
+    high_risk = or_(Enterprise.high_risk.is_(True), Sector.high_risk.is_(True))
+    return case((high_risk, months >= 3), else_=months >= 1)
+
+
+class DutyRow(BaseModel):
+    enterprise_id: int
+    enterprise: str
+    uscc: str
+    region_code: str
+    high_risk: bool
+    last_inspected_on: date | None
+    met: bool
+
+
+class DutyList(BaseModel):
+    quarter: str
+    start: date
+    end: date
+    items: list[DutyRow]
+    next_after: int | None = None
+
+
+def duty_list(
+    session: Session, actor: Actor, as_of: date, *, missed_only: bool, after: int | None, limit: int
+) -> DutyList:
+    """Enterprises the caller oversees and whether each met the self-inspection duty in the last finished
+    quarter (the same test as the compliance figure); ``missed_only`` keeps those who did not."""
+    if actor.role is Role.enterprise:
+        raise Forbidden("regulators list who inspected; an enterprise reads its own records", code="role_forbidden")
+    q = last_quarter_ended(as_of)
+    e, si = Enterprise, SelfInspection
+    met = duty_met(q.start, q.end).label("met")
+    last = (
+        select(func.max(si.inspected_on))
+        .where(si.enterprise_id == e.id, si.led_by_principal.is_(True), si.inspected_on <= q.end)
+        .scalar_subquery()
+        .label("last_inspected_on")
+    )
+    stmt = (
+        select(e.id, e.name, e.uscc, e.region_code, or_(e.high_risk.is_(True), Sector.high_risk.is_(True)), last, met)
+        .join(Industry, Industry.code == e.industry_code)
+        .join(Sector, Sector.code == Industry.sector_code)
+        .where(_scope(actor), e.created_at < clock.day_end_utc(q.end))  # those that existed in the quarter
+    )
+    if missed_only:
+        stmt = stmt.where(~duty_met(q.start, q.end))
+    if after:
+        stmt = stmt.where(e.id > after)
+    rows = session.execute(stmt.order_by(e.id).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DutyList(
+        quarter=q.code,
+        start=q.start,
+        end=q.end,
+        items=[
+            DutyRow(
+                enterprise_id=r[0],
+                enterprise=r[1],
+                uscc=r[2],
+                region_code=r[3],
+                high_risk=bool(r[4]),
+                last_inspected_on=r[5],
+                met=bool(r[6]),
+            )
+            for r in rows
+        ],
+        next_after=rows[-1][0] if more and rows else None,
+    )

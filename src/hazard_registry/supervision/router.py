@@ -3,7 +3,7 @@ the public exposure list (no login)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -11,14 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
-from hazard_registry.auth.principal import Role
 from hazard_registry.db import DbSession
-from hazard_registry.errors import Forbidden, InvalidInput
+from hazard_registry.errors import InvalidInput
 from hazard_registry.hazards import service as hazards
 from hazard_registry.pagination import Cursor, Page
 from hazard_registry.supervision import inspections, service
-from hazard_registry.supervision.models import CalendarYear, Issuer, Measure, MeasureState, Stall
-from hazard_registry.supervision.timers import load_calendar
+from hazard_registry.supervision.models import Issuer, Measure, MeasureState, Stall
 from hazard_registry.types import (
     Id,
     IdPath,
@@ -28,7 +26,6 @@ from hazard_registry.types import (
     Version,
     expected_version,
 )
-from hazard_registry.workdays import CalendarYearUnknown
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
 public = APIRouter(prefix="/api/v1/public", tags=["public"])
@@ -233,6 +230,22 @@ def list_self_inspections(
     )
 
 
+@router.get("/self-inspections/duty", response_model=inspections.DutyList, operation_id="self_inspection_duty")
+def self_inspection_duty(
+    actor: CurrentActor,
+    session: DbSession,
+    missed_only: bool = False,
+    as_of: date | None = None,
+    after: Annotated[Id | None, Query(description="Enterprise id to continue after")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> inspections.DutyList:
+    """Who met the self-inspection duty in the last finished quarter (a principal-led inspection; every month of it
+    in high-risk industries), for the enterprises the caller oversees; ``missed_only`` lists the late ones."""
+    return inspections.duty_list(
+        session, actor, as_of or clock.today_in_china(), missed_only=missed_only, after=after, limit=limit
+    )
+
+
 @router.get(
     "/self-inspections/{inspection_id}",
     response_model=inspections.SelfInspectionOut,
@@ -315,8 +328,7 @@ def list_escalation_rules(
     region: Annotated[RegionCode | None, Query(description="A region's own rules and the national defaults")] = None,
     include_retired: bool = False,
 ) -> Page[RuleOut]:
-    if actor.role is Role.enterprise:
-        raise Forbidden("rules are for regulators and administrators", code="role_forbidden")
+    service.require_rule_reader(actor)
     return Page[RuleOut](
         items=[RuleOut.model_validate(r) for r in service.list_rules(session, region, include_retired)]
     )
@@ -372,17 +384,7 @@ Year = Annotated[int, Path(ge=2004, le=2100)]
 @router.get("/calendar/{year}", response_model=CalendarYearOut, operation_id="get_calendar_year")
 def get_calendar_year(year: Year, actor: CurrentActor, session: DbSession) -> CalendarYearOut:
     """The exceptions to Monday–Friday for a year, as the engine counts working days: holidays and 调休."""
-    cal = load_calendar(session)
-    loaded = session.get(CalendarYear, year)
-    if not cal.knows(year):
-        raise CalendarYearUnknown(year)
-    days = [date(year, 1, 1) + timedelta(days=i) for i in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)]
-    return CalendarYearOut(
-        year=year,
-        source=(loaded.source or "loaded by an administrator") if loaded else "chinese-calendar",
-        holidays=[d for d in days if d.weekday() < 5 and not cal.is_workday(d)],
-        workdays=[d for d in days if d.weekday() >= 5 and cal.is_workday(d)],
-    )
+    return CalendarYearOut(**service.calendar_year(session, year))
 
 
 @router.put("/calendar/{year}", response_model=CalendarYearOut, operation_id="load_calendar_year")

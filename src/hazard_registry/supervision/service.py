@@ -7,7 +7,7 @@ target acknowledges receipt; the issuer resolves with an outcome.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +35,7 @@ from hazard_registry.supervision.models import (
     MeasureState,
     SupervisionMeasure,
 )
-from hazard_registry.supervision.timers import recompute_missing
+from hazard_registry.supervision.timers import load_calendar, recompute_missing
 from hazard_registry.supervision.workflow import (
     WORKFLOW,
     Action,
@@ -45,7 +45,7 @@ from hazard_registry.supervision.workflow import (
     measure_scope,
     record,
 )
-from hazard_registry.workdays import year_table
+from hazard_registry.workdays import CalendarYearUnknown, year_table
 
 __all__ = [
     "can_acknowledge",
@@ -102,6 +102,11 @@ def allowed_actions(actor: Actor, m: SupervisionMeasure) -> list[str]:
     return WORKFLOW.allowed_actions(m, actor)
 
 
+def response_overdue(m: SupervisionMeasure, today: date) -> bool:
+    """Issued, and its target has not acknowledged it by the response day (China's date)."""
+    return m.state == MeasureState.issued and m.response_due is not None and m.response_due < today
+
+
 # --- the life of a measure ------------------------------------------------------------------------------------
 
 
@@ -143,18 +148,22 @@ def resolve(
 
 
 def withdraw(
-    session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, reason: str, expected: int | None
+    session: Session, actor: Actor, m: SupervisionMeasure, now: datetime, reason: str | None, expected: int | None
 ) -> SupervisionMeasure:
     return act(session, actor, m.id, Action.withdraw, note=reason, expected_version=expected, now=now)
+
+
+MEASURE_ACTIONS = ("issue", "acknowledge", "resolve", "withdraw")
 
 
 # --- the public exposure list (曝光) ---------------------------------------------------------------------------
 
 
 def public_exposures(
-    session: Session, region: str | None, limit: int, cursor: str | None
+    session: Session, region: str | None, limit: int, cursor: str | None, measure_id: int | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """What the public may see of an exposure: enterprise, hazard summary, measure, legal basis, date."""
+    """What the public may see of an exposure: enterprise, hazard summary, measure, legal basis, date.
+    ``measure_id`` picks one measure's entry (the console shows an officer what the public sees of it)."""
     m, h, e = SupervisionMeasure, Hazard, Enterprise
     stmt = (
         select(m.id, e.name, h.title, m.measure, m.legal_basis, m.issued_at, m.document_number)
@@ -168,6 +177,8 @@ def public_exposures(
     )
     if region:
         stmt = stmt.where(region_within(m.target_region_code, region))
+    if measure_id:
+        stmt = stmt.where(m.id == measure_id)
     rows, next_cursor = cut(session.execute(keyset(stmt, m.id, cursor, limit, newest_first=False)).all(), limit)
     return [
         {
@@ -184,6 +195,11 @@ def public_exposures(
 
 
 # --- rules ----------------------------------------------------------------------------------------------------
+
+
+def require_rule_reader(actor: Actor) -> None:
+    if actor.role is Role.enterprise:
+        raise Forbidden("rules are for regulators and administrators", code="role_forbidden")
 
 
 def list_rules(session: Session, region: str | None, include_retired: bool) -> list[EscalationRule]:
@@ -242,3 +258,19 @@ def load_year(
     session.add_all(CalendarDay(day=d, year=year, is_workday=w) for d, w in sorted(table.items()))
     session.flush()
     return recompute_missing(session, year)
+
+
+def calendar_year(session: Session, year: int) -> dict[str, Any]:
+    """The exceptions to Monday–Friday for a year, as the engine counts working days: holidays and 调休,
+    and where the table came from. Raises CalendarYearUnknown for a year nobody has loaded."""
+    cal = load_calendar(session)
+    loaded = session.get(CalendarYear, year)
+    if not cal.knows(year):
+        raise CalendarYearUnknown(year)
+    days = [date(year, 1, 1) + timedelta(days=i) for i in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)]
+    return {
+        "year": year,
+        "source": (loaded.source or "loaded by an administrator") if loaded else "chinese-calendar",
+        "holidays": [d for d in days if d.weekday() < 5 and not cal.is_workday(d)],
+        "workdays": [d for d in days if d.weekday() >= 5 and cal.is_workday(d)],
+    }

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from hazard_registry.errors import DomainError, VersionConflict
-from hazard_registry.web import auth, campaign, hazards, home
+from hazard_registry.web import admin, auth, campaign, complaints, filings, hazards, home, measures
 from hazard_registry.web.pages import CsrfFailed, SignInRequired, render, sign_in_redirect
 from hazard_registry.web.security import PageHeaders
 from hazard_registry.web.session import ConsoleSession
@@ -32,6 +32,10 @@ PAGE_ROUTERS = [
     home.router,
     hazards.router,
     campaign.router,
+    measures.router,
+    complaints.router,
+    filings.router,
+    admin.router,
 ]
 
 
