@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, String, and_, case, cast, delete, func, literal, not_, or_, select, true, update
+from sqlalchemy import Integer, String, and_, case, cast, delete, exists, func, literal, not_, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, region_within
 from hazard_registry.db import UTCDateTime, is_postgres
+from hazard_registry.documents.models import DocumentService
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.reference.models import Department, DepartmentSector, Enterprise, Industry, Region, Sector
@@ -316,6 +317,7 @@ def run_once(
     with session_factory() as session:
         result.proposed += _propose_self_inspection(session, now) + _propose_regions(session, now, cutoff)
         result.proposed += _propose_late_filings(session, now) + _propose_late_complaints(session, now)
+        result.proposed += _propose_unserved_documents(session, now)
         session.commit()
     result.issued = _auto_issue(session_factory, now)
     with session_factory() as session:
@@ -725,4 +727,55 @@ def _propose_late_complaints(session: Session, now: datetime) -> int:
                 )
             )
             proposed += _insert_measures(session, source)
+    return proposed
+
+
+def _propose_unserved_documents(session: Session, now: datetime) -> int:
+    """Issued measures whose document has no recorded service (送达回证) the rule's days after issue, the target
+    not having acknowledged it either: a stall of the issuing side, one measure per document. Measures of this
+    stall are not watched themselves (no chain of reminders about reminders). No default rule exists."""
+    rules = _rules_for(session, Stall.document_not_served)
+    if not rules:
+        return 0
+    today = clock.today_in_china(now)
+    calendar = load_calendar(session)
+    m, reg = SupervisionMeasure, Region
+    proposed = 0
+    for rule in rules:
+        last = latest_base(calendar, today, rule.threshold, rule.working_days)
+        if last is None:
+            continue
+        higher = rule.issuer == Issuer.higher_level.value
+        by_department = m.issuer_department_id.is_not(None)
+        source = (
+            select(
+                *_measure_rows(
+                    rule,
+                    now,
+                    literal("m") + cast(m.id, String) + literal(f":{rule.stall}:{rule.measure}"),
+                    target_kind=case((by_department, literal("department")), else_=literal("region")),
+                    target_enterprise_id=literal(None, Integer),
+                    target_department_id=m.issuer_department_id,
+                    target_region_code=m.issuer_region_code,
+                    hazard_id=m.hazard_id,
+                    issuer_department_id=literal(None, Integer) if higher else m.issuer_department_id,
+                    issuer_region_code=func.coalesce(reg.parent_code, m.issuer_region_code)
+                    if higher
+                    else m.issuer_region_code,
+                    sector_code=m.sector_code,
+                    reason=literal("执法文书") + m.document_number + literal("签发后未按期送达"),
+                )
+            )
+            .select_from(m)
+            .join(reg, reg.code == m.issuer_region_code)
+            .where(
+                m.state == MeasureState.issued.value,
+                m.stall != Stall.document_not_served.value,
+                m.document_number.is_not(None),
+                m.issued_at < _china_day_after(last),
+                ~exists().where(DocumentService.measure_id == m.id),
+                _in_jurisdiction(m.issuer_region_code, rule, rules),
+            )
+        )
+        proposed += _insert_measures(session, source)
     return proposed
