@@ -36,6 +36,7 @@ class Worker:
     def tick(self) -> None:
         """One sweep, then the notices that are due (those of this sweep's measures among them)."""
         from hazard_registry.notices.deliver import deliver_due
+        from hazard_registry.notices.reminders import queue_reminders
         from hazard_registry.supervision.engine import run_once
 
         result = run_once(self.session_factory, self.now(), cutoff=self.settings.campaign_cutoff)
@@ -47,6 +48,11 @@ class Worker:
             result.issued,
             result.waiting_for_calendar,
         )
+        with self.session_factory() as session:
+            reminded = queue_reminders(session, self.now())
+            session.commit()
+        if reminded:
+            log.info("reminders: %d queued", reminded)
         sent = deliver_due(self.session_factory, self.settings, self.now())
         if sent.sent or sent.retried or sent.dead:
             log.info("notices: %d sent, %d to retry, %d dead", sent.sent, sent.retried, sent.dead)

@@ -51,7 +51,8 @@ h1 {{ font-family: {L.css_family("title")}; font-size: {L.TITLE_PT}pt; font-weig
 .addressee {{ text-indent: 0; }}
 .body p {{ text-indent: 2em; }}
 .body p.heading {{ font-family: {L.css_family("heading")}; }}
-.signature {{ margin-top: {2 * L.LINE_MM:.2f}mm; text-align: right; padding-right: 4em; }}
+.signature {{ margin-top: {2 * L.LINE_MM:.2f}mm; padding-right: 4em; page-break-inside: avoid; }}
+.signature p {{ text-align: right; }}
 .seal-room {{ height: {L.LINE_MM:.2f}mm; }}
 .footer {{ margin-top: {2 * L.LINE_MM:.2f}mm; border-top: 0.35mm solid #000; border-bottom: 0.35mm solid #000;
   font-size: {L.PAGE_NUMBER_PT}pt; padding: 1mm 1em; }}
