@@ -37,6 +37,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         with _sessionmaker()() as session:
             print(load_demo(session))
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"控制台 (console): http://{shown}:{args.port}/  → 登录 (sign in): http://{shown}:{args.port}/login")
+    print(f"API: http://{shown}:{args.port}/api/v1  (docs: http://{shown}:{args.port}/docs)", flush=True)
     uvicorn.run("hazard_registry.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
     return 0
 

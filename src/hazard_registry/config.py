@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         ]
     )
     idempotency_ttl_hours: int = 24
+    # The web console's session: signed with a key derived from jwt_secret; it ends after this many minutes
+    # without a request (the user is then asked to sign in again: 会话已过期，请重新登录).
+    console_session_minutes: int = Field(120, ge=1)
     # The escalation sweep: seconds between sweeps (``hazard-registry worker`` and the in-process loop), and
     # whether ``serve`` runs the loop itself: "auto" does on the embedded SQLite default and leaves a
     # PostgreSQL deployment to its worker processes.

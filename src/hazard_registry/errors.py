@@ -1,6 +1,8 @@
 """Typed domain errors and the one handler that renders every error as application/problem+json (RFC 9457).
 
-Each error carries a stable machine-readable ``code``; clients switch on it, never on the wording.
+Each error carries a stable machine-readable ``code``; clients switch on it, never on the wording. The
+wording follows ``Accept-Language`` (Chinese unless English is preferred; the other language is kept beside
+it) from the one catalogue, ``hazard_registry.i18n``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hazard_registry.i18n import negotiate
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +90,14 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, code: str, title: str, detail: str, *, accept_language: str | None = None, **extra: Any
+) -> JSONResponse:
     body = {
         "type": f"urn:hazard-registry:problem:{code}",
-        "title": title,
         "status": status,
         "code": code,
-        "detail": detail,
+        **negotiate(code, title, detail, accept_language),
         **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -119,16 +124,20 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or (str(loc[0]) if loc else "")
 
 
+def _lang(request: Request) -> str | None:
+    return request.headers.get("accept-language")
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_req: Request, exc: DomainError) -> JSONResponse:
-        resp = problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    async def _domain(req: Request, exc: DomainError) -> JSONResponse:
+        resp = problem(exc.status, exc.code, exc.title, exc.detail, accept_language=_lang(req), **exc.extra)
         if isinstance(exc, TooManyRequests):
             resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(req: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type")}
             for e in exc.errors()
@@ -139,23 +148,27 @@ def install_handlers(app: FastAPI) -> None:
             "invalid_input",
             "Invalid input",
             f"invalid fields: {fields}" if fields else "the request is malformed",
+            accept_language=_lang(req),
             errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        resp = problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
+        title = code.replace("_", " ").capitalize()
+        resp = problem(exc.status_code, code, title, str(exc.detail), accept_language=_lang(req))
         if exc.headers:
             resp.headers.update(exc.headers)
         return resp
 
     @app.exception_handler(StaleDataError)
-    async def _stale(_req: Request, _exc: StaleDataError) -> JSONResponse:
+    async def _stale(req: Request, _exc: StaleDataError) -> JSONResponse:
         # Another writer committed between our read and our versioned UPDATE (SQLite has no row locks).
-        return problem(409, VersionConflict.code, VersionConflict.title, "the record was changed meanwhile; reload it")
+        detail = "the record was changed meanwhile; reload it"
+        return problem(409, VersionConflict.code, VersionConflict.title, detail, accept_language=_lang(req))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged")
+        detail = "an unexpected error occurred; it has been logged"
+        return problem(500, "internal_error", "Internal error", detail, accept_language=_lang(req))

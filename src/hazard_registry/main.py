@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hazard_registry import __version__
+from hazard_registry import __version__, web
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
@@ -35,13 +35,14 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for name, value in scope.get("headers", []):
-                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    resp = problem(
-                        413, "payload_too_large", "Payload too large", f"requests are limited to {self.max_bytes} bytes"
-                    )
-                    await resp(scope, receive, send)
-                    return
+            headers = dict(scope.get("headers", []))
+            value = headers.get(b"content-length", b"")
+            if value.isdigit() and int(value) > self.max_bytes:
+                lang = headers.get(b"accept-language", b"").decode("latin-1") or None
+                detail = f"requests are limited to {self.max_bytes} bytes"
+                resp = problem(413, "payload_too_large", "Payload too large", detail, accept_language=lang)
+                await resp(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
@@ -78,9 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
 
     @app.exception_handler(OperationalError)
-    async def _busy(_req: Request, exc: OperationalError) -> JSONResponse:
+    async def _busy(req: Request, exc: OperationalError) -> JSONResponse:
         if "locked" in str(exc.orig).lower():  # SQLite's single writer; PostgreSQL waits on row locks instead
-            resp = problem(503, "database_busy", "Database busy", "another write is in progress; retry shortly")
+            detail, lang = "another write is in progress; retry shortly", req.headers.get("accept-language")
+            resp = problem(503, "database_busy", "Database busy", detail, accept_language=lang)
             resp.headers["Retry-After"] = "1"
             return resp
         raise exc
@@ -103,4 +105,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    web.install(app)  # the console: pages, its session and static files (after the API's routes)
     return app

@@ -53,7 +53,9 @@ def install(app) -> None:
     @app.exception_handler(service.BadReceipt)
     async def _bad_receipt(request: Request, exc: service.BadReceipt) -> JSONResponse:
         await asyncio.sleep(settings.complaint_bad_receipt_delay_ms / 1000)
-        return problem(exc.status, exc.code, exc.title, exc.detail)
+        return problem(
+            exc.status, exc.code, exc.title, exc.detail, accept_language=request.headers.get("accept-language")
+        )
 
 
 def reporter_complaint(request: Request, session: DbSession, receipt: ReceiptHeader = None) -> Complaint:
