@@ -44,7 +44,14 @@ STATUS_NAMES = {
     "refused": "不予受理",
     "closed": "已办结",
 }
-MESSAGE_KINDS = {"question": "办理人员提问", "answer": "我的回答", "reply": "办理结果答复", "recheck": "我的复核申请"}
+MESSAGE_KINDS = {
+    "question": "办理人员提问",
+    "answer": "我的回答",
+    "result": "办理结果",
+    "refusal": "不予受理说明",
+    "reward": "举报奖励",
+    "recheck": "我的复核申请",
+}
 
 
 def _address(request: Request) -> str:
