@@ -17,6 +17,7 @@ from sqlalchemy import delete
 
 from hazard_registry.supervision.models import EscalationRule
 from tests.factories import PNG
+from tests.test_console import sign_in
 from tests.test_supervision_engine import Register
 
 FRIDAY = date(2026, 2, 13)
@@ -271,3 +272,19 @@ def test_a_machine_without_cjk_fonts_still_prints_the_chinese(tmp_path):
     assert out.returncode == 0, out.stderr
     text = _squeeze(out.stdout)
     assert "南山区应急管理局督〔2026〕3号" in text and "请于2026年3月9日前完成整改" in text
+
+
+def test_the_console_links_a_hazard_to_its_notice_for_the_session_user(client, app, world, settings):
+    reg = Register(app, world, settings)
+    hid = reg.report(FRIDAY)
+    reg.assign(hid, FRIDAY, deadline=date(2026, 4, 30))
+    sign_in(client, "officer")
+    page = client.get(f"/hazards/{hid}")
+    assert f'href="/documents/hazards/{hid}.pdf"' in page.text and f'href="/documents/hazards/{hid}.docx"' in page.text
+    r = client.get(f"/documents/hazards/{hid}.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert "责改〔2026〕" in pdf_text(r.content)
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    client.cookies.clear()
+    sign_in(client, "futian_officer")
+    assert client.get(f"/documents/hazards/{hid}.pdf").status_code == 404

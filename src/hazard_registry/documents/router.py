@@ -45,6 +45,12 @@ _FILE_RESPONSES = {
 }
 
 
+def document_response(doc: content.OfficialDocument | content.ServiceReceipt, fmt: str) -> Response:
+    """The rendered document as a download named by its 文号 (the API and the console both answer with it)."""
+    stem = "送达回证" if isinstance(doc, content.ServiceReceipt) else (doc.number or doc.title).replace("/", "-")
+    return _file(doc, Format(fmt), stem)
+
+
 def _file(doc: content.OfficialDocument | content.ServiceReceipt, fmt: Format, stem: str) -> Response:
     data, media_type = docs.render_document(doc, fmt.value)
     name = f"{stem}.{fmt.value}"

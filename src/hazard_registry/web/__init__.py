@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from hazard_registry.errors import DomainError, VersionConflict
-from hazard_registry.web import auth, hazards, home, public
+from hazard_registry.web import auth, documents, hazards, home, public
 from hazard_registry.web.pages import CsrfFailed, SignInRequired, render, sign_in_redirect
 from hazard_registry.web.security import PageHeaders
 from hazard_registry.web.session import ConsoleSession
@@ -32,6 +32,7 @@ PAGE_ROUTERS = [
     home.router,
     hazards.router,
     public.router,
+    documents.router,
     public.api,  # the public desk's regions lookup (an API route: problem+json, in the OpenAPI document)
 ]
 
