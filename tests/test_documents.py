@@ -188,6 +188,7 @@ def test_service_is_recorded_with_witnesses_and_a_scan_and_the_document_leaves_t
     form_pdf = client.get(f"/api/v1/measures/{mid}/service-receipt?format=pdf", headers=officer)
     text = pdf_text(form_pdf.content)
     assert "送达回证" in text and "留置送达" in text and "社区网格员陈七" in text and "2026年3月2日" in text
+    assert len(pypdf.PdfReader(io.BytesIO(form_pdf.content)).pages) == 1, "a one-page form"
     assert (
         "".join(
             docx_paragraphs(client.get(f"/api/v1/measures/{mid}/service-receipt?format=docx", headers=officer).content)

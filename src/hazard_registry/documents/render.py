@@ -60,6 +60,17 @@ table {{ width: 100%; border-collapse: collapse; }}
 td {{ border: 0.35mm solid #000; padding: 2mm 3mm; vertical-align: middle; }}
 td.label {{ width: 30%; text-align: center; font-family: {L.css_family("heading")}; }}
 td.value {{ height: {L.LINE_MM * 1.4:.2f}mm; }}
+/* 送达回证 is a one-page form: tighter lines than the 22-line body grid */
+body.form .mark {{ margin-bottom: {L.LINE_MM:.2f}mm; }}
+body.form .separator {{ margin-bottom: {L.LINE_MM:.2f}mm; }}
+body.form table {{ font-size: {L.PAGE_NUMBER_PT}pt; line-height: 1.45; }}
+body.form .signature {{ margin-top: 4mm; }}
+body.form .signature p {{ line-height: 1.5; }}
+body.form .seal-room {{ height: 0; }}
+body.form td {{ padding: 1.5mm 2mm; }}
+body.form td.label {{ width: 34%; }}
+body.form td.value {{ height: 9mm; }}
+body.form td.value.sign {{ height: 22mm; }}  /* room for the recipient's signature or seal */
 """
 
 _local = threading.local()
@@ -95,11 +106,13 @@ def _official_html(doc: OfficialDocument) -> str:
 
 def _receipt_html(form: ServiceReceipt) -> str:
     rows = "".join(
-        f'<tr><td class="label">{escape(label)}</td><td class="value">{escape(value)}</td></tr>'
+        f'<tr><td class="label">{escape(label)}</td>'
+        f'<td class="value{" sign" if "签名" in label else ""}">{escape(value)}</td></tr>'
         for label, value in form.rows
     )
     return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>送达回证</title></head><body>'
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>送达回证</title></head>'
+        '<body class="form">'
         f'<div class="mark">{escape(form.authority)}</div><div class="separator"></div>'
         f"<h1>送达回证</h1><table>{rows}</table>"
         f'<div class="signature"><p class="seal-room"></p><p>{escape(form.authority)}</p>'
