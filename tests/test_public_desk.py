@@ -103,3 +103,11 @@ def test_the_public_regions_lookup_needs_no_login(client):
     counties = client.get("/api/v1/public/regions", params={"parent": "440300"}).json()
     assert any(c["name"] == "南山区" for c in counties)
     assert client.get("/api/v1/public/regions", params={"parent": "44"}).status_code == 422
+    sectors = client.get("/api/v1/public/sectors").json()
+    assert {"code": "fireworks", "name": "烟花爆竹"} in sectors
+
+
+def test_a_report_naming_only_a_sector_goes_to_that_sectors_lead_department(client, world):
+    report(client, sector_code="construction", title="工地塔吊螺栓松动")
+    builder = client.get("/api/v1/complaints", headers=world.headers(client, "builder")).json()["items"]
+    assert [c["title"] for c in builder] == ["工地塔吊螺栓松动"], "南山区住房和建设局 leads construction"

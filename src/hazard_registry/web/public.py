@@ -27,7 +27,7 @@ from hazard_registry.complaints import service as complaints
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.db import DbSession
 from hazard_registry.errors import DomainError, TooManyRequests
-from hazard_registry.reference.models import Region
+from hazard_registry.reference.models import Region, Sector
 from hazard_registry.supervision import service as supervision
 from hazard_registry.web.pages import page_router, render
 
@@ -36,7 +36,7 @@ api = APIRouter(prefix="/api/v1/public", tags=["public"])
 
 LOOKUP_RATE = "120/60"  # regions lookups per address and minute
 TEXT_FIELDS = ("title", "description", "address", "enterprise_name", "enterprise_uscc", "observed_on",
-               "name", "phone", "email")  # fmt: skip
+               "sector_code", "name", "phone", "email")  # fmt: skip
 STATUS_NAMES = {
     "received": "已收到，待受理",
     "in_progress": "正在办理",
@@ -89,6 +89,22 @@ def public_regions(
     return [PublicRegion(code=r.code, name=r.name, level=r.level) for r in _children(session, parent)]
 
 
+class PublicSector(BaseModel):
+    code: str
+    name: str
+
+
+def _sectors(session: Session) -> list[Sector]:
+    return list(session.scalars(select(Sector).order_by(Sector.code)))
+
+
+@api.get("/sectors", response_model=list[PublicSector], operation_id="public_sectors")
+def public_sectors(request: Request, session: DbSession) -> list[PublicSector]:
+    """The campaign sectors (行业领域) a report may name when it names no registered enterprise."""
+    _limiter(request).hit("lookup", _address(request), LOOKUP_RATE, detail="too many lookups; wait and retry")
+    return [PublicSector(code=s.code, name=s.name) for s in _sectors(session)]
+
+
 # --- 举报 ---------------------------------------------------------------------------------------------------------
 
 
@@ -108,7 +124,7 @@ def _form_page(request: Request, session: Session, values: dict[str, str], error
     return render(
         request,
         "public/report.html",
-        {"v": values, "errors": errors, **_cascade(session, values)},
+        {"v": values, "errors": errors, "sectors": _sectors(session), **_cascade(session, values)},
         status_code=status,
     )
 
@@ -150,6 +166,7 @@ async def report_submit(request: Request, session: DbSession) -> HTMLResponse:
         "region_code": values["region_code"] or "000000",
         "enterprise_name": values["enterprise_name"] or None,
         "enterprise_uscc": uscc or None,
+        "sector_code": values["sector_code"] or None,
         "address": values["address"] or None,
         "observed_on": values["observed_on"] or None,
         "reporter": reporter or None,
