@@ -1,5 +1,8 @@
 FROM python:3.11-slim
 WORKDIR /app
+# Pango for WeasyPrint (documents as PDF) and Noto CJK, the free stand-ins of the official faces.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+    libharfbuzz-subset0 fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HAZARD_DATA_DIR=/data HAZARD_KEYS_DIR=/keys
 COPY requirements.lock pyproject.toml README.md ./
 COPY src ./src

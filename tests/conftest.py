@@ -53,6 +53,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 # What tests write; wiped after each test (reference data and the world stay).
 MUTABLE = [
+    "document_services",
     "notices",
     "self_inspections",
     "supervision_measure_events",

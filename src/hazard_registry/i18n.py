@@ -121,6 +121,20 @@ LABELS: dict[str, dict[str, Pair]] = {
         "region_stock_open": ("地区存量隐患未清零", "Region's stock not cleared"),
         "filing_late": ("统计报表逾期未报", "Statistics filing late"),
         "complaint_late": ("举报逾期未办结", "Complaint handling late"),
+        "document_not_served": ("文书签发后未按期送达", "Document not served in time"),
+    },
+    "service_method": {
+        "personal": ("直接送达", "Personal service"),
+        "post": ("邮寄送达", "By post"),
+        "electronic": ("电子送达", "Electronic service"),
+        "left_at_premises": ("留置送达", "Left at the premises"),
+        "public_notice": ("公告送达", "By public notice"),
+    },
+    "reminder_kind": {
+        "rectification_deadline": ("整改期限", "Rectification deadline"),
+        "self_inspection_due": ("自查周期", "Self-inspection period"),
+        "filing_due": ("统计报表", "Statistics filing"),
+        "complaint_due": ("举报办理期限", "Complaint handling deadline"),
     },
     "complaint_state": {
         "received": ("已接收", "Received"),
@@ -375,6 +389,13 @@ ERRORS: dict[str, Pair] = {
     "recurrence_invalid": ("周期设置无效", "Invalid recurrence"),
     "self_inspection_not_found": ("未找到该自查记录", "Self-inspection not found"),
     "notice_not_found": ("未找到该通知", "Notice not found"),
+    # Documents and their service
+    "measure_not_issued": ("该督办措施尚未签发，还没有文书", "The measure is not issued; it has no document yet"),
+    "hazard_not_assigned": ("隐患交办后才有整改通知书", "A rectification notice exists once the hazard is assigned"),
+    "service_invalid": ("送达记录不完整", "The service record is incomplete"),
+    "service_forbidden": ("只有发文方可以登记送达", "Only the issuing side records service"),
+    "service_not_found": ("未找到该送达记录", "Service record not found"),
+    "receipt_scan_not_found": ("该送达记录没有回证扫描件", "No receipt scan for this service"),
     # Statistics and filings
     "invalid_period": ("统计期间无效", "Invalid period"),
     "period_not_ended": ("该期间尚未结束", "The period has not ended"),

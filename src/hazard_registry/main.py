@@ -15,6 +15,7 @@ from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import make_engine, make_sessionmaker, reader
+from hazard_registry.documents.router import router as documents_router
 from hazard_registry.errors import install_handlers, problem
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(filings_router)
     app.include_router(ledgers_router)
     app.include_router(notices_router)
+    app.include_router(documents_router)
 
     @app.get("/healthz", tags=["meta"], operation_id="health")
     def health() -> dict[str, str]:

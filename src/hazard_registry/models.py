@@ -10,6 +10,7 @@ from hazard_registry.complaints.models import (
     Reward,
 )
 from hazard_registry.db import Base
+from hazard_registry.documents.models import DocumentService
 from hazard_registry.hazards.models import (
     Attachment,
     Extension,
@@ -20,7 +21,7 @@ from hazard_registry.hazards.models import (
     IdempotencyKey,
 )
 from hazard_registry.ledgers.models import LedgerImport, LedgerImportRow
-from hazard_registry.notices.models import Notice
+from hazard_registry.notices.models import Notice, ReminderRule
 from hazard_registry.reference.models import (
     Department,
     DepartmentSector,
@@ -55,6 +56,7 @@ __all__ = [
     "Department",
     "DepartmentSector",
     "DocumentCounter",
+    "DocumentService",
     "Enterprise",
     "EscalationRule",
     "Extension",
@@ -71,6 +73,7 @@ __all__ = [
     "MeasureEvent",
     "Notice",
     "Region",
+    "ReminderRule",
     "Reward",
     "Sector",
     "SelfInspection",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hazard_registry import clock
 from hazard_registry.config import Settings
 from hazard_registry.notices.deliver import deliver_due
+from hazard_registry.notices.reminders import queue_reminders
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.engine import run_once
 
@@ -49,6 +50,11 @@ class Worker:
             result.issued,
             result.waiting_for_calendar,
         )
+        with self.session_factory() as session:
+            reminded = queue_reminders(session, self.now())
+            session.commit()
+        if reminded:
+            log.info("reminders: %d queued", reminded)
         sent = deliver_due(self.session_factory, self.settings, self.now())
         if sent.sent or sent.retried or sent.dead:
             log.info("notices: %d sent, %d to retry, %d dead", sent.sent, sent.retried, sent.dead)

@@ -60,6 +60,7 @@ ACTION_NAMES = {
     NoticeAction.take_down: "撤销",
     NoticeAction.resolve: "办结",
     NoticeAction.withdraw: "撤回",
+    NoticeAction.remind: "提醒",
 }
 
 
@@ -186,6 +187,27 @@ def render(notice: Notice, r: Row[Any]) -> tuple[str, str, dict[str, Any]]:
     return subject, body, payload
 
 
+def render_reminder(notice: Notice) -> tuple[str, str, dict[str, Any]]:
+    """A reminder (notices.reminders) was written when queued; its payload carries what it says."""
+    if notice.subject is None or notice.body is None:
+        raise ValueError("a reminder without its text")
+    payload = {
+        "notice_id": notice.dedup_key,
+        "action": notice.action,
+        "measure": None,
+        "recipient": {
+            "role": notice.recipient_role,
+            "name": notice.recipient_name,
+            "email": notice.address,
+            "phone": notice.phone,
+            "copy": notice.recipient_role == RecipientRole.officer,
+        },
+        "subject": notice.subject,
+        "body": notice.body,
+    }
+    return notice.subject, notice.body, payload
+
+
 def _cn_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
@@ -216,12 +238,15 @@ def _claim(
         notices = session.scalars(stmt).all()
         if not notices:
             return 0, []
-        facts = _measure_rows(session, {n.measure_id for n in notices})
+        facts = _measure_rows(session, {n.measure_id for n in notices if n.measure_id is not None})
         lease = now + timedelta(seconds=settings.notice_lease_seconds)
         claimed = []
         for n in notices:
             try:
-                subject, body, payload = render(n, facts[n.measure_id])
+                if n.measure_id is None:
+                    subject, body, payload = render_reminder(n)
+                else:
+                    subject, body, payload = render(n, facts[n.measure_id])
             except Exception as exc:  # one notice that cannot be written never stops the others
                 log.exception("notice %s cannot be rendered", n.id)
                 n.status, n.last_error = NoticeStatus.dead.value, f"cannot render: {type(exc).__name__}: {exc}"

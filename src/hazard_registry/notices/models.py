@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hazard_registry.db import Base, UTCDateTime, utcnow
@@ -20,6 +20,7 @@ class NoticeAction(StrEnum):
     take_down = "take_down"  # 摘牌 / 曝光撤下 when the hazard is closed
     resolve = "resolve"
     withdraw = "withdraw"  # only after issue: nobody was told of a proposal
+    remind = "remind"  # a reminder before a deadline (no measure: rendered when queued)
 
 
 class Channel(StrEnum):
@@ -47,8 +48,9 @@ class Notice(Base):
     __tablename__ = "notices"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    dedup_key: Mapped[str] = mapped_column(String(96), unique=True)  # m{measure}:{action}:{role}:{channel}
-    measure_id: Mapped[int] = mapped_column(ForeignKey("supervision_measures.id"), index=True)
+    # m{measure}:{action}:{role}:{channel}; reminders r{rule}:{what}{id}:{due}:{role}:{channel}
+    dedup_key: Mapped[str] = mapped_column(String(96), unique=True)
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_measures.id"), index=True)
     action: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     recipient_role: Mapped[str] = mapped_column(String(32))
@@ -75,3 +77,39 @@ Index(
 )
 # Administrators page through a status (dead letters) by id.
 Index("ix_notices_status_id", Notice.status, Notice.id)
+
+
+class ReminderKind(StrEnum):
+    """Deadlines a reminder runs ahead of."""
+
+    rectification_deadline = "rectification_deadline"  # a hazard's rectification deadline (enterprise, officer)
+    self_inspection_due = "self_inspection_due"  # the end of a self-inspection period with none recorded
+    filing_due = "filing_due"  # a 季报/年报 due and not filed
+    complaint_due = "complaint_due"  # a complaint's handling deadline (the handling department)
+
+
+class ReminderRule(Base):
+    """Remind ``days_before`` (working or calendar) days ahead of a deadline of ``kind``. A region's rules for
+    a kind replace those of the levels above for its hazards, as escalation rules do; editing a rule changes
+    only reminders not yet queued (each reminder's key carries the deadline, so none is sent twice)."""
+
+    __tablename__ = "reminder_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))  # None: the national default
+    kind: Mapped[str] = mapped_column(String(32))
+    days_before: Mapped[int] = mapped_column(Integer)
+    working_days: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# key, kind, days before, working days? — the national defaults (migration 0014_desk)
+DEFAULT_REMINDERS: list[tuple[str, str, int, bool]] = [
+    ("default.rectification.5wd", ReminderKind.rectification_deadline, 5, True),
+    ("default.self_inspection.10d", ReminderKind.self_inspection_due, 10, False),
+    ("default.filing.5wd", ReminderKind.filing_due, 5, True),
+    ("default.complaint.5wd", ReminderKind.complaint_due, 5, True),
+]

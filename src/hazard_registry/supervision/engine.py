@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, not_, or_, select, true, update
+from sqlalchemy import Integer, String, and_, case, cast, exists, func, literal, not_, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,7 @@ from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, r
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import HANDLING, REPLY_PENDING
 from hazard_registry.db import UTCDateTime, is_postgres
+from hazard_registry.documents.models import DocumentService
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.reference.lead import lead_department_sql
@@ -610,10 +611,71 @@ class ComplaintStalls:
 
 
 # In this order, each in its own transaction: the hazard stalls first, as they are the most and the most urgent.
+class UnservedDocumentStalls:
+    """An issued measure whose document has no recorded service (送达回证) the rule's days after issue."""
+
+    name = "document"
+
+    def propose(self, session: Session, now: datetime, cutoff: date) -> int:
+        return _propose_unserved_documents(session, now)
+
+
 FAMILIES: tuple[StallFamily, ...] = (
     HazardStalls(),
     SelfInspectionStalls(),
     RegionStalls(),
     FilingStalls(),
     ComplaintStalls(),
+    UnservedDocumentStalls(),
 )
+
+
+def _propose_unserved_documents(session: Session, now: datetime) -> int:
+    """Issued measures whose document has no recorded service (送达回证) the rule's days after issue, the target
+    not having acknowledged it either: a stall of the issuing side, one measure per document. Measures of this
+    stall are not watched themselves (no chain of reminders about reminders). No default rule exists."""
+    rules = _rules_for(session, Stall.document_not_served)
+    if not rules:
+        return 0
+    today = clock.today_in_china(now)
+    calendar = load_calendar(session)
+    m, reg = SupervisionMeasure, Region
+    proposed = 0
+    for rule in rules:
+        last = latest_base(calendar, today, rule.threshold, rule.working_days)
+        if last is None:
+            continue
+        higher = rule.issuer == Issuer.higher_level.value
+        by_department = m.issuer_department_id.is_not(None)
+        source = (
+            select(
+                *_measure_rows(
+                    rule,
+                    now,
+                    literal("m") + cast(m.id, String) + literal(f":{rule.stall}:{rule.measure}"),
+                    target_kind=case((by_department, literal("department")), else_=literal("region")),
+                    target_enterprise_id=literal(None, Integer),
+                    target_department_id=m.issuer_department_id,
+                    target_region_code=m.issuer_region_code,
+                    hazard_id=m.hazard_id,
+                    issuer_department_id=literal(None, Integer) if higher else m.issuer_department_id,
+                    issuer_region_code=func.coalesce(reg.parent_code, m.issuer_region_code)
+                    if higher
+                    else m.issuer_region_code,
+                    sector_code=m.sector_code,
+                    reason=literal("执法文书") + m.document_number + literal("签发后未按期送达"),
+                )
+            )
+            .select_from(m)
+            .join(reg, reg.code == m.issuer_region_code)
+            .where(
+                m.state == MeasureState.issued.value,
+                m.stall != Stall.document_not_served.value,
+                m.document_number.is_not(None),
+                m.issued_at < _china_day_after(last),
+                ~exists().where(DocumentService.measure_id == m.id),
+                _in_jurisdiction(m.issuer_region_code, rule, rules),
+            )
+        )
+        proposed += _insert_measures(session, source)
+    return proposed

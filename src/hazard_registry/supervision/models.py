@@ -42,6 +42,9 @@ class Stall(StrEnum):
     region_stock_open = "region_stock_open"  # region: open hazards of the stock (found by the cut-off), a count
     filing_late = "filing_late"  # enterprise: quarterly/annual statistics (季报/年报) not filed, days after due
     complaint_late = "complaint_late"  # department: a complaint not concluded (60 days) or not answered (10 days)
+    # the issuing side: an issued measure's document not served (no 送达回证 recorded) N days after issue.
+    # No default rule: off until a region adds one.
+    document_not_served = "document_not_served"
 
 
 # stall → (the hazard states it watches, who stalls). The overdue stall watches every state in which the

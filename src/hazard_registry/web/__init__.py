@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from hazard_registry.errors import DomainError, VersionConflict
-from hazard_registry.web import admin, auth, campaign, complaints, filings, hazards, home, measures
+from hazard_registry.web import admin, auth, campaign, complaints, documents, filings, hazards, home, measures, public
 from hazard_registry.web.pages import CsrfFailed, SignInRequired, render, sign_in_redirect
 from hazard_registry.web.security import PageHeaders
 from hazard_registry.web.session import ConsoleSession
@@ -36,6 +36,9 @@ PAGE_ROUTERS = [
     complaints.router,
     filings.router,
     admin.router,
+    public.router,
+    documents.router,
+    public.api,  # the public desk's regions lookup (an API route: problem+json, in the OpenAPI document)
 ]
 
 
