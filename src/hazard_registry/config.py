@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     complaint_bad_receipt_delay_ms: int = 500
     # Hazards found on or before this day are the campaign's stock (存量); later ones its increment (增量).
     campaign_cutoff: date = date(2023, 12, 31)
-    # Ledger imports: the largest file and the most rows read from it.
+    # Ledger imports: the most rows read from a file, and the most an XLSX (a zip) may unpack to; both are
+    # checked before the file is parsed.
     import_max_rows: int = 20000
+    import_max_unzipped_bytes: int = 64 * 1024 * 1024
     # Notices (notices/): a channel is on when configured. The webhook POSTs JSON signed with the secret;
     # e-mail goes over SMTP. A notice that fails is retried after backoff × 2^(attempts-1), and becomes a
     # dead letter (for an administrator to retry) after max_attempts. A claimed notice is someone's for

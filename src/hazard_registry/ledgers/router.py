@@ -103,6 +103,7 @@ def import_ledger(
         dry_run=dry_run,
         now=clock.now(),
         max_rows=settings.import_max_rows,
+        max_unzipped=settings.import_max_unzipped_bytes,
     )
     session.commit()
     return report
