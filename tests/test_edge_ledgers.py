@@ -3,10 +3,17 @@ fail before or during streaming told apart from a complete file."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 import tracemalloc
+import zipfile
+from datetime import datetime
+
+from openpyxl import load_workbook
 
 from tests import edge
+from tests.factories import hazard_body
 from tests.test_ledgers import _post
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,3 +48,37 @@ def test_ordinary_xlsx_still_reads(client, world, db):
     sheet = edge.HEAD + '<row r="1"><c r="A1"><v>1</v></c></row>' + edge.TAIL
     r = _post_xlsx(client, world, edge.xlsx_with_sheet(sheet))
     assert r.status_code == 422 and r.json()["code"] == "missing_columns"  # read, then found wanting
+
+
+ATTACKS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1"]
+
+
+def _hazards_titled(client, world, titles):
+    for t in titles:
+        r = client.post("/api/v1/hazards", json=hazard_body(world, title=t), headers=world.headers(client, "ent_chem"))
+        assert r.status_code == 201, r.text
+
+
+def test_exports_neutralise_formulas_and_keep_the_register_as_written(client, world, db):
+    _hazards_titled(client, world, ATTACKS)
+    officer = world.headers(client, "officer")
+    stored = sorted(h["title"] for h in client.get("/api/v1/hazards", headers=officer).json()["items"])
+    assert len(stored) == len(ATTACKS) and all(t[0] in "=+-@\t\r" for t in stored)
+    r = client.get("/api/v1/ledgers/hazards", headers=officer)
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    titles = sorted(row[9] for row in rows[1:])
+    assert titles == sorted("'" + t for t in stored)
+
+    r = client.get("/api/v1/ledgers/hazards", params={"format": "xlsx"}, headers=officer)
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "<f " not in sheet  # no cell is a formula
+    ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    cells = [row[9] for row in ws.iter_rows(min_row=2)]
+    assert sorted(c.value for c in cells) == stored  # shown as typed, as text
+    assert all(c.data_type == "s" and c.quotePrefix for c in cells)
+    found = [row[11] for row in ws.iter_rows(min_row=2)]
+    assert all(isinstance(c.value, datetime) for c in found)  # dates stay dates
+    again = sorted(h["title"] for h in client.get("/api/v1/hazards", headers=officer).json()["items"])
+    assert again == stored  # the register keeps what was written

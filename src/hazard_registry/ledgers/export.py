@@ -4,6 +4,12 @@ Rows come from a server-side cursor (``yield_per``: psycopg names a cursor, SQLi
 written in batches and sent as they are written, so memory stays flat however many rows the list holds. An
 XLSX workbook is a zip that can only be closed at the end: openpyxl's write-only mode spools each sheet to a
 temporary file, and the finished file is sent in chunks.
+
+Enterprise users write the titles and places that regulators open in Excel or WPS: a text cell that begins
+with ``= + - @``, a tab or a carriage return would run as a formula (or DDE command) there. Such text goes
+out neutralised and the register keeps it as written: in CSV it is prefixed with a single quote (OWASP's
+CSV-injection advice), in XLSX it is a string cell carrying Excel's own quote-prefix mark, which shows the
+text as typed and keeps it text when the cell is edited. Numbers and dates stay typed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import Any
 from urllib.parse import quote
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import case, func, literal, literal_column
 from sqlalchemy.orm import Session
 
@@ -165,9 +173,25 @@ def clearance_table(c: ss.Clearance) -> tuple[list[str], list[list[Any]]]:
     return head, [[c.region or "", "合计", *cells(c.status)]] + [[r.key, r.name, *cells(r.status)] for r in c.children]
 
 
-def _cell(v: Any) -> Any:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith(FORMULA_START)
+
+
+def csv_cell(v: Any) -> Any:
+    return "'" + v if is_formula_like(v) else v
+
+
+def _cell(ws: WriteOnlyWorksheet, v: Any) -> Any:
     if isinstance(v, datetime):
         return v.astimezone(UTC).isoformat()
+    if isinstance(v, str) and is_formula_like(v):
+        cell = WriteOnlyCell(ws, value=v)
+        cell.data_type = "s"  # openpyxl would otherwise write any "=…" as a live formula
+        cell.quotePrefix = True
+        return cell
     return v
 
 
@@ -178,7 +202,7 @@ def csv_stream(headings: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterat
     buf.write("\ufeff")
     w.writerow(headings)
     for n, row in enumerate(rows, start=1):
-        w.writerow(row)
+        w.writerow([csv_cell(v) for v in row])
         if n % BATCH == 0:
             yield buf.getvalue().encode()
             buf.seek(0)
@@ -194,7 +218,7 @@ def xlsx_stream(title: str, headings: Sequence[str], rows: Iterable[Sequence[Any
         if n % SHEET_ROWS == 0:  # a sheet holds 1,048,576 rows: continue on the next one, headings repeated
             ws = wb.create_sheet(title=f"{title[:27]}_{n // SHEET_ROWS + 1}")
             ws.append(list(headings))
-        ws.append([_cell(v) for v in row])
+        ws.append([_cell(ws, v) for v in row])
     with tempfile.TemporaryFile() as tmp:
         wb.save(tmp)
         tmp.seek(0)
