@@ -8,14 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hazard_registry import __version__
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import make_engine, make_sessionmaker, reader
+from hazard_registry.edge import BodyLimit, RejectNul
 from hazard_registry.errors import install_handlers, problem
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
@@ -25,60 +24,6 @@ from hazard_registry.statistics.router import filings_router
 from hazard_registry.statistics.router import router as statistics_router
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
-
-
-class BodyTooLarge(StarletteHTTPException):
-    """Raised from inside ``receive``: an HTTPException, so FastAPI's body parsing lets it through as itself
-    (any other exception there becomes a 400) and the one handler renders it as problem+json."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"requests are limited to {max_bytes} bytes")
-
-
-class BodyLimit:
-    """Refuses a request body larger than the service ever accepts: at once when its Content-Length says so,
-    and otherwise (chunked, or a length that lies) as soon as the bytes actually received pass the limit, so
-    nothing larger is ever read into memory or spooled to disk."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-        received = 0
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
-            return message
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, watched_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        resp = problem(413, "payload_too_large", "Payload too large", f"requests are limited to {self.max_bytes} bytes")
-        resp.headers["Connection"] = "close"  # the rest of the body is not read
-        await resp(scope, receive, send)
 
 
 @asynccontextmanager
@@ -121,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return resp
         raise exc
 
-    app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)
+    app.add_middleware(RejectNul)
+    app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)  # outermost
     app.include_router(auth_router)
     app.include_router(reference_router)
     app.include_router(hazards_router)

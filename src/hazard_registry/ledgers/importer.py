@@ -214,6 +214,9 @@ def row_key(values: dict[str, Any]) -> str:
 
 
 def _parse(cells: dict[str, Any]) -> dict[str, Any]:
+    for field, value in cells.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise RowError(field, "must not contain a NUL character (\\u0000)")
     out: dict[str, Any] = {k: _text(cells.get(k)) for k in FIELDS}
     for f in REQUIRED:
         if out[f] is None:

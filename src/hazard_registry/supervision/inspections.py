@@ -16,11 +16,12 @@ from hazard_registry.errors import Forbidden, InvalidInput, NotFound
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.reference.models import Enterprise, Industry
 from hazard_registry.supervision.models import Measure, MeasureState, SelfInspection, Stall, SupervisionMeasure
-from hazard_registry.types import MAX_ID
+from hazard_registry.types import MAX_ID, Input
 
 
-class SelfInspectionCreate(BaseModel):
+class SelfInspectionCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    __orm__ = SelfInspection
 
     inspected_on: date
     led_by: str = Field(min_length=1, max_length=64, description="Who led it (name)")
