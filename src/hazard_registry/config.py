@@ -44,7 +44,11 @@ class Settings(BaseSettings):
     complaint_keys: str = ""
     complaint_file_max_bytes: int = 10 * 1024 * 1024
     complaint_files_per_complaint: int = 20
-    complaint_image_max_pixels: int = 40_000_000
+    # Images: the most pixels a complaint photo may have once decoded (a JPEG larger than this is decoded at
+    # 1/2, 1/4 or 1/8 scale instead; other formats are refused), and the most a hazard attachment may
+    # declare (those are stored as sent, but whoever opens one decodes every pixel).
+    complaint_image_max_pixels: int = 24_000_000
+    attachment_image_max_pixels: int = 40_000_000
     # Rate limits of the public desk, as "count/seconds": new complaints per client address, reads and
     # writes per receipt, wrong receipts per client address. Counted in the process (one per worker).
     complaint_rate_submit: str = "10/3600"

@@ -7,9 +7,9 @@ import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, File, Header, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.complaints import schemas, service
 from hazard_registry.complaints.crypto import Vault
@@ -290,7 +290,7 @@ def download_file(complaint_id: IdPath, file_id: IdPath, request: Request, actor
     for link, blob in service.list_files(session, actor, complaint_id):
         if link.id == file_id:
             root = request.app.state.settings.effective_attachments_dir
-            return FileResponse(blob_path(root, blob.sha256), media_type=blob.media_type, filename=link.filename)
+            return uploads.download(blob_path(root, blob.sha256), blob.media_type, link.filename)
     raise service.NotFound(f"file {file_id} not found", code="file_not_found")
 
 

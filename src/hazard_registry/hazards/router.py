@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.db import DbSession
 from hazard_registry.hazards import schemas, service
@@ -145,6 +145,7 @@ def add_attachment(
             max_bytes=settings.attachment_max_bytes,
             allowed_types=settings.attachment_types,
             now=clock.now(),
+            max_pixels=settings.attachment_image_max_pixels,
         )
         return 201, service.attachment_out(link, blob).model_dump(mode="json")
 
@@ -170,7 +171,7 @@ def download_attachment(
 ) -> FileResponse:
     link, blob = service.get_attachment(session, actor, hazard_id, attachment_id)
     path = service.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
-    return FileResponse(path, media_type=blob.media_type, filename=link.filename)
+    return uploads.download(path, blob.media_type, link.filename)
 
 
 @router.post(

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from transitions.core import MachineError
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains
 from hazard_registry.db import flush_versioned, is_postgres
 from hazard_registry.errors import (
@@ -509,6 +509,7 @@ def add_attachment(
     max_bytes: int,
     allowed_types: list[str],
     now: datetime,
+    max_pixels: int = 40_000_000,
 ) -> tuple[HazardAttachment, Attachment]:
     """Store a file (type judged by its content, not its name) and attach it to a hazard, with an event."""
     hazard = get_visible(session, actor, hazard_id, lock=True)
@@ -522,6 +523,9 @@ def add_attachment(
             raise InvalidInput("the file is empty", code="file_empty", errors=[{"field": "file", "message": "empty"}])
         if media_type not in allowed_types:
             raise UnsupportedMedia(f"files of type {media_type} are not accepted", allowed=allowed_types)
+        if media_type.startswith("image/"):
+            with tmp.open("rb") as f:  # the header only: a viewer would decode every declared pixel
+                uploads.check_pixels(f, max_pixels)
         install_blob(root, sha, tmp)
     finally:
         tmp.unlink(missing_ok=True)
@@ -530,7 +534,7 @@ def add_attachment(
         hazard_id=hazard.id,
         attachment_id=blob.id,
         kind=kind,
-        filename=filename[:255],
+        filename=uploads.safe_filename(filename, "upload"),
         uploaded_by_id=actor.user_id,
         uploaded_at=now,
     )

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput, PayloadTooLarge
@@ -97,7 +97,7 @@ def import_ledger(
     report = importer.run(
         session,
         actor,
-        filename=file.filename or "ledger",
+        filename=uploads.safe_filename(file.filename, "ledger"),
         data=data,
         mapping=parsed_mapping,
         dry_run=dry_run,
