@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from hazard_registry import __version__
 from hazard_registry.auth.router import router as auth_router
@@ -15,7 +15,7 @@ from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import make_engine, make_sessionmaker, reader
 from hazard_registry.edge import BodyLimit, RejectNul
-from hazard_registry.errors import install_handlers, problem
+from hazard_registry.errors import DatabaseUnavailable, install_handlers
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
 from hazard_registry.notices.router import router as notices_router
@@ -58,14 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
     install_handlers(app)
 
-    @app.exception_handler(OperationalError)
-    async def _busy(_req: Request, exc: OperationalError) -> JSONResponse:
-        if "locked" in str(exc.orig).lower():  # SQLite's single writer; PostgreSQL waits on row locks instead
-            resp = problem(503, "database_busy", "Database busy", "another write is in progress; retry shortly")
-            resp.headers["Retry-After"] = "1"
-            return resp
-        raise exc
-
     app.add_middleware(RejectNul)
     app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)  # outermost
     app.include_router(auth_router)
@@ -80,8 +72,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledgers_router)
     app.include_router(notices_router)
 
-    @app.get("/healthz", tags=["meta"], operation_id="health")
+    @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness: the process answers")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/readyz",
+        tags=["meta"],
+        operation_id="readiness",
+        summary="Readiness: the database answers (take the instance out of rotation on 503)",
+    )
+    def ready(request: Request) -> dict[str, str]:
+        try:
+            with request.app.state.read_engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            raise DatabaseUnavailable("the database cannot be reached") from exc
+        return {"status": "ready", "version": __version__}
 
     return app
