@@ -11,7 +11,9 @@ import zipfile
 from datetime import datetime
 
 from openpyxl import load_workbook
+from sqlalchemy.exc import OperationalError
 
+from hazard_registry.ledgers import export
 from tests import edge
 from tests.factories import hazard_body
 from tests.test_ledgers import _post
@@ -82,3 +84,30 @@ def test_exports_neutralise_formulas_and_keep_the_register_as_written(client, wo
     assert all(isinstance(c.value, datetime) for c in found)  # dates stay dates
     again = sorted(h["title"] for h in client.get("/api/v1/hazards", headers=officer).json()["items"])
     assert again == stored  # the register keeps what was written
+
+
+def _failing_rows(after: int):
+    def rows(session, actor, f, today):
+        for n in range(after):
+            yield [f"T-{n}", "整改中", "企业自查上报", "企业", "", "440305", "南山区", "26", "", "标题", "", None, None]
+        raise OperationalError("SELECT …", {}, Exception("server closed the connection unexpectedly"))
+
+    return rows
+
+
+def test_an_export_whose_query_fails_is_an_error_not_an_empty_200(client, world, monkeypatch):
+    monkeypatch.setattr(export, "hazard_rows", _failing_rows(0))
+    for fmt in ("csv", "xlsx"):
+        r = client.get("/api/v1/ledgers/hazards", params={"format": fmt}, headers=world.headers(client, "officer"))
+        assert r.status_code == 503, r.text[:200]
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "database_unavailable" and r.headers["retry-after"]
+
+
+def test_an_export_failing_mid_stream_ends_with_a_marker_not_a_clean_end(client, world, monkeypatch):
+    monkeypatch.setattr(export, "hazard_rows", _failing_rows(export.BATCH + 10))
+    r = client.get("/api/v1/ledgers/hazards", headers=world.headers(client, "officer"))
+    assert r.status_code == 200  # the headers were out before the failure
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + export.BATCH + 1  # headings, the rows sent, then the marker
+    assert lines[-1].startswith("#导出中断") and "incomplete" in lines[-1]

@@ -5,6 +5,11 @@ written in batches and sent as they are written, so memory stays flat however ma
 XLSX workbook is a zip that can only be closed at the end: openpyxl's write-only mode spools each sheet to a
 temporary file, and the finished file is sent in chunks.
 
+A response cannot change its status once its headers are out, so the first chunk is produced before they
+are sent: a query that fails, fails as an honest error (503 for a lost database) rather than a 200 with an
+empty file. A failure after that (the database lost mid-export) ends a CSV with an explicit marker line and
+aborts the connection, so the client sees an incomplete transfer, never a shorter file that looks whole.
+
 Enterprise users write the titles and places that regulators open in Excel or WPS: a text cell that begins
 with ``= + - @``, a tab or a carriage return would run as a formula (or DDE command) there. Such text goes
 out neutralised and the register keeps it as written: in CSV it is prefixed with a single quote (OWASP's
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -35,7 +41,10 @@ from hazard_registry.hazards.service import HazardFilters, filtered, overdue_cla
 from hazard_registry.reference.models import Enterprise, Region
 from hazard_registry.statistics import schemas as ss
 
+log = logging.getLogger(__name__)
+
 BATCH = 2000
+INTERRUPTED = "#导出中断，文件不完整 / export interrupted: this file is incomplete\r\n".encode()
 SHEET_ROWS = 1_000_000
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -229,11 +238,31 @@ def xlsx_stream(title: str, headings: Sequence[str], rows: Iterable[Sequence[Any
 def stream(
     fmt: str, title: str, headings: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> tuple[Iterator[bytes], str, dict[str, str]]:
+    """The body (its first chunk already produced, see the module's docstring), media type and headers."""
     name = f"{title}.{fmt}"
     headers = {"Content-Disposition": f"attachment; filename=\"ledger.{fmt}\"; filename*=UTF-8''{quote(name)}"}
     if fmt == "csv":
-        return csv_stream(headings, rows), CSV_TYPE, headers
-    return xlsx_stream(title, headings, rows), XLSX_TYPE, headers
+        return primed(csv_stream(headings, rows), INTERRUPTED), CSV_TYPE, headers
+    # An XLSX is written whole (every row read) before its first byte can go out.
+    return primed(xlsx_stream(title, headings, rows), b""), XLSX_TYPE, headers
+
+
+def primed(chunks: Iterator[bytes], marker: bytes) -> Iterator[bytes]:
+    """Produce the first chunk now (an error here is an ordinary error response); afterwards, an error ends
+    the body with ``marker`` and is raised again, which aborts the connection mid-transfer."""
+    first = next(chunks, b"")
+
+    def rest() -> Iterator[bytes]:
+        yield first
+        try:
+            yield from chunks
+        except Exception:
+            log.exception("export interrupted after its headers were sent")
+            if marker:
+                yield marker
+            raise
+
+    return rest()
 
 
 def in_own_session(open_session: Callable[[], Session], produce: Callable[[Session], Iterable[Any]]) -> Iterator[Any]:
