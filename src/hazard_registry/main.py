@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from hazard_registry import __version__
+from hazard_registry import __version__, docs
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         lifespan=_lifespan,
+        docs_url=None,  # served by docs.install from vendored assets, not from a CDN
+        redoc_url=None,
         title="hazard-registry",
         version=__version__,
         summary="Register of major accident hazards (重大事故隐患) and their closure (销号)",
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_engine = reader(app.state.engine)  # made once: GET requests and exports bind to it
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
     install_handlers(app)
+    docs.install(app)
 
     app.add_middleware(RejectNul)
     app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)  # outermost
