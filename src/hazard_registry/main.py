@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from hazard_registry import __version__, docs
+from hazard_registry import __version__, docs, openapi
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
     install_handlers(app)
     docs.install(app)
+    openapi.install(app)
 
     app.add_middleware(RejectNul)
     app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)  # outermost
