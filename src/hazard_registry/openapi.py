@@ -1,13 +1,13 @@
 """The OpenAPI document as committed in openapi/openapi.json (a test fails when they drift), with every error
 response declared.
 
-Errors are rendered in one place (errors.py), so they are declared in one place too: after FastAPI builds the
-document, each operation gets the problem+json responses its shape makes possible — 401/403 when it needs a
-token, 404 when it names a resource (a path parameter or a receipt), 409 for a write, 400/413 for a body,
-415 for an upload, 422 for any input, 428 where it takes If-Match, 429 on the public desk and the login, and
-503 (database busy or unreachable) everywhere, with Retry-After where the service sends it. The ``code``
-values listed for each status are read from the source: every typed error raised with a literal ``code``, the
-classes' own codes and the handlers' fixed ones.
+Errors are rendered in one place (errors.py), so they are declared in one place too: after FastAPI builds
+the document, each operation gets the problem+json responses its shape makes possible — 401/403 when it
+needs a token, 404 when it names a resource (a path parameter, a receipt, an id in its body), 409 for a
+write, 400/413 for a body, 415 for an upload, 422 for any input, 428 where it takes If-Match, 429 on the
+public desk and the login, and 503 (database busy or unreachable) everywhere, with Retry-After where the
+service sends it. The ``code`` values listed for each status are read from the source: every typed error
+raised with a literal ``code``, the classes' own codes and the handlers' fixed ones.
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ def statuses_of(method: str, op: dict[str, Any]) -> set[int]:
     out = {503}
     if op.get("security"):
         out |= {401, 403}
-    if any(p.get("in") == "path" for p in params) or "x-complaint-receipt" in headers:
-        out.add(404)
+    if any(p.get("in") == "path" for p in params) or "x-complaint-receipt" in headers or body:
+        out.add(404)  # the resource named, or a record the body refers to (an enterprise, a clause)
     if "x-complaint-receipt" in headers or (method == "post" and not op.get("security")):
         out.add(429)  # the public desk and the login are throttled per address
     if method in WRITES:

@@ -16,8 +16,9 @@ import math
 import re
 import unicodedata
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from fastapi.responses import FileResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -48,6 +49,12 @@ def safe_filename(name: str | None, fallback: str = "file") -> str:
         ext = ext[:16] if dot and len(ext) <= 16 else ""
         base = (stem if dot else base)[: MAX_NAME - len(ext) - 1] + ("." + ext if ext else "")
     return base
+
+
+def file_responses(media_types: Iterable[str]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a download: the stored file in any of the types a route accepts."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": "The file as stored", "content": dict.fromkeys(sorted(media_types), binary)}}
 
 
 def download(path: Path, media_type: str, filename: str) -> FileResponse:

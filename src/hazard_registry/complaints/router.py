@@ -7,7 +7,7 @@ import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, File, Header, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
@@ -285,7 +285,12 @@ def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) ->
     ]
 
 
-@router.get("/{complaint_id}/files/{file_id}", operation_id="download_complaint_file")
+@router.get(
+    "/{complaint_id}/files/{file_id}",
+    operation_id="download_complaint_file",
+    response_class=FileResponse,
+    responses=uploads.file_responses(service.FILE_TYPES),
+)
 def download_file(complaint_id: IdPath, file_id: IdPath, request: Request, actor: CurrentActor, session: DbSession):
     for link, blob in service.list_files(session, actor, complaint_id):
         if link.id == file_id:

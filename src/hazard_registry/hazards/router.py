@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse, Response
 
 from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
+from hazard_registry.config import Settings
 from hazard_registry.db import DbSession
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
@@ -164,7 +165,7 @@ def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession)
     "/{hazard_id}/attachments/{attachment_id}/content",
     operation_id="download_hazard_attachment",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses=uploads.file_responses(Settings.model_fields["attachment_types"].default),
 )
 def download_attachment(
     hazard_id: IdPath, attachment_id: IdPath, request: Request, actor: CurrentActor, session: DbSession
