@@ -97,3 +97,11 @@ def test_no_schema_admits_longer_text_than_its_column():
         class Unbounded(types.Input):
             __orm__ = Department
             name: str
+
+
+def test_an_id_filter_out_of_range_is_422_not_a_driver_overflow(client, world):
+    officer = world.headers(client, "officer")
+    for path in ("/api/v1/hazards", "/api/v1/ledgers/hazards"):
+        r = client.get(path, params={"enterprise_id": -(10**22)}, headers=officer)
+        _problem_names(r, "enterprise_id")
+        _problem_names(client.get(path, params={"department_id": 10**12}, headers=officer), "department_id")

@@ -8,7 +8,7 @@ from re import _constants as sre_constants  # the parser tells how long a patter
 from re import _parser as sre_parse
 from typing import Annotated, Any, ClassVar, get_args, get_origin
 
-from fastapi import Header, Path
+from fastapi import Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hazard_registry.errors import InvalidInput
@@ -18,6 +18,7 @@ MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=MAX_ID, description="The version you read; a stale one is refused")]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')

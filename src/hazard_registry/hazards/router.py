@@ -13,7 +13,7 @@ from hazard_registry.db import DbSession
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
-from hazard_registry.types import IdPath, IfMatch, expected_version
+from hazard_registry.types import IdPath, IdQuery, IfMatch, expected_version
 
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
 
@@ -41,8 +41,8 @@ def hazard_filters(
     region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="This region and below")] = None,
     industry_code: Annotated[str | None, Query(max_length=4)] = None,
     sector_code: Annotated[str | None, Query(max_length=32)] = None,
-    department_id: int | None = None,
-    enterprise_id: int | None = None,
+    department_id: IdQuery | None = None,
+    enterprise_id: IdQuery | None = None,
     source: Literal["self_report", "inspection", "public_report", "other"] | None = None,
     overdue: bool | None = None,
     found_from: date | None = None,
