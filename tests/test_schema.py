@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from hazard_registry.db import Base
-from hazard_registry.openapi import document
+from hazard_registry.main import document
 
 ROOT = Path(__file__).resolve().parents[1]
 

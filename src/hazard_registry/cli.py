@@ -28,9 +28,9 @@ from hazard_registry.demo import load_demo
 from hazard_registry.errors import DomainError
 from hazard_registry.hazards.audit import verify_chains
 from hazard_registry.logs import uvicorn_log_config
+from hazard_registry.main import document
 from hazard_registry.migrate import upgrade
 from hazard_registry.notices.deliver import deliver_due
-from hazard_registry.openapi import document
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.service import load_year
 from hazard_registry.worker import Worker

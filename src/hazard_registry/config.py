@@ -65,7 +65,11 @@ class Settings(BaseSettings):
     complaint_keys: str = ""
     complaint_file_max_bytes: int = 10 * 1024 * 1024
     complaint_files_per_complaint: int = 20
-    complaint_image_max_pixels: int = 40_000_000
+    # Images: the most pixels a complaint photo may have once decoded (a JPEG larger than this is decoded at
+    # 1/2, 1/4 or 1/8 scale instead; other formats are refused), and the most a hazard attachment may
+    # declare (those are stored as sent, but whoever opens one decodes every pixel).
+    complaint_image_max_pixels: int = 24_000_000
+    attachment_image_max_pixels: int = 40_000_000
     # Where abuse limits are counted (see ratelimit.py): auto (the database on PostgreSQL, memory on SQLite),
     # memory (this process only), database, or a `limits` storage URL such as redis://host:6379.
     rate_limit_storage: str = "auto"
@@ -86,8 +90,10 @@ class Settings(BaseSettings):
     campaign_cutoff: date = date(2023, 12, 31)
     # The campaign's first stage: the stock is to be cleared (every stock hazard closed) by this day.
     campaign_stock_due: date = date(2024, 12, 31)
-    # Ledger imports: the largest file and the most rows read from it.
+    # Ledger imports: the most rows read from a file, and the most an XLSX (a zip) may unpack to; both are
+    # checked before the file is parsed.
     import_max_rows: int = 20000
+    import_max_unzipped_bytes: int = 64 * 1024 * 1024
     # Notices (notices/): a channel is on when configured. The webhook POSTs JSON signed with the secret;
     # e-mail goes over SMTP. A notice that fails is retried after backoff × 2^(attempts-1), and becomes a
     # dead letter (for an administrator to retry) after max_attempts. A claimed notice is someone's for

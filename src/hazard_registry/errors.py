@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -90,6 +91,31 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
+class DatabaseUnavailable(DomainError):
+    """The database cannot be reached (down, restarting, connection lost): the request may be retried."""
+
+    status, code, title = 503, "database_unavailable", "Database unavailable"
+    retry_after = 5
+
+
+def database_problem(exc: DBAPIError) -> JSONResponse | None:
+    """503 with Retry-After for a database that is busy or out of reach; None for any other database error,
+    which is a fault of ours (500)."""
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+        # SQLite's single writer; PostgreSQL waits on row locks instead
+        resp = problem(503, "database_busy", "Database busy", "another write is in progress; retry shortly")
+        resp.headers["Retry-After"] = "1"
+        return resp
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        log.warning("database unavailable: %s", type(exc.orig).__name__)  # the message may quote parameters
+        u = DatabaseUnavailable
+        resp = problem(u.status, u.code, u.title, "the database cannot be reached; retry shortly")
+        resp.headers["Retry-After"] = str(u.retry_after)
+        resp.headers["Connection"] = "close"
+        return resp
+    return None
+
+
 def problem(
     status: int, code: str, title: str, detail: str, *, accept_language: str | None = None, **extra: Any
 ) -> JSONResponse:
@@ -132,7 +158,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(req: Request, exc: DomainError) -> JSONResponse:
         resp = problem(exc.status, exc.code, exc.title, exc.detail, accept_language=_lang(req), **exc.extra)
-        if isinstance(exc, TooManyRequests):
+        if isinstance(exc, TooManyRequests | DatabaseUnavailable):
             resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
 
@@ -166,6 +192,10 @@ def install_handlers(app: FastAPI) -> None:
         # Another writer committed between our read and our versioned UPDATE (SQLite has no row locks).
         detail = "the record was changed meanwhile; reload it"
         return problem(409, VersionConflict.code, VersionConflict.title, detail, accept_language=_lang(req))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(req: Request, exc: DBAPIError) -> JSONResponse:
+        return database_problem(exc) or await _unexpected(req, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:

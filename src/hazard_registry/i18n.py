@@ -294,6 +294,11 @@ LABELS: dict[str, dict[str, Pair]] = {
 }
 
 ERRORS: dict[str, Pair] = {
+    # Hostile input and a lost database (edge.py, uploads.py, ledgers/importer.py, errors.py)
+    "database_unavailable": ("数据库暂时无法访问，请稍后重试", "The database cannot be reached; retry shortly"),
+    "image_too_large": ("图片像素过多，请缩小后再上传", "The image has too many pixels"),
+    "too_many_cells": ("表格单元格过多，请拆分后再导入", "The spreadsheet has too many cells"),
+    "xlsx_too_large": ("表格文件解压后过大，请拆分后再导入", "The spreadsheet unpacks to too much data"),
     # Administrators' levels and rights (auth/service.py, reference/service.py)
     "admin_level_forbidden": ("只能管理本地区下级的账号", "Only accounts below your own level may be managed"),
     "self_grant_forbidden": ("不能修改自己的权限或状态", "Nobody changes their own rights or activation"),

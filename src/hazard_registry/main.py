@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from hazard_registry import __version__, logs, web
+from hazard_registry import __version__, docs, logs, openapi, web
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import make_engine, make_sessionmaker, reader
 from hazard_registry.documents.router import router as documents_router
-from hazard_registry.errors import install_handlers, problem
+from hazard_registry.edge import BodyLimit, RejectNul
+from hazard_registry.errors import DatabaseUnavailable, install_handlers
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
 from hazard_registry.notices.router import router as notices_router
@@ -28,25 +29,6 @@ from hazard_registry.supervision import listeners
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
 from hazard_registry.worker import Worker
-
-
-class BodyLimit:
-    """Refuses a request whose declared body is larger than the service ever accepts, before reading it."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope.get("headers", []))
-            value = headers.get(b"content-length", b"")
-            if value.isdigit() and int(value) > self.max_bytes:
-                lang = headers.get(b"accept-language", b"").decode("latin-1") or None
-                detail = f"requests are limited to {self.max_bytes} bytes"
-                resp = problem(413, "payload_too_large", "Payload too large", detail, accept_language=lang)
-                await resp(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 @asynccontextmanager
@@ -67,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logs.install()
     app = FastAPI(
         lifespan=_lifespan,
+        docs_url=None,  # served by docs.install from vendored assets, not from a CDN
+        redoc_url=None,
         title="hazard-registry",
         version=__version__,
         summary="Register of major accident hazards (重大事故隐患) and their closure (销号)",
@@ -82,17 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = Limiter(make_storage(settings.rate_limit_storage, app.state.engine))
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     install_handlers(app)
+    docs.install(app)
+    openapi.install(app)
 
-    @app.exception_handler(OperationalError)
-    async def _busy(req: Request, exc: OperationalError) -> JSONResponse:
-        if "locked" in str(exc.orig).lower():  # SQLite's single writer; PostgreSQL waits on row locks instead
-            detail, lang = "another write is in progress; retry shortly", req.headers.get("accept-language")
-            resp = problem(503, "database_busy", "Database busy", detail, accept_language=lang)
-            resp.headers["Retry-After"] = "1"
-            return resp
-        raise exc
-
-    app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)
+    app.add_middleware(RejectNul)
+    app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)  # outermost
     app.include_router(auth_router)
     app.include_router(reference_router)
     app.include_router(hazards_router)
@@ -106,9 +84,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notices_router)
     app.include_router(documents_router)
 
-    @app.get("/healthz", tags=["meta"], operation_id="health")
+    @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness: the process answers")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    @app.get(
+        "/readyz",
+        tags=["meta"],
+        operation_id="readiness",
+        summary="Readiness: the database answers (take the instance out of rotation on 503)",
+    )
+    def ready(request: Request) -> dict[str, str]:
+        try:
+            with request.app.state.read_engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            raise DatabaseUnavailable("the database cannot be reached") from exc
+        return {"status": "ready", "version": __version__}
+
     web.install(app)  # the console: pages, its session and static files (after the API's routes)
     return app
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document as committed in openapi/openapi.json (a test fails when they drift). An in-memory
+    database: generating the document must not touch anyone's data."""
+    return create_app(Settings(database_url="sqlite://", jwt_secret="openapi")).openapi()

@@ -22,7 +22,8 @@ def test_pages_fit_a_tablet_screen(page: Page, sign_in, screenshot, client, worl
 
 def test_sign_in_and_open_the_ledger_by_keyboard(page: Page) -> None:
     page.goto("/login")
-    page.keyboard.type("officer")  # the username field has the focus
+    expect(page.get_by_label("用户名")).to_be_focused()  # the page gives the username field the focus
+    page.keyboard.type("officer")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")

@@ -5,8 +5,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hazard_registry.auth.models import User
 from hazard_registry.reference.schemas import Email
-from hazard_registry.types import RegionCode
+from hazard_registry.types import Input, Patch, RegionCode
 
 Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{3,64}$")]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
@@ -18,8 +19,8 @@ class Token(BaseModel):
     expires_in: int = Field(description="Seconds")
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserCreate(Input):
+    __orm__ = User
 
     username: Username
     password: Password
@@ -34,8 +35,8 @@ class UserCreate(BaseModel):
     can_take_complaints: bool = Field(False, description="May enter hotline/letter/visit complaints")
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserUpdate(Patch):
+    __orm__ = User
 
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     email: Email | None = None

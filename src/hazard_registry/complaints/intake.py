@@ -4,15 +4,14 @@ reporter follows it with that receipt alone — messages, evidence, a re-check."
 from __future__ import annotations
 
 import io
-import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hazard_registry import uploads
 from hazard_registry import workflow as kernel
 from hazard_registry.auth.principal import Actor, Role, region_contains
 from hazard_registry.clock import today_in_china
@@ -179,32 +178,6 @@ def reporter_recheck(session: Session, c: Complaint, reason: str, now: datetime)
     )  # fmt: skip
 
 
-def strip_image(data: bytes, media_type: str, max_pixels: int) -> bytes:
-    """Re-encode an image from its pixels alone: EXIF (GPS position, camera, time), XMP and comments are
-    not carried over. The orientation EXIF asked for is applied to the pixels first."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            with Image.open(io.BytesIO(data)) as img:
-                img.load()
-                upright = ImageOps.exif_transpose(img)
-                clean = Image.new(upright.mode, upright.size)
-                clean.paste(upright)
-                if "transparency" in upright.info and upright.mode == "P":
-                    clean.info["transparency"] = upright.info["transparency"]
-                if upright.mode == "P":
-                    clean.putpalette(upright.getpalette() or [])
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError) as exc:
-        raise UnsupportedMedia("the image cannot be read or is too large in pixels") from exc
-    out = io.BytesIO()
-    fmt = IMAGE_TYPES[media_type]
-    if fmt == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
-        clean = clean.convert("RGB")
-    clean.save(out, format=fmt, quality=90) if fmt != "PNG" else clean.save(out, format=fmt)
-    return out.getvalue()
-
-
 def _read_limited(stream: BinaryIO, max_bytes: int) -> bytes:
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -240,7 +213,7 @@ def store_file(
     if media_type not in FILE_TYPES:
         raise UnsupportedMedia(f"files of type {media_type} are not accepted", allowed=sorted(FILE_TYPES))
     if media_type in IMAGE_TYPES:
-        data = strip_image(data, media_type, max_pixels)
+        data = uploads.reencode_image(data, IMAGE_TYPES[media_type], max_pixels)
     sha, size, _sniffed, tmp = hazards._store_blob(root, io.BytesIO(data), max_bytes * 4)
     try:
         hazards.install_blob(root, sha, tmp)
@@ -248,11 +221,11 @@ def store_file(
         tmp.unlink(missing_ok=True)
     blob = hazards.attachment_row(session, sha, size, media_type, now)
     # A phone's file name can carry a name or a date and place; keep only the extension.
-    ext = Path(filename).suffix.lower()[:10] if from_reporter else ""
+    ext = Path(uploads.safe_filename(filename)).suffix.lower()[:10] if from_reporter else ""
     link = ComplaintAttachment(
         complaint_id=c.id,
         attachment_id=blob.id,
-        filename=(f"evidence-{(count or 0) + 1}{ext}" if from_reporter else filename[:255]),
+        filename=(f"evidence-{(count or 0) + 1}{ext}" if from_reporter else uploads.safe_filename(filename)),
         from_reporter=from_reporter,
         uploaded_at=now,
     )

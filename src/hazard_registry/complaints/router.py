@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, File, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.complaints import schemas, service
 from hazard_registry.complaints.crypto import Vault, normalize_receipt, receipt_hash
@@ -293,14 +293,19 @@ def list_files(complaint_id: IdPath, actor: CurrentActor, session: DbSession) ->
     return Page[dict](items=items)
 
 
-@router.get("/{complaint_id}/files/{file_id}", operation_id="download_complaint_file")
+@router.get(
+    "/{complaint_id}/files/{file_id}",
+    operation_id="download_complaint_file",
+    response_class=FileResponse,
+    responses=uploads.file_responses(service.FILE_TYPES),
+)
 def download_file(
     complaint_id: IdPath, file_id: IdPath, settings: AppSettings, actor: CurrentActor, session: DbSession
 ):
     for link, blob in service.list_files(session, actor, complaint_id):
         if link.id == file_id:
             root = settings.effective_attachments_dir
-            return FileResponse(blob_path(root, blob.sha256), media_type=blob.media_type, filename=link.filename)
+            return uploads.download(blob_path(root, blob.sha256), blob.media_type, link.filename)
     raise NotFound(f"file {file_id} not found", code="file_not_found")
 
 

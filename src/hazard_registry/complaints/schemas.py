@@ -10,9 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from hazard_registry.complaints.models import Complaint
 from hazard_registry.hazards.schemas import LongText, RegionCode, ShortText, Text200
 from hazard_registry.pagination import Page
-from hazard_registry.types import Id, Version
+from hazard_registry.types import Id, Input, Version
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 -]{5,20}$")]
@@ -24,8 +25,7 @@ RefusalReason = Literal["duplicate", "no_target_or_facts", "outside_scope"]
 Outcome = Literal["substantiated", "general_violation", "unsubstantiated"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = Input
 
 
 class Reporter(Strict):
@@ -45,6 +45,8 @@ class Reporter(Strict):
 
 
 class ComplaintCreate(Strict):
+    __orm__ = Complaint
+
     title: Text200 = Field(description="In one line: what is wrong")
     description: LongText = Field(description="What was seen, where exactly, how often")
     region_code: RegionCode

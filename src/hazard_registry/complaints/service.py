@@ -30,7 +30,6 @@ from hazard_registry.complaints.intake import (
     reporter_recheck,
     reporter_view,
     store_file,
-    strip_image,
     submit,
 )
 from hazard_registry.complaints.keys import rotate_keys
@@ -109,7 +108,6 @@ __all__ = [
     "rotate_keys",
     "similarity",
     "store_file",
-    "strip_image",
     "submit",
     "to_out",
     "transition",

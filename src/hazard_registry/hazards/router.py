@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
-from hazard_registry.config import AppSettings
+from hazard_registry.config import AppSettings, Settings
 from hazard_registry.db import DbSession
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
@@ -163,6 +163,7 @@ def add_attachment(
             max_bytes=settings.attachment_max_bytes,
             allowed_types=settings.attachment_types,
             now=clock.now(),
+            max_pixels=settings.attachment_image_max_pixels,
         )
         return 201, service.attachment_out(link, blob).model_dump(mode="json")
 
@@ -183,14 +184,14 @@ def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession)
     "/{hazard_id}/attachments/{attachment_id}/content",
     operation_id="download_hazard_attachment",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses=uploads.file_responses(Settings.model_fields["attachment_types"].default),
 )
 def download_attachment(
     hazard_id: IdPath, attachment_id: IdPath, settings: AppSettings, actor: CurrentActor, session: DbSession
 ) -> FileResponse:
     link, blob = service.get_attachment(session, actor, hazard_id, attachment_id)
     path = service.blob_path(settings.effective_attachments_dir, blob.sha256)
-    return FileResponse(path, media_type=blob.media_type, filename=link.filename)
+    return uploads.download(path, blob.media_type, link.filename)
 
 
 @router.post(

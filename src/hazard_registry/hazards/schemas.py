@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hazard_registry.hazards.models import Hazard
 from hazard_registry.pagination import Page
-from hazard_registry.types import Id, RegionCode, Version
+from hazard_registry.types import Id, Input, RegionCode, Version
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
@@ -17,11 +18,12 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Source = Literal["self_report", "inspection", "public_report", "other"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = Input
 
 
 class HazardCreate(Strict):
+    __orm__ = Hazard
+
     enterprise_id: Id | None = Field(None, description="Required for regulators; enterprises report for themselves")
     clause_id: Id = Field(description="The cited clause of a determination standard in force on found_at")
     title: Text200

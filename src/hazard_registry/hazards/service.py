@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry import workflow as kernel
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role, hazard_scope, region_contains, region_within
@@ -440,6 +440,7 @@ def add_attachment(
     max_bytes: int,
     allowed_types: list[str],
     now: datetime,
+    max_pixels: int = 40_000_000,
 ) -> tuple[HazardAttachment, Attachment]:
     """Store a file (type judged by its content, not its name) and attach it to a hazard, with an event."""
     hazard = get_visible(session, actor, hazard_id, lock=True)
@@ -453,6 +454,9 @@ def add_attachment(
             raise InvalidInput("the file is empty", code="file_empty", errors=[{"field": "file", "message": "empty"}])
         if media_type not in allowed_types:
             raise UnsupportedMedia(f"files of type {media_type} are not accepted", allowed=allowed_types)
+        if media_type.startswith("image/"):
+            with tmp.open("rb") as f:  # the header only: a viewer would decode every declared pixel
+                uploads.check_pixels(f, max_pixels)
         install_blob(root, sha, tmp)
     finally:
         tmp.unlink(missing_ok=True)
@@ -461,7 +465,7 @@ def add_attachment(
         hazard_id=hazard.id,
         attachment_id=blob.id,
         kind=kind,
-        filename=filename[:255],
+        filename=uploads.safe_filename(filename, "upload"),
         uploaded_by_id=actor.user_id,
         uploaded_at=now,
     )

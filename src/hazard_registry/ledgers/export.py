@@ -4,12 +4,24 @@ Rows come from a server-side cursor (``yield_per``: psycopg names a cursor, SQLi
 written in batches and sent as they are written, so memory stays flat however many rows the list holds. An
 XLSX workbook is a zip that can only be closed at the end: openpyxl's write-only mode spools each sheet to a
 temporary file, and the finished file is sent in chunks.
+
+A response cannot change its status once its headers are out, so the first chunk is produced before they
+are sent: a query that fails, fails as an honest error (503 for a lost database) rather than a 200 with an
+empty file. A failure after that (the database lost mid-export) ends a CSV with an explicit marker line and
+aborts the connection, so the client sees an incomplete transfer, never a shorter file that looks whole.
+
+Enterprise users write the titles and places that regulators open in Excel or WPS: a text cell that begins
+with ``= + - @``, a tab or a carriage return would run as a formula (or DDE command) there. Such text goes
+out neutralised and the register keeps it as written: in CSV it is prefixed with a single quote (OWASP's
+CSV-injection advice), in XLSX it is a string cell carrying Excel's own quote-prefix mark, which shows the
+text as typed and keeps it text when the cell is edited. Numbers and dates stay typed.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -17,6 +29,8 @@ from typing import Any
 from urllib.parse import quote
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import case, func, literal, literal_column
 from sqlalchemy.orm import Session
 
@@ -29,7 +43,10 @@ from hazard_registry.i18n import labels
 from hazard_registry.reference.models import Enterprise, Region
 from hazard_registry.statistics import schemas as ss
 
+log = logging.getLogger(__name__)
+
 BATCH = 2000
+INTERRUPTED = "#导出中断，文件不完整 / export interrupted: this file is incomplete\r\n".encode()
 SHEET_ROWS = 1_000_000
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -155,9 +172,25 @@ def clearance_table(c: ss.Clearance) -> tuple[list[str], list[list[Any]]]:
     return head, [[c.region or "", "合计", *cells(c.status)]] + [[r.key, r.name, *cells(r.status)] for r in c.children]
 
 
-def _cell(v: Any) -> Any:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith(FORMULA_START)
+
+
+def csv_cell(v: Any) -> Any:
+    return "'" + v if is_formula_like(v) else v
+
+
+def _cell(ws: WriteOnlyWorksheet, v: Any) -> Any:
     if isinstance(v, datetime):
         return v.astimezone(UTC).isoformat()
+    if isinstance(v, str) and is_formula_like(v):
+        cell = WriteOnlyCell(ws, value=v)
+        cell.data_type = "s"  # openpyxl would otherwise write any "=…" as a live formula
+        cell.quotePrefix = True
+        return cell
     return v
 
 
@@ -168,7 +201,7 @@ def csv_stream(headings: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterat
     buf.write("\ufeff")
     w.writerow(headings)
     for n, row in enumerate(rows, start=1):
-        w.writerow(row)
+        w.writerow([csv_cell(v) for v in row])
         if n % BATCH == 0:
             yield buf.getvalue().encode()
             buf.seek(0)
@@ -184,7 +217,7 @@ def xlsx_stream(title: str, headings: Sequence[str], rows: Iterable[Sequence[Any
         if n % SHEET_ROWS == 0:  # a sheet holds 1,048,576 rows: continue on the next one, headings repeated
             ws = wb.create_sheet(title=f"{title[:27]}_{n // SHEET_ROWS + 1}")
             ws.append(list(headings))
-        ws.append([_cell(v) for v in row])
+        ws.append([_cell(ws, v) for v in row])
     with tempfile.TemporaryFile() as tmp:
         wb.save(tmp)
         tmp.seek(0)
@@ -195,11 +228,31 @@ def xlsx_stream(title: str, headings: Sequence[str], rows: Iterable[Sequence[Any
 def stream(
     fmt: str, title: str, headings: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> tuple[Iterator[bytes], str, dict[str, str]]:
+    """The body (its first chunk already produced, see the module's docstring), media type and headers."""
     name = f"{title}.{fmt}"
     headers = {"Content-Disposition": f"attachment; filename=\"ledger.{fmt}\"; filename*=UTF-8''{quote(name)}"}
     if fmt == "csv":
-        return csv_stream(headings, rows), CSV_TYPE, headers
-    return xlsx_stream(title, headings, rows), XLSX_TYPE, headers
+        return primed(csv_stream(headings, rows), INTERRUPTED), CSV_TYPE, headers
+    # An XLSX is written whole (every row read) before its first byte can go out.
+    return primed(xlsx_stream(title, headings, rows), b""), XLSX_TYPE, headers
+
+
+def primed(chunks: Iterator[bytes], marker: bytes) -> Iterator[bytes]:
+    """Produce the first chunk now (an error here is an ordinary error response); afterwards, an error ends
+    the body with ``marker`` and is raised again, which aborts the connection mid-transfer."""
+    first = next(chunks, b"")
+
+    def rest() -> Iterator[bytes]:
+        yield first
+        try:
+            yield from chunks
+        except Exception:
+            log.exception("export interrupted after its headers were sent")
+            if marker:
+                yield marker
+            raise
+
+    return rest()
 
 
 def hazard_ledger(

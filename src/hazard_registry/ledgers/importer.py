@@ -13,9 +13,11 @@ import csv
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
+from xml.parsers.expat import ExpatError, ParserCreate
 
 from openpyxl import load_workbook
 from pydantic import ValidationError
@@ -23,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth.principal import Actor, Role
-from hazard_registry.errors import DomainError, Forbidden, InvalidInput
+from hazard_registry.errors import DomainError, Forbidden, InvalidInput, PayloadTooLarge
 from hazard_registry.hazards import schemas as hs
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.audit import append_event
@@ -55,20 +57,95 @@ _DATE = re.compile(
 )
 
 
+# An XLSX is a zip of XML: what it holds is checked from the zip's directory and a streaming count of its
+# cells before openpyxl parses anything (openpyxl reads a whole row into memory, however wide).
+MAX_COLUMNS = 200  # a ledger has about ten columns; cells right of this are never read
+MAX_CELLS_PER_ROW = 1024
+MAX_RATIO = 100  # deflated XML of real sheets is 5-20x smaller; a bomb's is hundreds to thousands of times
+RATIO_FROM_BYTES = 1 << 20  # small members (styles, a one-row sheet) may compress well; they cost nothing
+MAX_MEMBERS = 1000
+
+
 class RowError(Exception):
     def __init__(self, field: str | None, reason: str) -> None:
         super().__init__(reason)
         self.field, self.reason = field, reason
 
 
-def read_table(filename: str, data: bytes, max_rows: int) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+def check_xlsx(filename: str, data: bytes, max_rows: int, max_unzipped: int) -> None:
+    """Refuse a decompression bomb before parsing: the members' declared sizes (zipfile never inflates a
+    member beyond its declared size, so they cannot lie), their compression ratio, and then a streaming count
+    of the sheets' rows and cells that builds no tree."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise InvalidInput(f"{filename} is not a readable XLSX file", code="unreadable_file") from exc
+    total = sum(i.file_size for i in infos)
+    bomb = [i for i in infos if i.file_size > RATIO_FROM_BYTES and i.file_size > MAX_RATIO * max(i.compress_size, 1)]
+    if len(infos) > MAX_MEMBERS or total > max_unzipped or bomb:
+        raise PayloadTooLarge(
+            f"{filename} unpacks to {total} bytes (limit {max_unzipped}, compression at most {MAX_RATIO}:1); "
+            "a ledger this large cannot be imported — split the file",
+            code="xlsx_too_large",
+            limit=max_unzipped,
+        )
+    counter = _CellCounter(max_cells=(max_rows + 1) * MAX_COLUMNS, max_rows=2 * max_rows + 1000)
+    try:
+        for info in infos:
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                with zf.open(info) as member:
+                    counter.feed(member)
+    except (ExpatError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise InvalidInput(f"{filename} is not a readable XLSX file", code="unreadable_file") from exc
+
+
+class _CellCounter:
+    """Counts <row> and <c> elements as expat meets them: no tree is built, so a row of a million cells costs
+    nothing but the time to reach the limit."""
+
+    def __init__(self, max_cells: int, max_rows: int) -> None:
+        self.max_cells, self.max_rows = max_cells, max_rows
+        self.cells = self.rows = self.in_row = 0
+
+    def _start(self, name: str, _attrs: Any) -> None:
+        tag = name.rpartition("}")[2].rpartition(":")[2]
+        if tag == "c":
+            self.cells += 1
+            self.in_row += 1
+            if self.in_row > MAX_CELLS_PER_ROW:
+                raise _too_many_cells(f"row {self.rows} holds more than {MAX_CELLS_PER_ROW} cells")
+            if self.cells > self.max_cells:
+                raise _too_many_cells(f"the sheets hold more than {self.max_cells} cells")
+        elif tag == "row":
+            self.rows += 1
+            self.in_row = 0
+            if self.rows > self.max_rows:
+                raise _too_many_cells(f"the sheets hold more than {self.max_rows} rows")
+
+    def feed(self, stream: Any) -> None:
+        parser = ParserCreate()
+        parser.StartElementHandler = self._start
+        while chunk := stream.read(1 << 16):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+
+
+def _too_many_cells(why: str) -> InvalidInput:
+    return InvalidInput(f"{why}; split the file", code="too_many_cells")
+
+
+def read_table(
+    filename: str, data: bytes, max_rows: int, max_unzipped: int = 64 << 20
+) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     """The headings and the (row number, cells) of the first sheet of an XLSX, or of a CSV (UTF-8 or GBK)."""
     if data[:2] == b"PK":
+        check_xlsx(filename, data, max_rows, max_unzipped)
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
             raise InvalidInput(f"{filename} is not a readable XLSX file", code="unreadable_file") from exc
-        it: Iterator[Any] = wb.worksheets[0].iter_rows(values_only=True)
+        it: Iterator[Any] = wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
     else:
         for enc in ("utf-8-sig", "gb18030"):
             try:
@@ -137,6 +214,9 @@ def row_key(values: dict[str, Any]) -> str:
 
 
 def _parse(cells: dict[str, Any]) -> dict[str, Any]:
+    for field, value in cells.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise RowError(field, "must not contain a NUL character (\\u0000)")
     out: dict[str, Any] = {k: _text(cells.get(k)) for k in FIELDS}
     for f in REQUIRED:
         if out[f] is None:
@@ -184,11 +264,12 @@ def run(
     dry_run: bool,
     now: datetime,
     max_rows: int,
+    max_unzipped: int = 64 << 20,
 ) -> schemas.ImportReport:
     """Check (and unless ``dry_run``, import) every row; one bad row never stops the others."""
     if actor.role not in (Role.regulator, Role.enterprise):
         raise Forbidden("ledgers are imported by a regulator or an enterprise", code="role_forbidden")
-    headings, rows = read_table(filename, data, max_rows)
+    headings, rows = read_table(filename, data, max_rows, max_unzipped)
     cols = resolve_mapping(headings, mapping)
     sha = hashlib.sha256(data).hexdigest()
 

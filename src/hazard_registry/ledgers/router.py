@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
@@ -92,12 +92,13 @@ def import_ledger(
     report = importer.run(
         session,
         actor,
-        filename=file.filename or "ledger",
+        filename=uploads.safe_filename(file.filename, "ledger"),
         data=data,
         mapping=parsed_mapping,
         dry_run=dry_run,
         now=clock.now(),
         max_rows=settings.import_max_rows,
+        max_unzipped=settings.import_max_unzipped_bytes,
     )
     session.commit()
     return report

@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from hazard_registry.types import RegionCode, Version
+from hazard_registry.reference.models import Department, Enterprise, Region, Standard, StandardClause
+from hazard_registry.types import Input, Patch, RegionCode, Version
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -15,8 +16,7 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Strict = Input
 
 
 class RegionOut(BaseModel):
@@ -28,6 +28,8 @@ class RegionOut(BaseModel):
 
 
 class RegionCreate(Strict):
+    __orm__ = Region
+
     code: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] = Field(description="A nine-digit township code")
     name: Person
 
@@ -48,9 +50,14 @@ class IndustryOut(BaseModel):
     sector_code: str
 
 
+DepartmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
 class DepartmentCreate(Strict):
+    __orm__ = Department
+
     code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{2,32}$")]
-    name: Name
+    name: DepartmentName
     region_code: RegionCode
     sectors: list[str] = Field(default_factory=list, description="Campaign sectors this department leads")
     is_default_lead: bool = False
@@ -59,8 +66,10 @@ class DepartmentCreate(Strict):
     head_email: Email | None = None
 
 
-class DepartmentUpdate(Strict):
-    name: Name | None = None
+class DepartmentUpdate(Patch):
+    __orm__ = Department
+
+    name: DepartmentName | None = None
     sectors: list[str] | None = None
     is_default_lead: bool | None = None
     head_name: Person | None = None
@@ -89,6 +98,8 @@ def _valid_uscc(value: str) -> str:
 
 
 class EnterpriseBase(Strict):
+    __orm__ = Enterprise
+
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
     principal_email: Email | None = None
     controller_name: Person | None = None
@@ -97,7 +108,9 @@ class EnterpriseBase(Strict):
 
 
 class EnterpriseCreate(EnterpriseBase):
-    uscc: str = Field(description="统一社会信用代码 (GB 32100-2015), checked with its mod-31 check character")
+    uscc: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)] = Field(
+        description="统一社会信用代码 (GB 32100-2015), checked with its mod-31 check character"
+    )
     name: Name
     region_code: RegionCode
     industry_code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] = Field(description="GB/T 4754 division")
@@ -108,7 +121,7 @@ class EnterpriseCreate(EnterpriseBase):
     _uscc = field_validator("uscc")(_valid_uscc)
 
 
-class EnterpriseUpdate(EnterpriseBase):
+class EnterpriseUpdate(EnterpriseBase, Patch):
     name: Name | None = None
     industry_code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] | None = None
     high_risk: bool | None = None
@@ -136,6 +149,8 @@ class EnterpriseOut(BaseModel):
 
 
 class ClauseIn(Strict):
+    __orm__ = StandardClause
+
     number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     title: Name
 
@@ -148,14 +163,16 @@ class ClauseOut(BaseModel):
 
 
 class StandardCreate(Strict):
+    __orm__ = Standard
+
     family: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)] = Field(
         description="What the editions have in common, e.g. 工贸企业重大事故隐患判定标准"
     )
     title: Name
     edition: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     document_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    issuer: Name
-    sector_code: str
+    issuer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    sector_code: Annotated[str, StringConstraints(max_length=32)]
     published_on: date | None = None
     effective_from: date
     effective_to: date | None = None

@@ -19,11 +19,12 @@ from hazard_registry.reference.models import Enterprise, Industry, Sector
 from hazard_registry.statistics.periods import last_quarter_ended
 from hazard_registry.supervision import workflow as measures
 from hazard_registry.supervision.models import Measure, MeasureState, SelfInspection, Stall, SupervisionMeasure
-from hazard_registry.types import MAX_ID, Id
+from hazard_registry.types import MAX_ID, Id, Input
 
 
-class SelfInspectionCreate(BaseModel):
+class SelfInspectionCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    __orm__ = SelfInspection
 
     inspected_on: date
     led_by: str = Field(min_length=1, max_length=64, description="Who led it (name)")

@@ -21,6 +21,7 @@ from hazard_registry.types import (
     Id,
     IdPath,
     IfMatch,
+    Input,
     RegionCode,
     RegionQuery,
     Version,
@@ -66,9 +67,7 @@ class MeasureOut(BaseModel):
     allowed_actions: list[str] = Field(default_factory=list)
 
 
-class MeasureAction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MeasureAction(Input):
     action: Literal["issue", "acknowledge", "resolve", "withdraw"]
     version: Version | None = None
     note: Text | None = Field(None, description="Outcome (resolve), reason (withdraw) or a remark")
@@ -282,9 +281,7 @@ class RuleOut(BaseModel):
     retired_at: datetime | None
 
 
-class _RuleFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _RuleFields(Input):
     @model_validator(mode="after")
     def _share_is_a_percentage(self):
         if getattr(self, "stall", None) is Stall.region_overdue_share and (self.threshold or 0) > 100:
@@ -362,9 +359,7 @@ def revise_escalation_rule(rule_id: IdPath, body: RuleRevise, actor: CurrentActo
 # --- the holiday table -----------------------------------------------------------------------------------------
 
 
-class CalendarYearIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CalendarYearIn(Input):
     holidays: list[date] = Field(max_length=60, description="Days off (法定节假日 and the days moved to them)")
     workdays: list[date] = Field(default_factory=list, max_length=20, description="调休: weekend days worked")
     source: str | None = Field(None, max_length=500, description="e.g. 国务院办公厅关于2027年部分节假日安排的通知")

@@ -24,7 +24,7 @@ from hazard_registry.web.session import ConsoleSession
 from hazard_registry.web.templating import STATIC_DIR
 
 # Paths that are not the console's: the API and its documents keep problem+json and no session cookie.
-API_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz")
+API_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
 
 # Every page router, in order. Other page modules append theirs here (one line each).
 PAGE_ROUTERS = [

@@ -1,0 +1,129 @@
+"""What the service refuses at its edge, before any route runs: bodies larger than it ever accepts (counted
+on the bytes received, so a chunked body cannot slip past), and NUL characters in a query string or a form.
+
+JSON bodies are checked by their schemas (``types.Input``); query strings and url-encoded forms (the login
+form) are checked here, for every route at once. PostgreSQL cannot store a NUL and no field needs one, so it
+is a 422 naming the field, never a driver error.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hazard_registry.errors import problem
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from inside ``receive``: an HTTPException, so FastAPI's body parsing lets it through as itself
+    (any other exception there becomes a 400) and the one handler renders it as problem+json."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"requests are limited to {max_bytes} bytes")
+
+
+class BodyLimit:
+    """Refuses a request body larger than the service ever accepts: at once when its Content-Length says so,
+    and otherwise (chunked, or a length that lies) as soon as the bytes actually received pass the limit, so
+    nothing larger is ever read into memory or spooled to disk."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        resp = problem(413, "payload_too_large", "Payload too large", f"requests are limited to {self.max_bytes} bytes")
+        resp.headers["Connection"] = "close"  # the rest of the body is not read
+        await resp(scope, receive, send)
+
+
+def _fields_with_nul(encoded: bytes) -> list[str]:
+    pairs = parse_qsl(encoded.decode("utf-8", "replace"), keep_blank_values=True)
+    return sorted({k.replace("\x00", "\\u0000") for k, v in pairs if "\x00" in k or "\x00" in v})
+
+
+class RejectNul:
+    """A NUL in the query string or in a url-encoded form is a 422 naming the fields that hold it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            bad = _fields_with_nul(query)
+            if bad:
+                await _nul_problem(bad, "query")(scope, receive, send)
+                return
+        headers = dict(scope.get("headers", []))
+        if headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/x-www-form-urlencoded":
+            body = b""
+            more = True
+            while more:  # a form is small, and BodyLimit (outside this) bounds it anyway
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            if bad := _fields_with_nul(body):
+                await _nul_problem(bad, "body")(scope, receive, send)
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _nul_problem(fields: list[str], where: str):
+    message = "must not contain a NUL character (\\u0000)"
+    return problem(
+        422,
+        "invalid_input",
+        "Invalid input",
+        "invalid fields: " + ", ".join(fields),
+        errors=[{"field": f, "message": message, "type": "nul_character", "in": where} for f in fields],
+    )

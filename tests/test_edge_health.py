@@ -1,0 +1,107 @@
+"""A lost database is told honestly: 503 problem+json with Retry-After on every request, /readyz says not ready
+while /healthz (liveness) stays cheap and up, and the service recovers by itself when the database is back.
+
+With HAZARD_TEST_DATABASE_URL the test starts a PostgreSQL server of its own and stops it mid-test (the suite's
+server is left alone); on SQLite the database file is out of reach, then made reachable."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from hazard_registry.config import Settings
+from hazard_registry.main import create_app
+from hazard_registry.migrate import upgrade
+from tests.conftest import PG_URL
+
+SANDBOX = Path(__file__).resolve().parents[1] / "scripts" / "pg-sandbox"
+
+
+class PostgresToStop:
+    def __init__(self) -> None:
+        # Not under pytest's private tmp: the server runs as the postgres user when the tests run as root.
+        self.dir = Path(tempfile.mkdtemp(prefix="hazard-pg-down-"))
+        self.dir.chmod(0o755)
+        out = subprocess.run([SANDBOX, "start", self.dir / "c"], check=True, capture_output=True, text=True)
+        self.dir = self.dir / "c"
+        self.url = out.stdout.strip()
+        upgrade(self.url)
+
+    def down(self, app) -> None:
+        subprocess.run([SANDBOX, "stop", self.dir], check=True, capture_output=True)
+
+    def remove(self) -> None:
+        subprocess.run([SANDBOX, "stop", self.dir], capture_output=True)
+        shutil.rmtree(self.dir.parent, ignore_errors=True)
+
+    def up(self) -> None:
+        port = make_url(self.url).port
+        pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+        opts = f"-p {port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        cmd = [str(pg_ctl), "-D", str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-w", "-o", opts, "start"]
+        if shutil.which("runuser") and Path("/proc/self").owner() == "root":
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True)
+
+
+class SqliteOutOfReach:
+    def __init__(self, tmp: Path) -> None:
+        self.home = tmp / "sqlite"
+        self.url = f"sqlite:///{self.home / 'db' / 'registry.db'}"
+
+    def down(self, app) -> None:
+        # The directory goes: a new connection cannot open the file ("unable to open database file"). An open
+        # SQLite connection would keep the deleted file alive, so the pool's are closed, as a restart would.
+        shutil.rmtree(self.home, ignore_errors=True)
+        app.state.engine.dispose()
+
+    def remove(self) -> None:
+        pass
+
+    def up(self) -> None:
+        (self.home / "db").mkdir(parents=True)
+        upgrade(self.url)
+
+
+@pytest.fixture
+def database(tmp_path):
+    db = PostgresToStop() if PG_URL else SqliteOutOfReach(tmp_path)
+    yield db
+    db.remove()
+
+
+def _unavailable(r) -> None:
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "database_unavailable"
+    assert int(r.headers["retry-after"]) > 0
+
+
+def test_a_lost_database_is_503_with_retry_after_and_readyz_tells(database, tmp_path):
+    settings = Settings(database_url=database.url, data_dir=tmp_path, jwt_secret="s" * 40, serve_sweep="off")
+    app = create_app(settings)
+    login = {"username": "nobody", "password": "wrong-password-1"}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        if isinstance(database, SqliteOutOfReach):
+            _unavailable(client.get("/readyz"))  # not there yet
+            database.up()
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/api/v1/auth/token", data=login).status_code == 401  # the database answered
+
+        database.down(app)
+        for _ in range(3):  # pooled connections and fresh ones alike
+            _unavailable(client.post("/api/v1/auth/token", data=login))
+            _unavailable(client.get("/api/v1/public/exposures"))
+        _unavailable(client.get("/readyz"))
+        assert client.get("/healthz").status_code == 200  # liveness: the process is fine, do not restart it
+
+        database.up()
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/api/v1/auth/token", data=login).status_code == 401
+    app.state.engine.dispose()
