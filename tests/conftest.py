@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from hazard_registry import clock
+from hazard_registry import cache, clock
 from hazard_registry.config import Settings
 from hazard_registry.main import create_app
 from hazard_registry.migrate import upgrade
@@ -148,3 +148,4 @@ def _wipe(app) -> None:
         else:
             for table in MUTABLE:
                 conn.execute(text(f"DELETE FROM {table}"))
+    cache.clear_all()  # the wipe bypasses the session events that keep the process caches true

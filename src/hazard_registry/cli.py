@@ -7,8 +7,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from hazard_registry.config import get_settings
+from hazard_registry.config import Settings, get_settings
 
 
 def _sessionmaker():
@@ -37,8 +38,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         with _sessionmaker()() as session:
             print(load_demo(session))
-    uvicorn.run("hazard_registry.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run("hazard_registry.main:create_app", factory=True, **serve_options(args, get_settings()))
     return 0
+
+
+def serve_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for ``serve``: the access log follows HAZARD_ACCESS_LOG unless --no-access-log."""
+    return {
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "access_log": settings.access_log and not args.no_access_log,
+    }
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:
@@ -183,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--demo", action="store_true", help="load the demo district first (once)")
     p.add_argument("--no-migrate", action="store_true")
+    p.add_argument("--no-access-log", action="store_true", help="no line per request (also HAZARD_ACCESS_LOG=false)")
     p.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)

@@ -56,18 +56,22 @@ def append_event(
     to_state: str | None,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    first: bool = False,
 ) -> HazardEvent:
     """Add the next event of ``hazard``'s chain to the session (the caller commits it with the change).
 
-    The caller holds the hazard's row lock (or is creating it), so the chain's tail cannot move under us;
-    the unique (hazard_id, seq) constraint is the last line should that ever fail.
+    The caller holds the hazard's row lock (or is creating it: ``first``, the chain starts, nothing to read),
+    so the chain's tail cannot move under us; the unique (hazard_id, seq) constraint is the last line should
+    that ever fail.
     """
-    last = session.execute(
-        select(HazardEvent.seq, HazardEvent.hash)
-        .where(HazardEvent.hazard_id == hazard.id)
-        .order_by(HazardEvent.seq.desc())
-        .limit(1)
-    ).first()
+    last = None
+    if not first:
+        last = session.execute(
+            select(HazardEvent.seq, HazardEvent.hash)
+            .where(HazardEvent.hazard_id == hazard.id)
+            .order_by(HazardEvent.seq.desc())
+            .limit(1)
+        ).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     ev = HazardEvent(
         hazard_id=hazard.id,

@@ -11,16 +11,33 @@ concurrent sweeps and a rerun after a kill harmless: what exists is not made aga
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, String, and_, case, cast, delete, func, literal, not_, or_, select, true, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors, region_contains, region_within
+from hazard_registry.cache import TtlCache
 from hazard_registry.db import UTCDateTime, is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.notices.outbox import enqueue_for_measures
@@ -58,15 +75,75 @@ TAKEN_DOWN_ON_CLOSE = {
 }
 
 
+# The holiday tables an administrator loaded, per year (None: the year has none; the package's applies), and
+# the rules in force per region: read by every hazard change, changed a few times a year (see cache.py).
+_CALENDAR_YEARS: TtlCache[dict[date, bool] | None] = TtlCache("calendar", {"calendar_years", "calendar_days"})
+_RULES: TtlCache[dict[Stall, list[RuleInForce]]] = TtlCache("rules", {"escalation_rules"})
+
+
+def _stored_year(session: Session, year: int) -> dict[date, bool] | None:
+    rows = session.execute(
+        select(CalendarYear.year, CalendarDay.day, CalendarDay.is_workday)
+        .outerjoin(CalendarDay, CalendarDay.year == CalendarYear.year)
+        .where(CalendarYear.year == year)
+    ).all()
+    if not rows:
+        return None
+    return {r.day: r.is_workday for r in rows if r.day is not None}
+
+
+class _StoredYears(Mapping[int, Mapping[date, bool]]):
+    """The administrator-loaded years, each read (one statement, then from the cache) when a count first
+    reaches it: a deadline in 2026 never reads 2027's table."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._years: dict[int, dict[date, bool] | None] = {}
+
+    def _year(self, year: int) -> dict[date, bool] | None:
+        if year not in self._years:
+            self._years[year] = _CALENDAR_YEARS.get_or_load(
+                year, lambda: _stored_year(self._session, year), session=self._session
+            )
+        return self._years[year]
+
+    def __contains__(self, year: object) -> bool:
+        return isinstance(year, int) and self._year(year) is not None
+
+    def __getitem__(self, year: int) -> Mapping[date, bool]:
+        table = self._year(year)
+        if table is None:
+            raise KeyError(year)
+        return table
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(y for y in self._session.scalars(select(CalendarYear.year)) if y in self))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def load_calendar(session: Session) -> WorkCalendar:
-    loaded: dict[int, dict[date, bool]] = {y: {} for y in session.scalars(select(CalendarYear.year))}
-    for day in session.scalars(select(CalendarDay)):
-        loaded.setdefault(day.year, {})[day.day] = day.is_workday
-    return WorkCalendar(loaded)
+    """Working days as the register counts them: the loaded holiday tables over the package's."""
+    return WorkCalendar(_StoredYears(session))
 
 
-def current_rules(session: Session, region_code: str) -> dict[Stall, list[EscalationRule]]:
+@dataclass(frozen=True)
+class RuleInForce:
+    """What a timer needs of a rule; a snapshot, so the rules of a region can be kept between requests."""
+
+    id: int
+    stall: str
+    threshold: int
+    working_days: bool
+
+
+def current_rules(session: Session, region_code: str) -> dict[Stall, list[RuleInForce]]:
     """The rules in force for a region: per stall, those of the nearest jurisdiction that has any."""
+    return _RULES.get_or_load(region_code, lambda: _read_rules(session, region_code), session=session)
+
+
+def _read_rules(session: Session, region_code: str) -> dict[Stall, list[RuleInForce]]:
     chain = ancestors(region_code)
     rows = session.scalars(
         select(EscalationRule).where(
@@ -76,21 +153,27 @@ def current_rules(session: Session, region_code: str) -> dict[Stall, list[Escala
         )
     ).all()
     rank = {code: i for i, code in enumerate(chain)}
-    out: dict[Stall, list[EscalationRule]] = {}
+    out: dict[Stall, list[RuleInForce]] = {}
     for stall in Stall:
         mine = [r for r in rows if r.stall == stall]
         if not mine:
             continue
         nearest = min(rank.get(r.region_code, len(chain)) if r.region_code else len(chain) for r in mine)
-        out[stall] = sorted(
-            (r for r in mine if (rank.get(r.region_code, len(chain)) if r.region_code else len(chain)) == nearest),
-            key=lambda r: r.threshold,
-        )
+        out[stall] = [
+            RuleInForce(r.id, r.stall, r.threshold, r.working_days)
+            for r in sorted(
+                (r for r in mine if (rank.get(r.region_code, len(chain)) if r.region_code else len(chain)) == nearest),
+                key=lambda r: r.threshold,
+            )
+        ]
     return out
 
 
 def _entry(session: Session, hazard: Hazard) -> tuple[int, date]:
-    """The event that put the hazard into its current state: its sequence number and its China date."""
+    """The event that put the hazard into its current state: its sequence number and its China date. A hazard
+    never updated (version 1) is still in the state it was reported in: its first event."""
+    if hazard.version == 1:
+        return 1, clock.today_in_china(hazard.created_at)
     row = session.execute(
         select(HazardEvent.seq, HazardEvent.at)
         .where(
@@ -113,8 +196,9 @@ def _due(calendar: WorkCalendar, base: date, days: int, working: bool) -> tuple[
 def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
     """Bring the hazard's timers and open measures in line with its new state (same transaction)."""
     today = clock.today_in_china(now)
-    _settle_measures(session, hazard, now)
-    wanted: dict[tuple[int, str], SupervisionTimer] = {}
+    if hazard.version != 1:  # a hazard never updated has been in no other stall and has no measures to settle
+        _settle_measures(session, hazard, now)
+    wanted: dict[tuple[int, str], dict] = {}
     rules = current_rules(session, hazard.region_code)
     calendar: WorkCalendar | None = None
     seq, entered = _entry(session, hazard) if hazard.state not in ("closed", "rejected") else (0, today)
@@ -136,23 +220,33 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
                 calendar = calendar or load_calendar(session)
                 basis, base = f"{watch_state}#{seq}", entered
                 due, missing = _due(calendar, base, rule.threshold, rule.working_days)
-            wanted[(rule.id, basis)] = SupervisionTimer(
-                hazard_id=hazard.id,
-                rule_id=rule.id,
-                basis=basis,
-                watch_state=watch_state,
-                target_kind=target_kind,
-                base_on=base,
-                due_on=due,
-                missing_year=missing,
-            )
-    existing = session.scalars(select(SupervisionTimer).where(SupervisionTimer.hazard_id == hazard.id)).all()
-    have = {(t.rule_id, t.basis) for t in existing}
-    stale = [t.id for t in existing if t.fired_at is None and (t.rule_id, t.basis) not in wanted]
-    if stale:
-        session.execute(delete(SupervisionTimer).where(SupervisionTimer.id.in_(stale)))
-    session.add_all(t for key, t in wanted.items() if key not in have)
-    session.flush()
+            wanted[(rule.id, basis)] = {
+                "hazard_id": hazard.id,
+                "rule_id": rule.id,
+                "basis": basis,
+                "watch_state": watch_state,
+                "target_kind": target_kind,
+                "base_on": base,
+                "due_on": due,
+                "missing_year": missing,
+                "fired_at": None,
+            }
+    # A hazard never updated has no timers yet; otherwise those of a stall it left go (fired ones stay: they
+    # are the record of a measure), and the wanted ones are added unless they exist.
+    if hazard.version != 1:
+        stale = delete(SupervisionTimer).where(
+            SupervisionTimer.hazard_id == hazard.id, SupervisionTimer.fired_at.is_(None)
+        )
+        if wanted:
+            stale = stale.where(not_(tuple_(SupervisionTimer.rule_id, SupervisionTimer.basis).in_(list(wanted))))
+        session.execute(stale.execution_options(synchronize_session=False))
+    if wanted:
+        insert = pg_insert if is_postgres(session) else sqlite_insert
+        session.execute(
+            insert(SupervisionTimer)
+            .values(list(wanted.values()))
+            .on_conflict_do_nothing(index_elements=["hazard_id", "rule_id", "basis"])
+        )
 
 
 def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
@@ -199,6 +293,19 @@ def recompute_missing(session: Session, year: int) -> int:
         timer.due_on, timer.missing_year = _due(calendar, timer.base_on, threshold, working)
     session.flush()
     return len(waiting)
+
+
+def _recompute_known_years(session: Session) -> int:
+    """Timers still waiting for a year the calendar now knows get their due day. ``load_year`` does this when
+    a table is loaded; a worker whose cached calendar had not seen the table yet (cache.py) may have built
+    waiting timers since, and a newer ``chinese-calendar`` may know a year the old one did not."""
+    calendar = load_calendar(session)
+    years = session.scalars(
+        select(SupervisionTimer.missing_year)
+        .where(SupervisionTimer.missing_year.is_not(None), SupervisionTimer.fired_at.is_(None))
+        .distinct()
+    ).all()
+    return sum(recompute_missing(session, y) for y in years if calendar.knows(y))
 
 
 # --- the sweep ----------------------------------------------------------------------------------------------
@@ -311,6 +418,7 @@ def run_once(
     now = now or clock.now()
     result = SweepResult()
     with session_factory() as session:
+        _recompute_known_years(session)
         result.proposed = _propose_due(session, now)
         session.commit()
     with session_factory() as session:
