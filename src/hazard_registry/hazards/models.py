@@ -67,6 +67,8 @@ class Hazard(Base):
 
 # Keyset pages run newest first within each filter; every index ends in id so the page is an index range.
 Index("ix_hazards_state_id", Hazard.state, Hazard.id)
+# The list by region and state: that state's rows of the region's code range, no other state's (migration 0010).
+Index("ix_hazards_state_region_id", Hazard.state, Hazard.region_code, Hazard.id)
 Index("ix_hazards_region_id", Hazard.region_code, Hazard.id)
 Index("ix_hazards_enterprise_id", Hazard.enterprise_id, Hazard.id)
 Index("ix_hazards_department_id", Hazard.department_id, Hazard.id)
