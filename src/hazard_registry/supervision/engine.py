@@ -242,11 +242,11 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
         session.execute(stale.execution_options(synchronize_session=False))
     if wanted:
         insert = pg_insert if is_postgres(session) else sqlite_insert
-        session.execute(
-            insert(SupervisionTimer)
-            .values(list(wanted.values()))
-            .on_conflict_do_nothing(index_elements=["hazard_id", "rule_id", "basis"])
+        # One compiled statement (cached), its rows sent as one multi-row INSERT by the driver.
+        stmt = insert(SupervisionTimer.__table__).on_conflict_do_nothing(
+            index_elements=["hazard_id", "rule_id", "basis"]
         )
+        session.execute(stmt, list(wanted.values()))
 
 
 def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
