@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from hazard_registry import cache, clock
 from hazard_registry.auth.deps import ACTORS, admin_actor, current_actor
-from hazard_registry.auth.principal import region_range
+from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.cli import serve_options
 from hazard_registry.config import Settings
 from hazard_registry.db import get_session, is_postgres
@@ -28,7 +28,7 @@ from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.router import hazard_filters
 from hazard_registry.supervision import engine
 from hazard_registry.supervision.models import CalendarDay, CalendarYear, SupervisionTimer
-from tests.factories import NANSHAN, SHENZHEN
+from tests.factories import FUTIAN, NANSHAN, SHENZHEN
 from tests.flow import Flow
 from tests.statements import count_statements
 from tests.test_supervision_engine import Register, at
@@ -104,8 +104,8 @@ def test_a_transition_is_at_most_eight_statements(client, world, app):
 
 
 def test_the_list_by_region_and_state_reads_its_own_index(app, db, world):
-    """Region + state, newest first, is served by (state, region_code, id): only that state's rows of the
-    region's code range are read, not the whole prefecture in every state."""
+    """Prefecture + state, newest first, is served by (state, prefecture prefix, id): the page comes out of the
+    index in order, with no other state's or prefecture's rows read and nothing sorted."""
     if is_postgres(db):  # the planner needs a register to choose from: 20,000 hazards, 1 in 20 in Shenzhen
         with app.state.engine.begin() as conn:
             conn.execute(
@@ -122,10 +122,9 @@ def test_the_list_by_region_and_state_reads_its_own_index(app, db, world):
             )
         with app.state.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE hazards"))
-    lo, hi = region_range(SHENZHEN)
     stmt = (
-        select(Hazard.id)
-        .where(Hazard.state == "reported", Hazard.region_code >= lo, Hazard.region_code < hi)
+        hazards.filtered(SYSTEM, hazards.HazardFilters(state=["reported"], region=SHENZHEN), clock.today_in_china())
+        .with_only_columns(Hazard.id)
         .order_by(Hazard.id.desc())
         .limit(51)
     )
@@ -134,7 +133,8 @@ def test_the_list_by_region_and_state_reads_its_own_index(app, db, world):
         plan = "\n".join(db.scalars(text(f"EXPLAIN {sql}")))
     else:
         plan = "\n".join(str(row[-1]) for row in db.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
-    assert "ix_hazards_state_region_id" in plan, plan
+    assert "ix_hazards_state_prefecture_id" in plan, plan
+    assert "Sort" not in plan and "TEMP B-TREE" not in plan, "the page comes out of the index newest first"
 
 
 def _report_in(app, world, session_open: threading.Event, release: threading.Event) -> None:
@@ -281,3 +281,23 @@ def test_health_and_cheap_dependencies_run_on_the_event_loop(app):
     for fn in (health.endpoint, current_actor, admin_actor, hazard_filters):
         assert inspect.iscoroutinefunction(fn), fn
     assert inspect.isasyncgenfunction(get_session)
+
+
+def test_a_region_filter_and_the_callers_region_meet_as_before(client, world):
+    """The list writes region and scope as prefix equalities now; what each caller sees is unchanged."""
+    flow = Flow(client, world)
+    nanshan, futian = flow.report("ent_chem"), flow.report("ent_futian")
+
+    def listed(user: str, region: str) -> set[int]:
+        r = client.get(f"/api/v1/hazards?region={region}&state=reported", headers=flow.h(user))
+        assert r.status_code == 200, r.text
+        return {h["id"] for h in r.json()["items"]}
+
+    assert listed("admin", SHENZHEN) == {nanshan["id"]}, "a district admin asking for the city sees its district"
+    assert listed("admin", NANSHAN) == {nanshan["id"]}
+    assert listed("admin", FUTIAN) == set(), "another district is outside the scope"
+    assert listed("admin_futian", SHENZHEN) == {futian["id"]}
+    assert listed("admin", "440000") == {nanshan["id"]}, "the province contains the district"
+    assert listed("admin", "110000") == set()
+    assert listed("ent_futian", SHENZHEN) == {futian["id"]}
+    assert listed("ent_futian", NANSHAN) == set()

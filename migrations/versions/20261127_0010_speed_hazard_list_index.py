@@ -1,21 +1,22 @@
-"""speed: an index for the hazard list's region + state filter, newest first
+"""speed: indexes for the hazard list's region + state filter, newest first
 
 Revision ID: 0010_speed
 Revises: 0009
 Create Date: 2026-11-27 18:20:00
 
-The list filters a region by its code range (a prefecture is every code from 4403 up to 4404) and a state,
-newest first. With only (state, id) and (region_code, id), PostgreSQL read every hazard of the prefecture in
-every state and sorted them. (state, region_code, id) reads only the rows of that state in that range; they
-come out ordered by region, then id, so the 50 newest are a top-N sort of that state's rows in the region.
-The comparison is a range in the column's own collation, which a plain btree serves (no LIKE, so no
-text_pattern_ops). On PostgreSQL the index is built CONCURRENTLY: the register keeps taking reports.
+The list filters a region and a state, newest first. With only (state, id) and (region_code, id), PostgreSQL
+read every hazard of the prefecture in every state and sorted them (or walked the newest ids of the state
+until enough of them were in the region). A range of codes cannot come out of an index in id order, an
+equality can: the list asks for the region's prefix (2, 4 or 6 digits: province, prefecture, county) or, for a
+township, its code, and each has an index (state, prefix, id) whose entries are already newest first.
+On PostgreSQL they are built CONCURRENTLY: the register keeps taking reports meanwhile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_speed"
@@ -23,18 +24,25 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NAME = "ix_hazards_state_region_id"
+INDEXES = {
+    "ix_hazards_state_region_id": "region_code",
+    "ix_hazards_state_province_id": "substr(region_code, 1, 2)",
+    "ix_hazards_state_prefecture_id": "substr(region_code, 1, 4)",
+    "ix_hazards_state_county_id": "substr(region_code, 1, 6)",
+}
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        with op.get_context().autocommit_block():
-            op.create_index(
-                NAME, "hazards", ["state", "region_code", "id"], postgresql_concurrently=True, if_not_exists=True
-            )
-    else:
-        op.create_index(NAME, "hazards", ["state", "region_code", "id"])
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for name, region in INDEXES.items():
+        columns = ["state", sa.text(region) if "(" in region else region, "id"]
+        if postgres:
+            with op.get_context().autocommit_block():
+                op.create_index(name, "hazards", columns, postgresql_concurrently=True, if_not_exists=True)
+        else:
+            op.create_index(name, "hazards", columns)
 
 
 def downgrade() -> None:
-    op.drop_index(NAME, table_name="hazards")
+    for name in INDEXES:
+        op.drop_index(name, table_name="hazards")

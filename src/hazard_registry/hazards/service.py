@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 from transitions.core import MachineError
 
 from hazard_registry import clock
-from hazard_registry.auth.principal import Actor, Role, ancestors, hazard_scope, region_contains
+from hazard_registry.auth.principal import (
+    Actor,
+    Role,
+    ancestors,
+    hazard_scope,
+    region_contains,
+    region_equal_prefix,
+)
 from hazard_registry.db import flush_versioned, is_postgres
 from hazard_registry.errors import (
     Forbidden,
@@ -184,13 +191,11 @@ def overdue_clause(today: date) -> Any:
 
 def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard]]:
     """The scoped, filtered selection of hazards; shared by the list, and later by exports."""
-    from hazard_registry.auth.principal import region_within
-
-    stmt = select(Hazard).where(hazard_scope(actor, Hazard))
+    stmt = select(Hazard).where(hazard_scope(actor, Hazard, within=f.region))
     if f.state:
         stmt = stmt.where(Hazard.state.in_(f.state))
     if f.region:
-        stmt = stmt.where(region_within(Hazard.region_code, f.region))
+        stmt = stmt.where(region_equal_prefix(Hazard.region_code, f.region))
     if f.industry_code:
         stmt = stmt.where(Hazard.industry_code == f.industry_code)
     if f.sector_code:
