@@ -130,6 +130,9 @@ def test_the_list_by_region_and_state_reads_its_own_index(app, db, world):
     )
     sql = str(stmt.compile(db.get_bind(), compile_kwargs={"literal_binds": True}))
     if is_postgres(db):
+        # On 20,000 rows a sort of the 100 candidates is as cheap as anything; forbid it, and see which index
+        # gives the page in order (main had none: only the primary key or (state, id) walked backwards).
+        db.execute(text("SET LOCAL enable_sort = off"))
         plan = "\n".join(db.scalars(text(f"EXPLAIN {sql}")))
     else:
         plan = "\n".join(str(row[-1]) for row in db.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
