@@ -8,7 +8,7 @@ key, so a token issued before a password change or a deactivation never finds th
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,9 +30,8 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 ACTORS: TtlCache[Actor | None] = TtlCache("actors", {"users", "departments", "department_sectors"})
 
 
-def _actor(
-    user: User | tuple, dept_region: str | None, sectors: frozenset[str]
-) -> Actor:  # a User or a row with its columns
+def _actor(user: Any, dept_region: str | None, sectors: frozenset[str]) -> Actor:
+    """``user``: a User, or a row with its columns. A regulator acts in its department's region and sectors."""
     region = user.region_code
     if user.role == Role.regulator and user.department_id and dept_region is not None:
         region = dept_region
