@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from hazard_registry import cli, clock
+from hazard_registry import cache, cli, clock
 from hazard_registry.config import Settings, get_settings
 from hazard_registry.main import create_app
 from hazard_registry.migrate import upgrade
@@ -165,3 +165,4 @@ def _wipe(app) -> None:
             with guard_off(conn):  # the event tables are append-only; the wipe is not the service
                 for table in MUTABLE:
                     conn.execute(text(f"DELETE FROM {table}"))
+    cache.clear_all()  # the wipe bypasses the session events that keep the process caches true

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -22,7 +23,7 @@ from hazard_registry.auth.schemas import UserCreate
 from hazard_registry.auth.service import create_user
 from hazard_registry.complaints.crypto import Vault
 from hazard_registry.complaints.service import rotate_keys
-from hazard_registry.config import get_settings
+from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import make_engine, make_sessionmaker
 from hazard_registry.demo import load_demo
 from hazard_registry.errors import DomainError
@@ -57,18 +58,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"控制台 (console): http://{shown}:{args.port}/  → 登录 (sign in): http://{shown}:{args.port}/login")
     print(f"API: http://{shown}:{args.port}/api/v1  (docs: http://{shown}:{args.port}/docs)", flush=True)
-    uvicorn.run(
-        "hazard_registry.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+    uvicorn.run("hazard_registry.main:create_app", factory=True, **serve_options(args, get_settings()))
+    return 0
+
+
+def serve_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for ``serve``: the access log follows HAZARD_ACCESS_LOG unless --no-access-log."""
+    return {
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "access_log": settings.access_log and not args.no_access_log,
         # X-Forwarded-For is read by the application from HAZARD_TRUSTED_PROXIES only (ratelimit.py): uvicorn's
         # own rewriting would believe any local peer.
-        proxy_headers=False,
-        log_config=uvicorn_log_config(),
-    )
-    return 0
+        "proxy_headers": False,
+        "log_config": uvicorn_log_config(),
+    }
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:
@@ -185,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--demo", action="store_true", help="load the demo district first (once)")
     p.add_argument("--no-migrate", action="store_true")
+    p.add_argument("--no-access-log", action="store_true", help="no line per request (also HAZARD_ACCESS_LOG=false)")
     p.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     db_name: str = ""
     db_driver: str = "postgresql+psycopg"
     database_pool_size: int = 20
+    # How long a worker reuses a signed-in user's rights, the escalation rules and the holiday tables it read
+    # (see cache.py); a change made through a worker is seen by it at once, by the others within this bound.
+    # 0 reads them from the database on every request.
+    cache_seconds: float = Field(5.0, ge=0, le=300)
+    # ``serve`` writes one access-log line per request (uvicorn's); off under load or behind a proxy that logs.
+    access_log: bool = True
     jwt_secret: str = ""
     jwt_ttl_minutes: int = 8 * 60
     attachments_dir: Path | None = None

@@ -6,11 +6,12 @@ audit event land together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -106,14 +107,23 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_deferred=True)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    # Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
-    # A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
-    # answers "locked" and the client gets 503 with Retry-After.
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session. Making one does no I/O, so this runs on the event loop; only closing a session
+    that still holds a connection (a read's open transaction) goes to the threadpool.
+
+    Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
+    A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
+    answers "locked" and the client gets 503 with Retry-After."""
     state = request.app.state
     bind = state.read_engine if request.method in ("GET", "HEAD") else state.engine
-    with request.app.state.sessionmaker(bind=bind) as session:
+    session = state.sessionmaker(bind=bind)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from hazard_registry import __version__, docs, logs, openapi, web
+from hazard_registry import __version__, cache, docs, logs, openapi, web
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Errors are application/problem+json with a stable `code`.",
     )
     app.state.settings = settings
+    cache.configure(settings.cache_seconds)
     app.state.engine = make_engine(settings.effective_database_url, settings.database_pool_size)
     app.state.read_engine = reader(app.state.engine)  # made once: GET requests and exports bind to it
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents_router)
 
     @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness: the process answers")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     @app.get(

@@ -1,31 +1,42 @@
-"""FastAPI dependencies that authenticate the caller and check its role."""
+"""FastAPI dependencies that authenticate the caller and check its role.
+
+A request's caller costs at most one statement (the user, its department and the department's sectors in
+one joined SELECT), and none while the worker's actor cache holds it (``cache.py``: a few seconds, cleared
+by any commit of this process that touches users or departments). The token's generation is part of the
+key, so a token issued before a password change or a deactivation never finds the new entry.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role
 from hazard_registry.auth.security import decode_token
+from hazard_registry.cache import TtlCache
 from hazard_registry.db import DbSession
 from hazard_registry.errors import Forbidden, Unauthorized
-from hazard_registry.reference.models import Department
+from hazard_registry.reference.models import Department, DepartmentSector
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
+# (user id, token generation) → the Actor, or None for a user who may no longer act.
+ACTORS: TtlCache[Actor | None] = TtlCache("actors", {"users", "departments", "department_sectors"})
 
-def actor_for_user(session: Session, user: User) -> Actor:
-    sectors: frozenset[str] = frozenset()
+
+def _actor(user: Any, dept_region: str | None, sectors: frozenset[str]) -> Actor:
+    """``user``: a User, or a row with its columns. A regulator acts in its department's region and sectors."""
     region = user.region_code
-    if user.role == Role.regulator and user.department_id:
-        dept = session.get(Department, user.department_id)
-        if dept is not None:
-            sectors = frozenset(dept.sectors)
-            region = dept.region_code
+    if user.role == Role.regulator and user.department_id and dept_region is not None:
+        region = dept_region
+    else:
+        sectors = frozenset()
     return Actor(
         user_id=user.id,
         username=user.username,
@@ -40,14 +51,57 @@ def actor_for_user(session: Session, user: User) -> Actor:
     )
 
 
-def current_actor(request: Request, session: DbSession, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
+def actor_for_user(session: Session, user: User) -> Actor:
+    dept = session.get(Department, user.department_id) if user.department_id else None
+    return _actor(user, dept.region_code if dept else None, frozenset(dept.sectors) if dept else frozenset())
+
+
+def load_actor(session: Session, user_id: int, generation: int) -> Actor | None:
+    """The actor of a valid token, in one statement; None when the user is gone, inactive or the token stale."""
+    u = User
+    rows = session.execute(
+        select(
+            u.id,
+            u.username,
+            u.role,
+            u.enterprise_id,
+            u.department_id,
+            u.region_code,
+            u.can_close,
+            u.can_reveal_identity,
+            u.can_take_complaints,
+            u.active,
+            u.token_generation,
+            Department.region_code.label("dept_region"),
+            DepartmentSector.sector_code,
+        )
+        .outerjoin(Department, Department.id == u.department_id)
+        .outerjoin(DepartmentSector, DepartmentSector.department_id == Department.id)
+        .where(u.id == user_id)
+    ).all()
+    if not rows or not rows[0].active or rows[0].token_generation != generation:
+        return None
+    sectors = frozenset(r.sector_code for r in rows if r.sector_code is not None)
+    return _actor(rows[0], rows[0].dept_region, sectors)
+
+
+def _load_cached(session: Session, user_id: int, generation: int) -> Actor | None:
+    return ACTORS.get_or_load((user_id, generation), lambda: load_actor(session, user_id, generation))
+
+
+async def current_actor(request: Request, session: DbSession, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
+    """Async: a cached caller costs no thread hop; a miss reads the database (in the request's session) in the
+    threadpool."""
     if not token:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'")
     user_id, generation = decode_token(token, request.app.state.settings.effective_jwt_secret)
-    user = session.get(User, user_id)
-    if user is None or not user.active or user.token_generation != generation:
+    key = (user_id, generation)
+    actor = ACTORS.get(key)
+    if actor is None:
+        actor = await run_in_threadpool(_load_cached, session, user_id, generation)
+    if actor is None:
         raise Unauthorized("the bearer token is no longer valid", code="invalid_token")
-    return actor_for_user(session, user)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
@@ -58,7 +112,7 @@ def require_role(actor: Actor, *roles: Role) -> None:
         raise Forbidden(f"this needs the role {' or '.join(roles)}", code="role_forbidden")
 
 
-def admin_actor(actor: CurrentActor) -> Actor:
+async def admin_actor(actor: CurrentActor) -> Actor:
     require_role(actor, Role.admin)
     return actor
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import and_, false, func, literal_column, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -79,6 +79,24 @@ def region_within(column: Any, code: str) -> ColumnElement[bool]:
     return and_(column >= lo, column < hi)
 
 
+PREFIX_LENGTHS = (2, 4, 6)  # province, prefecture, county: the levels the hazard indexes carry a prefix for
+
+
+def region_prefix(column: Any, length: int) -> ColumnElement[str]:
+    """The first ``length`` characters of a region code, written exactly as the expression indexes are (the
+    numbers inline, not bound, so a prepared statement's generic plan still matches the index)."""
+    return func.substr(column, literal_column("1"), literal_column(str(length)))
+
+
+def region_equal_prefix(column: Any, code: str) -> ColumnElement[bool]:
+    """``region_within`` as an equality an index can return in order: the code itself for a township, else its
+    province, prefecture or county prefix (a range of codes cannot come out ordered by anything after it)."""
+    lo, _hi = region_range(code)
+    if len(lo) not in PREFIX_LENGTHS:
+        return column == code
+    return region_prefix(column, len(lo)) == lo
+
+
 def region_contains(outer: str, inner: str) -> bool:
     lo, hi = region_range(outer)
     return lo <= inner < hi
@@ -118,8 +136,11 @@ def ancestors(code: str) -> list[str]:
     return seen
 
 
-def hazard_scope(actor: Actor, hazard: Any) -> ColumnElement[bool]:
-    """The WHERE clause that limits hazards (the ``Hazard`` class or an alias) to what ``actor`` may see."""
+def hazard_scope(actor: Actor, hazard: Any, *, within: str | None = None) -> ColumnElement[bool]:
+    """The WHERE clause that limits hazards (the ``Hazard`` class or an alias) to what ``actor`` may see.
+
+    ``within``: a region the query also filters on. The scope's region is then the narrower of the two as a
+    prefix equality (or nothing, when they do not nest): the same rows, in a form an index returns in order."""
     if actor.role is Role.system:
         return true()
     if actor.role is Role.enterprise:
@@ -127,6 +148,13 @@ def hazard_scope(actor: Actor, hazard: Any) -> ColumnElement[bool]:
     if not actor.region_code:
         return false()
     in_region = region_within(hazard.region_code, actor.region_code)
+    if within is not None:
+        if region_contains(actor.region_code, within):
+            in_region = region_equal_prefix(hazard.region_code, within)
+        elif region_contains(within, actor.region_code):
+            in_region = region_equal_prefix(hazard.region_code, actor.region_code)
+        else:
+            return false()
     if actor.role is Role.admin:
         return in_region
     led = [hazard.department_id == actor.department_id]

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hazard_registry.auth.principal import region_prefix
 from hazard_registry.db import Base, UTCDateTime, utcnow
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
@@ -70,6 +71,12 @@ class Hazard(Base):
 
 # Keyset pages run newest first within each filter; every index ends in id so the page is an index range.
 Index("ix_hazards_state_id", Hazard.state, Hazard.id)
+# The list by region and state, newest first (migration 0015_speed): a township by its code, a county, prefecture or
+# province by its prefix (auth.principal.region_equal_prefix), so the rows come out of the index in id order.
+Index("ix_hazards_state_region_id", Hazard.state, Hazard.region_code, Hazard.id)
+Index("ix_hazards_state_province_id", Hazard.state, region_prefix(Hazard.region_code, 2), Hazard.id)
+Index("ix_hazards_state_prefecture_id", Hazard.state, region_prefix(Hazard.region_code, 4), Hazard.id)
+Index("ix_hazards_state_county_id", Hazard.state, region_prefix(Hazard.region_code, 6), Hazard.id)
 Index("ix_hazards_region_id", Hazard.region_code, Hazard.id)
 Index("ix_hazards_enterprise_id", Hazard.enterprise_id, Hazard.id)
 Index("ix_hazards_department_id", Hazard.department_id, Hazard.id)

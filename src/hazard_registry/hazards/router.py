@@ -14,6 +14,7 @@ from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
 from hazard_registry.pagination import Cursor, Page
+from hazard_registry.responses import json_response
 from hazard_registry.types import Id, IdPath, IfMatch, RegionQuery, expected_version
 
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
@@ -30,14 +31,12 @@ def report_hazard(
     data: schemas.HazardCreate, actor: CurrentActor, session: DbSession, idempotency_key: IdempotencyHeader = None
 ) -> Response:
     def create() -> tuple[int, dict]:
-        now = clock.now()
-        hazard = service.report(session, actor, data, now)
-        return 201, service.to_detail(session, hazard, actor, clock.today_in_china(now)).model_dump(mode="json")
+        return 201, service.report_detail(session, actor, data, clock.now()).model_dump(mode="json")
 
     return run_once(session, actor, idempotency_key, fingerprint("report", data.model_dump(mode="json")), create)
 
 
-def hazard_filters(
+async def hazard_filters(
     state: Annotated[list[State] | None, Query(description="Repeat for several")] = None,
     region: RegionQuery = None,
     industry_code: Annotated[str | None, Query(max_length=4)] = None,
@@ -80,17 +79,18 @@ def list_hazards(
     filters: HazardFiltersQuery,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> schemas.HazardPage:
+) -> Response:
     today = clock.today_in_china()
     rows, next_cursor = service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=today)
-    return schemas.HazardPage(items=[service.to_out(h, actor, today) for h in rows], next_cursor=next_cursor)
+    return json_response(
+        schemas.HazardPage(items=[service.to_out(h, actor, today) for h in rows], next_cursor=next_cursor)
+    )
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")
-def get_hazard(hazard_id: IdPath, actor: CurrentActor, session: DbSession, response: Response) -> schemas.HazardDetail:
-    hazard = service.get_visible(session, actor, hazard_id)
-    response.headers["ETag"] = f'"{hazard.version}"'
-    return service.to_detail(session, hazard, actor, clock.today_in_china())
+def get_hazard(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
+    detail = service.get_detail(session, actor, hazard_id, clock.today_in_china())
+    return json_response(detail, headers={"ETag": f'"{detail.version}"'})
 
 
 @router.post(
@@ -105,16 +105,15 @@ def transition_hazard(
     body: Annotated[schemas.TransitionBody, Body()],
     actor: CurrentActor,
     session: DbSession,
-    response: Response,
     if_match: IfMatch = None,
-) -> schemas.HazardDetail:
+) -> Response:
     now = clock.now()
     hazard = service.transition(
         session, actor, hazard_id, body, expected_version=expected_version(if_match, body.version), now=now
     )
     session.commit()
-    response.headers["ETag"] = f'"{hazard.version}"'
-    return service.to_detail(session, hazard, actor, clock.today_in_china(now))
+    detail = service.to_detail(session, hazard, actor, clock.today_in_china(now))
+    return json_response(detail, headers={"ETag": f'"{detail.version}"'})
 
 
 @router.get(

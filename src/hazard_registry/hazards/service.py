@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import filetype
-from sqlalchemy import Select, case, false, func, or_, select
+from sqlalchemy import Select, String, case, false, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session
 from hazard_registry import clock, uploads
 from hazard_registry import workflow as kernel
 from hazard_registry.auth.models import User
-from hazard_registry.auth.principal import Actor, Role, hazard_scope, region_contains, region_within
+from hazard_registry.auth.principal import (
+    Actor,
+    Role,
+    hazard_scope,
+    region_contains,
+    region_equal_prefix,
+)
 from hazard_registry.db import is_postgres
 from hazard_registry.errors import (
     Forbidden,
@@ -49,7 +55,7 @@ from hazard_registry.hazards.models import (
 from hazard_registry.hazards.overdue import is_overdue, not_overdue_sql, overdue_sql
 from hazard_registry.hazards.workflow import DEADLINE_RUNNING, TERMINAL, WORKFLOW, State
 from hazard_registry.pagination import cut, keyset
-from hazard_registry.reference.lead import lead_department
+from hazard_registry.reference.lead import lead_department_sql
 from hazard_registry.reference.models import (
     Enterprise,
     Industry,
@@ -66,30 +72,57 @@ def get_visible(session: Session, actor: Actor, hazard_id: int, *, lock: bool = 
     return hazard
 
 
+_OUT_COLUMNS = [name for name in schemas.HazardOut.model_fields if name not in ("overdue", "allowed_actions")]
+
+
+def _out_values(hazard: Hazard, actor: Actor, today: date) -> dict[str, Any]:
+    values = {name: getattr(hazard, name) for name in _OUT_COLUMNS}
+    values["overdue"] = is_overdue(hazard.state, hazard.deadline, today)
+    values["allowed_actions"] = WORKFLOW.allowed_actions(hazard, actor)
+    return values
+
+
 def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
-    out = schemas.HazardOut.model_validate(hazard)
-    out.overdue = is_overdue(hazard.state, hazard.deadline, today)
-    out.allowed_actions = WORKFLOW.allowed_actions(hazard, actor)
-    return out
+    return schemas.HazardOut.model_validate(_out_values(hazard, actor, today))
+
+
+def detail_of(
+    hazard: Hazard, ent: Enterprise, clause: StandardClause, actor: Actor, today: date
+) -> schemas.HazardDetail:
+    """The hazard as the API shows one, validated once."""
+    std = clause.standard
+    values = _out_values(hazard, actor, today)
+    values["enterprise"] = {"id": ent.id, "name": ent.name, "uscc": ent.uscc}
+    values["clause"] = {
+        "id": clause.id,
+        "number": clause.number,
+        "title": clause.title,
+        "standard": {"id": std.id, "title": std.title, "edition": std.edition, "document_number": std.document_number},
+    }
+    return schemas.HazardDetail.model_validate(values)
 
 
 def to_detail(session: Session, hazard: Hazard, actor: Actor, today: date) -> schemas.HazardDetail:
-    ent = session.get(Enterprise, hazard.enterprise_id)
-    clause = session.get(StandardClause, hazard.clause_id)
-    assert ent is not None and clause is not None  # foreign keys
-    std = clause.standard
-    return schemas.HazardDetail(
-        **to_out(hazard, actor, today).model_dump(),
-        enterprise=schemas.EnterpriseRef(id=ent.id, name=ent.name, uscc=ent.uscc),
-        clause=schemas.ClauseRef(
-            id=clause.id,
-            number=clause.number,
-            title=clause.title,
-            standard=schemas.StandardRef(
-                id=std.id, title=std.title, edition=std.edition, document_number=std.document_number
-            ),
-        ),
-    )
+    """The detail of a hazard already loaded: its enterprise and clause (with the standard) in one statement."""
+    ent, clause = session.execute(
+        select(Enterprise, StandardClause)
+        .join(StandardClause, StandardClause.id == hazard.clause_id)
+        .where(Enterprise.id == hazard.enterprise_id)
+    ).one()
+    return detail_of(hazard, ent, clause, actor, today)
+
+
+def get_detail(session: Session, actor: Actor, hazard_id: int, today: date) -> schemas.HazardDetail:
+    """Read one hazard as ``actor`` may see it (else 404), with its enterprise and clause: one statement."""
+    row = session.execute(
+        select(Hazard, Enterprise, StandardClause)
+        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+        .join(StandardClause, StandardClause.id == Hazard.clause_id)
+        .where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
+    ).first()
+    if row is None:
+        raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
+    return detail_of(row[0], row[1], row[2], actor, today)
 
 
 @dataclass
@@ -114,11 +147,11 @@ def _escape_like(text: str) -> str:
 
 def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard]]:
     """The scoped, filtered selection of hazards; shared by the list, and later by exports."""
-    stmt = select(Hazard).where(hazard_scope(actor, Hazard))
+    stmt = select(Hazard).where(hazard_scope(actor, Hazard, within=f.region))
     if f.state:
         stmt = stmt.where(Hazard.state.in_(f.state))
     if f.region:
-        stmt = stmt.where(region_within(Hazard.region_code, f.region))
+        stmt = stmt.where(region_equal_prefix(Hazard.region_code, f.region))
     if f.industry_code:
         stmt = stmt.where(Hazard.industry_code == f.industry_code)
     if f.sector_code:
@@ -152,8 +185,14 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
 def list_hazards(
     session: Session, actor: Actor, f: HazardFilters, *, cursor: str | None, limit: int, today: date
 ) -> tuple[list[Hazard], str | None]:
-    """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs."""
-    return cut(session.scalars(keyset(filtered(actor, f, today), Hazard.id, cursor, limit)).all(), limit)
+    """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs.
+
+    The page's ids are chosen first and only then its rows read (a "deferred join", still one statement): the
+    ids of a region and state come from the index (state, region prefix, id) alone, so a rare state costs what
+    a common one does, and only the page's rows are fetched from the table, not every candidate's."""
+    ids = keyset(filtered(actor, f, today).with_only_columns(Hazard.id), Hazard.id, cursor, limit)
+    rows = session.scalars(select(Hazard).where(Hazard.id.in_(ids)).order_by(Hazard.id.desc())).all()
+    return cut(rows, limit)
 
 
 @dataclass(frozen=True)
@@ -214,16 +253,53 @@ def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEv
 # --- reporting ---------------------------------------------------------------------------------------------
 
 
+def _report_refs(
+    session: Session, enterprise_id: int, data: schemas.HazardCreate
+) -> tuple[Enterprise | None, str | None, StandardClause | None, bool, int | None]:
+    """What a report checks and derives, in one statement: the enterprise and its sector, the cited clause with
+    its standard, whether the region is known, and the lead department (``lead_department_sql``, the SQL twin
+    of ``reference.lead.lead_department``)."""
+    region = literal(data.region_code, String) if data.region_code else Enterprise.region_code
+    row = session.execute(
+        select(
+            Enterprise,
+            Industry.sector_code,
+            StandardClause,
+            select(Region.code).where(Region.code == region).exists().label("region_known"),
+            lead_department_sql(region, Industry.sector_code).label("lead_id"),
+        )
+        .join(Industry, Industry.code == Enterprise.industry_code)
+        .outerjoin(StandardClause, StandardClause.id == data.clause_id)
+        .where(Enterprise.id == enterprise_id)
+    ).first()
+    if row is None:
+        return None, None, None, False, None
+    return row[0], row.sector_code, row[2], bool(row.region_known), row.lead_id
+
+
 def _next_number(session: Session, region_code: str, year: int) -> str:
+    """The next number of the county's register for the year: ``<county>-<year>-<sequence>``.
+
+    On PostgreSQL the counter is bumped in its own short transaction (autocommit, one statement), so its row
+    lock is held for that statement, not until the report commits: reports of one county run side by side.
+    The price is a gap when a report fails after taking its number (it is taken after every check, so only a
+    lost database or the loser of two racing retries with one Idempotency-Key leaves one); numbers stay
+    unique and increasing. SQLite has one writer at a time anyway, and a second connection would wait for
+    this transaction's own write lock, so there the counter moves inside the report's transaction."""
     county = region_code[:6]
-    insert = pg_insert if is_postgres(session) else sqlite_insert
+    postgres = is_postgres(session)
+    insert = pg_insert if postgres else sqlite_insert
     stmt = (
         insert(HazardCounter)
         .values(region_code=county, year=year, last=1)
         .on_conflict_do_update(index_elements=["region_code", "year"], set_={"last": HazardCounter.last + 1})
         .returning(HazardCounter.last)
     )
-    seq = session.execute(stmt).scalar_one()
+    if postgres:
+        with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            seq = conn.execute(stmt).scalar_one()
+    else:
+        seq = session.execute(stmt).scalar_one()
     return f"{county}-{year}-{seq:06d}"
 
 
@@ -237,6 +313,19 @@ _SOURCES_BY_ROLE = {
 def report(
     session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime, *, from_complaint: bool = False
 ) -> Hazard:
+    """Enter a hazard in the register (上账); see ``report_detail``."""
+    return _report(session, actor, data, now, from_complaint=from_complaint)[0]
+
+
+def report_detail(session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime) -> schemas.HazardDetail:
+    """``report``, answered with the hazard's detail from the rows the report already read."""
+    hazard, ent, clause = _report(session, actor, data, now)
+    return detail_of(hazard, ent, clause, actor, clock.today_in_china(now))
+
+
+def _report(
+    session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime, *, from_complaint: bool = False
+) -> tuple[Hazard, Enterprise, StandardClause]:
     """Enter a hazard in the register (上账) in state ``reported``, with its first event.
 
     Invariants: the enterprise is the caller's own (enterprise) or in the caller's region (regulator);
@@ -268,7 +357,7 @@ def report(
             code="invalid_input",
             errors=[{"field": "enterprise_id", "message": "required"}],
         )
-    ent = session.get(Enterprise, enterprise_id)
+    ent, sector_code, clause, region_known, lead_id = _report_refs(session, enterprise_id, data)
     if ent is None or (
         actor.role is Role.regulator and not (actor.region_code and region_contains(actor.region_code, ent.region_code))
     ):
@@ -280,7 +369,6 @@ def report(
             code="found_at_in_future",
             errors=[{"field": "found_at", "message": "may not be after today"}],
         )
-    clause = session.get(StandardClause, data.clause_id)
     if clause is None:
         raise InvalidInput(
             f"clause {data.clause_id} does not exist",
@@ -295,15 +383,17 @@ def report(
         )
 
     region_code = data.region_code or ent.region_code
-    if not region_contains(ent.region_code, region_code) or session.get(Region, region_code) is None:
+    if not region_contains(ent.region_code, region_code) or not region_known:
         raise InvalidInput(
             "region_code must be the enterprise's region or a known region below it",
             code="region_invalid",
             errors=[{"field": "region_code", "message": "invalid"}],
         )
-    industry = session.get(Industry, ent.industry_code)
-    assert industry is not None
-    dept = lead_department(session, region_code, industry.sector_code)
+    if lead_id is None:
+        raise InvalidInput(
+            f"no department leads sector {sector_code} in region {region_code}; an administrator must set one up",
+            code="no_lead_department",
+        )
 
     if data.recurrence_of_id is not None:
         old = session.get(Hazard, data.recurrence_of_id)
@@ -315,14 +405,14 @@ def report(
             )
 
     hazard = Hazard(
-        number=_next_number(session, region_code, data.found_at.year),
+        number=_next_number(session, region_code, data.found_at.year),  # last: every check has passed
         state=State.reported.value,
         source=source,
         enterprise_id=ent.id,
         industry_code=ent.industry_code,
-        sector_code=industry.sector_code,
+        sector_code=sector_code,
         region_code=region_code,
-        department_id=dept.id,
+        department_id=lead_id,
         clause_id=clause.id,
         title=data.title,
         description=data.description,
@@ -345,11 +435,11 @@ def report(
         now=now,
         from_state=None,
         to_state=State.reported.value,
-        data={"source": source, "clause_id": clause.id, "department_id": dept.id},
+        data={"source": source, "clause_id": clause.id, "department_id": lead_id},
     )
     session.flush()
     WORKFLOW.changed(session, hazard, "report", now)
-    return hazard
+    return hazard, ent, clause
 
 
 # --- the workflow ------------------------------------------------------------------------------------------

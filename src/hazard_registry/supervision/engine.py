@@ -61,6 +61,19 @@ STALL_REASONS = {
 }
 
 
+def _recompute_known_years(session: Session) -> int:
+    """Timers still waiting for a year the calendar now knows get their due day. ``load_year`` does this when
+    a table is loaded; a worker whose cached calendar had not seen the table yet (cache.py) may have built
+    waiting timers since, and a newer ``chinese-calendar`` may know a year the old one did not."""
+    calendar = load_calendar(session)
+    years = session.scalars(
+        select(SupervisionTimer.missing_year)
+        .where(SupervisionTimer.missing_year.is_not(None), SupervisionTimer.fired_at.is_(None))
+        .distinct()
+    ).all()
+    return sum(recompute_missing(session, y) for y in years if calendar.knows(y))
+
+
 # --- the sweep ----------------------------------------------------------------------------------------------
 
 
@@ -168,6 +181,9 @@ def run_once(
     ``cutoff`` is the campaign's stock/increment day (settings.campaign_cutoff)."""
     now = now or clock.now()
     result = SweepResult()
+    with session_factory() as session:
+        _recompute_known_years(session)
+        session.commit()
     for family in FAMILIES:
         with session_factory() as session:
             result.proposed += family.propose(session, now, cutoff)

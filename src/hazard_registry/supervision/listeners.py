@@ -16,8 +16,8 @@ from hazard_registry.hazards.workflow import WORKFLOW as HAZARDS
 from hazard_registry.supervision import timers
 
 
-def rebuild_timers(session: Session, hazard: Hazard, _action: str, now: datetime) -> None:
-    timers.hazard_changed(session, hazard, now)
+def rebuild_timers(session: Session, hazard: Hazard, action: str, now: datetime) -> None:
+    timers.hazard_changed(session, hazard, now, new=action == "report")
 
 
 def install() -> None:

@@ -8,13 +8,19 @@ lifts its listing (摘牌) and takes down its exposure. The sweep that turns due
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, not_, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM, ancestors
+from hazard_registry.cache import TtlCache
+from hazard_registry.db import is_postgres
 from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.notices.outbox import enqueue_for_measures
 from hazard_registry.supervision.models import (
@@ -38,15 +44,75 @@ TAKEN_DOWN_ON_CLOSE = {
 }
 
 
+# The holiday tables an administrator loaded, per year (None: the year has none; the package's applies), and
+# the rules in force per region: read by every hazard change, changed a few times a year (see cache.py).
+_CALENDAR_YEARS: TtlCache[dict[date, bool] | None] = TtlCache("calendar", {"calendar_years", "calendar_days"})
+_RULES: TtlCache[dict[Stall, list[RuleInForce]]] = TtlCache("rules", {"escalation_rules"})
+
+
+def _stored_year(session: Session, year: int) -> dict[date, bool] | None:
+    rows = session.execute(
+        select(CalendarYear.year, CalendarDay.day, CalendarDay.is_workday)
+        .outerjoin(CalendarDay, CalendarDay.year == CalendarYear.year)
+        .where(CalendarYear.year == year)
+    ).all()
+    if not rows:
+        return None
+    return {r.day: r.is_workday for r in rows if r.day is not None}
+
+
+class _StoredYears(Mapping[int, Mapping[date, bool]]):
+    """The administrator-loaded years, each read (one statement, then from the cache) when a count first
+    reaches it: a deadline in 2026 never reads 2027's table."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._years: dict[int, dict[date, bool] | None] = {}
+
+    def _year(self, year: int) -> dict[date, bool] | None:
+        if year not in self._years:
+            self._years[year] = _CALENDAR_YEARS.get_or_load(
+                year, lambda: _stored_year(self._session, year), session=self._session
+            )
+        return self._years[year]
+
+    def __contains__(self, year: object) -> bool:
+        return isinstance(year, int) and self._year(year) is not None
+
+    def __getitem__(self, year: int) -> Mapping[date, bool]:
+        table = self._year(year)
+        if table is None:
+            raise KeyError(year)
+        return table
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(y for y in self._session.scalars(select(CalendarYear.year)) if y in self))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def load_calendar(session: Session) -> WorkCalendar:
-    loaded: dict[int, dict[date, bool]] = {y: {} for y in session.scalars(select(CalendarYear.year))}
-    for day in session.scalars(select(CalendarDay)):
-        loaded.setdefault(day.year, {})[day.day] = day.is_workday
-    return WorkCalendar(loaded)
+    """Working days as the register counts them: the loaded holiday tables over the package's."""
+    return WorkCalendar(_StoredYears(session))
 
 
-def current_rules(session: Session, region_code: str) -> dict[Stall, list[EscalationRule]]:
+@dataclass(frozen=True)
+class RuleInForce:
+    """What a timer needs of a rule; a snapshot, so the rules of a region can be kept between requests."""
+
+    id: int
+    stall: str
+    threshold: int
+    working_days: bool
+
+
+def current_rules(session: Session, region_code: str) -> dict[Stall, list[RuleInForce]]:
     """The rules in force for a region: per stall, those of the nearest jurisdiction that has any."""
+    return _RULES.get_or_load(region_code, lambda: _read_rules(session, region_code), session=session)
+
+
+def _read_rules(session: Session, region_code: str) -> dict[Stall, list[RuleInForce]]:
     chain = ancestors(region_code)
     rows = session.scalars(
         select(EscalationRule).where(
@@ -56,21 +122,36 @@ def current_rules(session: Session, region_code: str) -> dict[Stall, list[Escala
         )
     ).all()
     rank = {code: i for i, code in enumerate(chain)}
-    out: dict[Stall, list[EscalationRule]] = {}
+    out: dict[Stall, list[RuleInForce]] = {}
     for stall in Stall:
         mine = [r for r in rows if r.stall == stall]
         if not mine:
             continue
         nearest = min(rank.get(r.region_code, len(chain)) if r.region_code else len(chain) for r in mine)
-        out[stall] = sorted(
-            (r for r in mine if (rank.get(r.region_code, len(chain)) if r.region_code else len(chain)) == nearest),
-            key=lambda r: r.threshold,
-        )
+        out[stall] = [
+            RuleInForce(r.id, r.stall, r.threshold, r.working_days)
+            for r in sorted(
+                (r for r in mine if (rank.get(r.region_code, len(chain)) if r.region_code else len(chain)) == nearest),
+                key=lambda r: r.threshold,
+            )
+        ]
     return out
 
 
 def _entry(session: Session, hazard: Hazard) -> tuple[int, date]:
-    """The event that put the hazard into its current state: its sequence number and its China date."""
+    """The event that put the hazard into its current state: its sequence number and its China date. A hazard
+    never moved (version 1) is still in the state it was reported in: its first event; a hazard that has just
+    moved in this transaction has that move at the head of its chain, already in the session."""
+    if hazard.version == 1:
+        return 1, clock.today_in_china(hazard.created_at)
+    for obj in session.identity_map.values():
+        if (
+            isinstance(obj, HazardEvent)
+            and obj.hazard_id == hazard.id
+            and obj.seq == hazard.chain_seq
+            and (obj.from_state is None or obj.from_state != obj.to_state)
+        ):
+            return obj.seq, clock.today_in_china(obj.at)
     row = session.execute(
         select(HazardEvent.seq, HazardEvent.at)
         .where(
@@ -91,11 +172,17 @@ def due_day(calendar: WorkCalendar, base: date, days: int, working: bool) -> tup
         return None, exc.year
 
 
-def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
-    """Bring the hazard's timers and open measures in line with its new state (same transaction)."""
+def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool = False) -> None:
+    """Bring the hazard's timers and open measures in line with its new state (same transaction).
+
+    ``new``: the hazard was just reported — it has no timers and no measures yet, so none are read or settled.
+    Timers are rebuilt without reading them first: one DELETE of the unfired ones no longer wanted, one INSERT
+    of the wanted ones (an existing one keeps its episode; one that spans states — overdue: assigned, then
+    rectifying, same deadline — follows the hazard into the state it now watches)."""
     today = clock.today_in_china(now)
-    _settle_measures(session, hazard, now)
-    wanted: dict[tuple[int, str], SupervisionTimer] = {}
+    if not new:
+        _settle_measures(session, hazard, now)
+    wanted: dict[tuple[int, str], dict] = {}
     rules = current_rules(session, hazard.region_code)
     calendar: WorkCalendar | None = None
     seq, entered = _entry(session, hazard) if hazard.state not in ("closed", "rejected") else (0, today)
@@ -118,29 +205,35 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime) -> None:
                 calendar = calendar or load_calendar(session)
                 basis, base = f"{watch_state}#{seq}", entered
                 due, missing = due_day(calendar, base, rule.threshold, rule.working_days)
-            wanted[(rule.id, basis)] = SupervisionTimer(
-                hazard_id=hazard.id,
-                rule_id=rule.id,
-                basis=basis,
-                watch_state=watch_state,
-                target_kind=target_kind,
-                base_on=base,
-                due_on=due,
-                missing_year=missing,
-            )
-    existing = session.scalars(select(SupervisionTimer).where(SupervisionTimer.hazard_id == hazard.id)).all()
-    have = {(t.rule_id, t.basis) for t in existing}
-    for t in existing:
-        # A stall that spans states (overdue: assigned, then rectifying, same deadline) keeps its timer and
-        # its episode; the timer follows the hazard into the state it now watches.
-        mine = wanted.get((t.rule_id, t.basis))
-        if mine is not None and t.watch_state != mine.watch_state:
-            t.watch_state = mine.watch_state
-    stale = [t.id for t in existing if t.fired_at is None and (t.rule_id, t.basis) not in wanted]
-    if stale:
-        session.execute(delete(SupervisionTimer).where(SupervisionTimer.id.in_(stale)))
-    session.add_all(t for key, t in wanted.items() if key not in have)
-    session.flush()
+            wanted[(rule.id, basis)] = {
+                "hazard_id": hazard.id,
+                "rule_id": rule.id,
+                "basis": basis,
+                "watch_state": watch_state,
+                "target_kind": target_kind,
+                "base_on": base,
+                "due_on": due,
+                "missing_year": missing,
+                "fired_at": None,
+            }
+    # Those of a stall the hazard left go (fired ones stay: they are the record of a measure).
+    if not new:
+        stale = delete(SupervisionTimer).where(
+            SupervisionTimer.hazard_id == hazard.id, SupervisionTimer.fired_at.is_(None)
+        )
+        if wanted:
+            stale = stale.where(not_(tuple_(SupervisionTimer.rule_id, SupervisionTimer.basis).in_(list(wanted))))
+        session.execute(stale.execution_options(synchronize_session=False))
+    if wanted:
+        insert = pg_insert if is_postgres(session) else sqlite_insert
+        # One compiled statement (cached), its rows sent as one multi-row INSERT by the driver.
+        stmt = insert(SupervisionTimer.__table__)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["hazard_id", "rule_id", "basis"],
+            set_={"watch_state": stmt.excluded.watch_state},
+            where=SupervisionTimer.__table__.c.watch_state != stmt.excluded.watch_state,
+        )
+        session.execute(stmt, list(wanted.values()))
 
 
 def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
