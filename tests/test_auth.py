@@ -144,18 +144,18 @@ def test_only_admins_manage_users(client, world):
 
 def test_admin_lists_and_reads_only_users_of_its_region(client, world):
     h = world.headers(client, "admin")
-    names = {u["username"] for u in client.get("/api/v1/users?limit=500", headers=h).json()}
+    names = {u["username"] for u in client.get("/api/v1/users?limit=500", headers=h).json()["items"]}
     assert {"officer", "chief", "ent_chem", "builder"} <= names
     assert not names & {"futian_officer", "ent_futian", "admin_futian", "city"}
     r = client.get(f"/api/v1/users/{world.ids['futian_officer']}", headers=h)
     assert r.status_code == 404, "a user outside the region does not exist for this administrator"
     r = client.patch(f"/api/v1/users/{world.ids['futian_officer']}", headers=h, json={"active": False})
     assert r.status_code == 404
-    regulators = client.get("/api/v1/users?role=regulator", headers=h).json()
+    regulators = client.get("/api/v1/users?role=regulator", headers=h).json()["items"]
     assert regulators and all(u["role"] == "regulator" for u in regulators)
     first = client.get("/api/v1/users?limit=2", headers=h).json()
-    after = client.get(f"/api/v1/users?limit=2&after_id={first[-1]['id']}", headers=h).json()
-    assert after and after[0]["id"] > first[-1]["id"]
+    after = client.get("/api/v1/users", params={"limit": 2, "cursor": first["next_cursor"]}, headers=h).json()
+    assert after["items"] and after["items"][0]["id"] > first["items"][-1]["id"], "keyset pages, oldest first"
 
 
 def test_deactivating_a_user_or_changing_its_password_revokes_its_tokens(client, world):

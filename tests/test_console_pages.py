@@ -64,6 +64,11 @@ def test_the_city_issues_a_notice_and_the_department_acknowledges_it(client, app
     assert r.status_code == 303
     page = client.get(f"/measures/{notice.id}")
     assert "已签发" in page.text and "督〔2026〕" in page.text
+    # The issued measure links its document (文书) and its proof-of-service form, and the link serves a PDF.
+    assert f'href="/documents/measures/{notice.id}.pdf"' in page.text
+    assert f'href="/documents/measures/{notice.id}/service-receipt.docx"' in page.text
+    pdf = client.get(f"/documents/measures/{notice.id}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     again = client.post(f"/measures/{notice.id}/actions", data=form)
     # The kernel checks the version before the state: the stale form is refused as a concurrent change.
     stale = ("当前状态下不能进行此操作", "该记录已被他人修改")

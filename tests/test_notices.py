@@ -269,13 +269,14 @@ def test_a_failing_receiver_is_retried_with_backoff_then_dead_and_an_admin_retri
     admin = world.headers(client, "admin")
     dead = client.get("/api/v1/notices", params={"status": "dead"}, headers=admin)
     assert dead.status_code == 200
-    assert len(dead.json()) == 4 and {n["channel"] for n in dead.json()} == {"webhook"}
-    assert all("HTTP 500" in n["last_error"] and n["attempts"] == 3 for n in dead.json())
+    dead_items = dead.json()["items"]
+    assert len(dead_items) == 4 and {n["channel"] for n in dead_items} == {"webhook"}
+    assert all("HTTP 500" in n["last_error"] and n["attempts"] == 3 for n in dead_items)
     page = client.get("/api/v1/notices", params={"limit": 3}, headers=admin).json()
-    rest = client.get("/api/v1/notices", params={"after_id": page[-1]["id"]}, headers=admin).json()
-    assert len(page) + len(rest) == 8 and page[-1]["id"] < rest[0]["id"], "keyset pages"
+    rest = client.get("/api/v1/notices", params={"cursor": page["next_cursor"]}, headers=admin).json()
+    assert len(page["items"]) + len(rest["items"]) == 8 and page["items"][-1]["id"] < rest["items"][0]["id"]
 
-    one = dead.json()[0]["id"]
+    one = dead_items[0]["id"]
     hook.fail = 0
     r = client.post(f"/api/v1/notices/{one}/retry", headers=admin)
     assert r.status_code == 200 and (r.json()["status"], r.json()["attempts"]) == ("pending", 0)
@@ -287,7 +288,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_dead_and_an_admin_retri
     back = deliver(app, settings, clock.now() + timedelta(seconds=1))
     assert (back.sent, back.dead) == (1, 0) and len(hook.accepted) == 1
     assert client.get(f"/api/v1/notices/{one}", headers=admin).json()["status"] == "sent"
-    assert len(client.get("/api/v1/notices", params={"status": "dead"}, headers=admin).json()) == 3
+    assert len(client.get("/api/v1/notices", params={"status": "dead"}, headers=admin).json()["items"]) == 3
 
 
 def test_with_the_mail_server_down_nothing_is_lost(app, world, settings, db, channels_on, contacts, smtp, hook):
@@ -421,7 +422,7 @@ def test_only_the_administrators_of_the_region_see_notices(client, app, world, s
         assert client.get(f"/api/v1/notices/{one.id}", headers=h).status_code == 403
         assert client.post(f"/api/v1/notices/{one.id}/retry", headers=h).status_code == 403
     futian = world.headers(client, "admin_futian")
-    assert client.get("/api/v1/notices", headers=futian).json() == []
+    assert client.get("/api/v1/notices", headers=futian).json()["items"] == []
     r = client.get(f"/api/v1/notices/{one.id}", headers=futian)
     assert r.status_code == 404 and r.json()["code"] == "notice_not_found"
     assert client.post(f"/api/v1/notices/{one.id}/retry", headers=futian).status_code == 404

@@ -51,7 +51,7 @@ def test_an_administrator_manages_only_users_below_its_level(client, world):
     assert (
         client.patch(f"/api/v1/users/{pid}", headers=city, json={"password": "Another-lantern-77"}).status_code == 200
     )
-    events = client.get(f"/api/v1/users/{pid}/events", headers=city).json()
+    events = client.get(f"/api/v1/users/{pid}/events", headers=city).json()["items"]
     assert [(e["action"], e["actor_id"]) for e in events] == [
         ("created", world.ids["admin_city"]),
         ("password_reset", world.ids["admin_city"]),
@@ -75,7 +75,9 @@ def test_rights_granted_and_withdrawn_are_audited_events(client, world):
     assert client.patch(f"/api/v1/users/{uid}", headers=h, json={"can_take_complaints": True}).status_code == 200
     assert client.patch(f"/api/v1/users/{uid}", headers=h, json={"can_take_complaints": False}).status_code == 200
     events = [
-        e for e in client.get(f"/api/v1/users/{uid}/events", headers=h).json() if e["action"].startswith("rights")
+        e
+        for e in client.get(f"/api/v1/users/{uid}/events", headers=h).json()["items"]
+        if e["action"].startswith("rights")
     ]
     assert [(e["action"], e["data"], e["actor_id"]) for e in events[-2:]] == [
         ("rights_granted", {"rights": ["can_take_complaints"]}, world.ids["admin"]),

@@ -16,8 +16,9 @@ from hazard_registry.auth.security import issue_token
 from hazard_registry.db import DbSession
 from hazard_registry.errors import TooManyRequests, Unauthorized
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
+from hazard_registry.pagination import Cursor, Page
 from hazard_registry.ratelimit import Limiter, request_address
-from hazard_registry.types import MAX_ID, IdPath
+from hazard_registry.types import IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -66,17 +67,16 @@ def me(actor: CurrentActor, session: DbSession) -> User:
     return user
 
 
-@router.get("/users", response_model=list[schemas.UserOut], operation_id="list_users")
+@router.get("/users", response_model=Page[schemas.UserOut], operation_id="list_users")
 def list_users(
     actor: AdminActor,
     session: DbSession,
     role: Literal["enterprise", "regulator", "admin"] | None = None,
-    after_id: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="Keyset: the last id of the previous page")
-    ] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[User]:
-    return service.list_users(session, actor, role, limit, after_id)
+) -> Page[schemas.UserOut]:
+    rows, next_cursor = service.list_users(session, actor, role, limit, cursor)
+    return Page[schemas.UserOut](items=[schemas.UserOut.model_validate(u) for u in rows], next_cursor=next_cursor)
 
 
 @router.post("/users", status_code=201, response_model=schemas.UserOut, operation_id="create_user")
@@ -104,7 +104,8 @@ def update_user(user_id: IdPath, data: schemas.UserUpdate, actor: AdminActor, se
     return user
 
 
-@router.get("/users/{user_id}/events", response_model=list[schemas.UserEventOut], operation_id="list_user_events")
-def list_user_events(user_id: IdPath, actor: AdminActor, session: DbSession) -> list:
+@router.get("/users/{user_id}/events", response_model=Page[schemas.UserEventOut], operation_id="list_user_events")
+def list_user_events(user_id: IdPath, actor: AdminActor, session: DbSession) -> Page[schemas.UserEventOut]:
     """The account's audit trail: who created it, granted or withdrew its rights, reset its password."""
-    return service.list_user_events(session, actor, user_id)
+    events = service.list_user_events(session, actor, user_id)
+    return Page[schemas.UserEventOut](items=[schemas.UserEventOut.model_validate(e) for e in events])

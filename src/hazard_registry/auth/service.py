@@ -21,6 +21,7 @@ from hazard_registry.auth.principal import Actor, Role, region_level, region_wit
 from hazard_registry.auth.security import hash_password, verify_password
 from hazard_registry.db import add_unique
 from hazard_registry.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.models import Department, Enterprise
 from hazard_registry.reference.service import known_region, require_in_admin_region
 
@@ -127,13 +128,14 @@ def _scoped(actor: Actor):
     return stmt.where(region_within(User.region_code, actor.region_code or "-"))
 
 
-def list_users(session: Session, actor: Actor, role: str | None, limit: int, after_id: int | None) -> list[User]:
+def list_users(
+    session: Session, actor: Actor, role: str | None, limit: int, cursor: str | None
+) -> tuple[list[User], str | None]:
+    """A keyset page of the accounts the administrator manages, oldest first, and the next page's cursor."""
     stmt = _scoped(actor)
     if role:
         stmt = stmt.where(User.role == role)
-    if after_id:
-        stmt = stmt.where(User.id > after_id)
-    return list(session.scalars(stmt.order_by(User.id).limit(limit)))
+    return cut(session.scalars(keyset(stmt, User.id, cursor, limit, newest_first=False)).all(), limit)
 
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:

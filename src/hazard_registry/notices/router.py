@@ -14,8 +14,8 @@ from hazard_registry.db import DbSession
 from hazard_registry.errors import InvalidInput
 from hazard_registry.notices import reminders, service
 from hazard_registry.notices.models import Channel, NoticeAction, NoticeStatus, RecipientRole, ReminderKind
-from hazard_registry.pagination import Page
-from hazard_registry.types import MAX_ID, Id, IdPath
+from hazard_registry.pagination import Cursor, Page
+from hazard_registry.types import Id, IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["notices"])
 
@@ -43,23 +43,21 @@ class NoticeOut(BaseModel):
     sent_at: datetime | None
 
 
-@router.get("/notices", response_model=list[NoticeOut], operation_id="list_notices")
+@router.get("/notices", response_model=Page[NoticeOut], operation_id="list_notices")
 def list_notices(
     actor: CurrentActor,
     session: DbSession,
     status: NoticeStatus | None = None,
     measure_id: Id | None = None,
-    after_id: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="Keyset: the last id of the previous page")
-    ] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[NoticeOut]:
+) -> Page[NoticeOut]:
     """Notices to the people concerned by measures of the administrator's region; `status=dead` lists the
     dead letters (given up after `HAZARD_NOTICE_MAX_ATTEMPTS`)."""
-    rows = service.list_notices(
-        session, actor, status=status.value if status else None, measure_id=measure_id, after_id=after_id, limit=limit
+    rows, next_cursor = service.list_notices(
+        session, actor, status=status.value if status else None, measure_id=measure_id, cursor=cursor, limit=limit
     )
-    return [NoticeOut.model_validate(n) for n in rows]
+    return Page[NoticeOut](items=[NoticeOut.model_validate(n) for n in rows], next_cursor=next_cursor)
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeOut, operation_id="get_notice")

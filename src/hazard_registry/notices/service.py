@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from hazard_registry.auth.principal import Actor, Role, notice_scope
 from hazard_registry.errors import Forbidden, NotFound, WrongState
 from hazard_registry.notices.models import Notice, NoticeStatus
+from hazard_registry.pagination import cut, keyset
 
 
 def _require_admin(actor: Actor) -> None:
@@ -23,18 +24,17 @@ def list_notices(
     *,
     status: str | None = None,
     measure_id: int | None = None,
-    after_id: int | None = None,
+    cursor: str | None = None,
     limit: int = 50,
-) -> list[Notice]:
+) -> tuple[list[Notice], str | None]:
+    """A keyset page of the notices of the administrator's region, oldest first, and the next page's cursor."""
     _require_admin(actor)
     stmt = select(Notice).where(notice_scope(actor, Notice))
     if status:
         stmt = stmt.where(Notice.status == status)
     if measure_id:
         stmt = stmt.where(Notice.measure_id == measure_id)
-    if after_id:
-        stmt = stmt.where(Notice.id > after_id)
-    return list(session.scalars(stmt.order_by(Notice.id).limit(limit)))
+    return cut(session.scalars(keyset(stmt, Notice.id, cursor, limit, newest_first=False)).all(), limit)
 
 
 def get_visible(session: Session, actor: Actor, notice_id: int, *, lock: bool = False) -> Notice:

@@ -24,7 +24,7 @@ from hazard_registry.reference import service as reference
 from hazard_registry.reference.models import Department, Enterprise, Industry, Sector
 from hazard_registry.supervision import service as supervision
 from hazard_registry.supervision.router import CalendarYearIn, RuleCreate, RuleRevise
-from hazard_registry.types import MAX_ID, IdPath
+from hazard_registry.types import IdPath
 from hazard_registry.web.nav import NAV, NavItem
 from hazard_registry.web.page_forms import Failure, FormData, FormLists, attempt, blank_to_none, parse
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
@@ -59,7 +59,7 @@ def index(request: Request, actor: PageActor) -> HTMLResponse:
 def _users_page(
     request: Request, session: Session, actor: Actor, failure: Failure | None = None, form: dict | None = None
 ) -> HTMLResponse:
-    rows = users.list_users(session, actor, None, 500, None)
+    rows, _ = users.list_users(session, actor, None, 500, None)
     depts = dict(session.execute(select(Department.id, Department.name)).all())
     ents = dict(
         session.execute(
@@ -307,11 +307,12 @@ def notice_list(
     actor: PageActor,
     session: DbSession,
     status: Annotated[str | None, Query(pattern=r"^(pending|sent|dead)?$")] = "dead",
-    after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     admin_actor(actor)
-    rows = notices.list_notices(session, actor, status=status or None, after_id=after_id, limit=100)
-    return render(request, "admin/notices.html", {"rows": rows, "status": status or ""})
+    rows, next_cursor = notices.list_notices(session, actor, status=status or None, cursor=cursor, limit=100)
+    context = {"rows": rows, "status": status or "", "next_cursor": next_cursor}
+    return render(request, "admin/notices.html", context)
 
 
 @router.post("/notices/{notice_id}/retry")
