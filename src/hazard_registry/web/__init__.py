@@ -17,7 +17,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from hazard_registry.errors import DomainError, VersionConflict
-from hazard_registry.web import admin, auth, campaign, complaints, documents, filings, hazards, home, measures, public
+from hazard_registry.web import (
+    admin,
+    auth,
+    campaign,
+    complaints,
+    documents,
+    filings,
+    hazards,
+    home,
+    measures,
+    public,
+    waiting,
+)
 from hazard_registry.web.pages import CsrfFailed, SignInRequired, render, sign_in_redirect
 from hazard_registry.web.security import PageHeaders
 from hazard_registry.web.session import ConsoleSession
@@ -27,6 +39,9 @@ from hazard_registry.web.templating import STATIC_DIR
 API_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
 
 # Every page router, in order. Other page modules append theirs here (one line each).
+# Imported for what it registers: the other domains' panels on the 工作台 (web.home.HOME_PANELS).
+HOME_PANEL_MODULES = (waiting,)
+
 PAGE_ROUTERS = [
     auth.router,
     home.router,
