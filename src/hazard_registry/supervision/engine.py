@@ -626,7 +626,6 @@ class ComplaintStalls:
         return _propose_late_complaints(session, now)
 
 
-# In this order, each in its own transaction: the hazard stalls first, as they are the most and the most urgent.
 class UnservedDocumentStalls:
     """An issued measure whose document has no recorded service (送达回证) the rule's days after issue."""
 
@@ -636,6 +635,7 @@ class UnservedDocumentStalls:
         return _propose_unserved_documents(session, now)
 
 
+# In this order, each in its own transaction: the hazard stalls first, as they are the most and the most urgent.
 FAMILIES: tuple[StallFamily, ...] = (
     HazardStalls(),
     SelfInspectionStalls(),

@@ -10,7 +10,6 @@ The receipt never appears in a URL: 查询 forms carry it as a hidden field of a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -24,10 +23,10 @@ from stdnum.cn import uscc as stdnum_uscc
 from hazard_registry import clock
 from hazard_registry.complaints import schemas as cs
 from hazard_registry.complaints import service as complaints
-from hazard_registry.complaints.crypto import normalize_receipt, receipt_hash
 from hazard_registry.complaints.models import Complaint
+from hazard_registry.complaints.router import reporter_complaint
 from hazard_registry.db import DbSession
-from hazard_registry.errors import DomainError, TooManyRequests
+from hazard_registry.errors import DomainError
 from hazard_registry.pagination import Page
 from hazard_registry.ratelimit import Limiter, request_address
 from hazard_registry.reference.models import Region, Sector
@@ -254,26 +253,12 @@ def track_form(request: Request) -> HTMLResponse:
 
 
 async def _by_receipt(request: Request, session: Session, receipt: str) -> Complaint | None:
-    """As the API's receipt check: a wrong code counts against the address and is answered slowly."""
-    settings = request.app.state.settings
-    limits = _limiter(request)
-    address = _address(request)
-    wait = limits.blocked("bad_receipt", address, settings.complaint_rate_bad_receipt)
-    if normalize_receipt(receipt):
-        # Counted before the lookup, as the API does: a right code counts against itself.
-        limits.hit("receipt", receipt_hash(receipt), settings.complaint_rate_receipt)
+    """The API's receipt check (counted per receipt and per address, the lockout refusing wrong codes only);
+    a wrong code is answered slowly, here with None for the page to say so."""
     try:
-        return complaints.by_receipt(session, receipt)
+        return reporter_complaint(request, request.app.state.settings, session, receipt)
     except complaints.BadReceipt:
-        session.rollback()  # the limiter may write to this database: hold no lock while it does
-        with contextlib.suppress(TooManyRequests):  # counted; the next attempt is the one refused
-            limits.hit("bad_receipt", address, settings.complaint_rate_bad_receipt)
-        if wait:
-            # An address locked out for wrong codes is refused wrong codes only: a right one still gets in.
-            raise TooManyRequests(
-                "too many wrong receipt codes from your address; wait and retry", retry_after=wait
-            ) from None
-        await asyncio.sleep(settings.complaint_bad_receipt_delay_ms / 1000)
+        await asyncio.sleep(request.app.state.settings.complaint_bad_receipt_delay_ms / 1000)
         return None
 
 
