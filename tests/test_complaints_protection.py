@@ -15,7 +15,7 @@ from hazard_registry.complaints import rewards, service
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import Action, Context, fire
 from hazard_registry.hazards.models import Attachment
-from hazard_registry.hazards.service import blob_path
+from hazard_registry.uploads import blob_path
 from tests.test_complaints import Desk
 
 NAME, PHONE = "赵六六", "13912345678"

@@ -9,8 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from hazard_registry.hazards.models import Attachment
-from hazard_registry.hazards.service import blob_path
-from hazard_registry.uploads import safe_filename
+from hazard_registry.uploads import blob_path, safe_filename
 from tests import edge
 from tests.flow import Flow
 from tests.test_complaints import Desk

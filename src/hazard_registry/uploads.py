@@ -11,15 +11,19 @@ attachments, with ``nosniff`` and a Content-Security-Policy that lets nothing in
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+import os
 import re
+import tempfile
 import unicodedata
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
+import filetype
 from fastapi.responses import FileResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -121,3 +125,37 @@ def reencode_image(data: bytes, fmt: str, max_pixels: int) -> bytes:
         raise _too_many_pixels(0, 0, max_pixels) from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise UnsupportedMedia("the image cannot be read") from exc
+
+
+def store_blob(root: Path, stream: BinaryIO, max_bytes: int) -> tuple[str, int, str, Path]:
+    """Copy an upload to a temporary file under ``root`` while hashing it; refuse it past ``max_bytes``.
+    Returns its sha256, size, media type judged by content, and the temporary file to move into place."""
+    root.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".upload-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge(f"files are limited to {max_bytes} bytes", limit=max_bytes)
+                if len(head) < 8192:
+                    head += chunk[: 8192 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return digest.hexdigest(), size, sniff(head), tmp
+
+
+def sniff(head: bytes) -> str:
+    kind = filetype.guess(head)
+    return kind.mime if kind else "application/octet-stream"
+
+
+def blob_path(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / sha256[2:4] / sha256

@@ -209,12 +209,12 @@ def store_file(
     data = _read_limited(stream, max_bytes)
     if not data:
         raise invalid("file", "empty", "file_empty")
-    media_type = hazards._sniff(data[:8192])
+    media_type = uploads.sniff(data[:8192])
     if media_type not in FILE_TYPES:
         raise UnsupportedMedia(f"files of type {media_type} are not accepted", allowed=sorted(FILE_TYPES))
     if media_type in IMAGE_TYPES:
         data = uploads.reencode_image(data, IMAGE_TYPES[media_type], max_pixels)
-    sha, size, _sniffed, tmp = hazards._store_blob(root, io.BytesIO(data), max_bytes * 4)
+    sha, size, _sniffed, tmp = uploads.store_blob(root, io.BytesIO(data), max_bytes * 4)
     try:
         hazards.install_blob(root, sha, tmp)
     finally:

@@ -18,7 +18,6 @@ from hazard_registry.complaints.workflow import State
 from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession
 from hazard_registry.errors import NotFound, TooManyRequests, problem
-from hazard_registry.hazards.service import blob_path
 from hazard_registry.pagination import Cursor, Page
 from hazard_registry.ratelimit import Limiter, request_address
 from hazard_registry.types import IdPath, IfMatch, expected_version
@@ -305,7 +304,7 @@ def download_file(
     for link, blob in service.list_files(session, actor, complaint_id):
         if link.id == file_id:
             root = settings.effective_attachments_dir
-            return uploads.download(blob_path(root, blob.sha256), blob.media_type, link.filename)
+            return uploads.download(uploads.blob_path(root, blob.sha256), blob.media_type, link.filename)
     raise NotFound(f"file {file_id} not found", code="file_not_found")
 
 

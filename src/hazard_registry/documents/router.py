@@ -12,14 +12,13 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.db import DbSession
 from hazard_registry.documents import content
 from hazard_registry.documents import service as docs
 from hazard_registry.documents.models import ServiceMethod
 from hazard_registry.errors import InvalidInput
-from hazard_registry.hazards import service as hazards
 from hazard_registry.pagination import Page
 from hazard_registry.types import IdPath
 
@@ -268,7 +267,7 @@ def hazard_services(hazard_id: IdPath, actor: CurrentActor, session: DbSession) 
 )
 def service_receipt_scan(service_id: IdPath, request: Request, actor: CurrentActor, session: DbSession):
     row, blob = docs.receipt_scan(session, actor, service_id)
-    path = hazards.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
+    path = uploads.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
     return FileResponse(
         path,
         media_type=blob.media_type,

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.principal import Actor, Role, hazard_scope
 from hazard_registry.documents import content, render
 from hazard_registry.documents.models import METHOD_NAMES, DocumentService, ServiceMethod
@@ -124,7 +124,7 @@ def record_service(
     filename = None
     if receipt is not None:
         filename, stream = receipt
-        sha, size, media_type, tmp = hazards._store_blob(root, stream, max_bytes)
+        sha, size, media_type, tmp = uploads.store_blob(root, stream, max_bytes)
         try:
             if size == 0:
                 raise InvalidInput(

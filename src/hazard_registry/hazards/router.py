@@ -189,7 +189,7 @@ def download_attachment(
     hazard_id: IdPath, attachment_id: IdPath, settings: AppSettings, actor: CurrentActor, session: DbSession
 ) -> FileResponse:
     link, blob = service.get_attachment(session, actor, hazard_id, attachment_id)
-    path = service.blob_path(settings.effective_attachments_dir, blob.sha256)
+    path = uploads.blob_path(settings.effective_attachments_dir, blob.sha256)
     return uploads.download(path, blob.media_type, link.filename)
 
 

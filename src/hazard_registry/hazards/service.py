@@ -8,15 +8,12 @@ role (403), then version (428 missing, 409 stale), then state and gate (409) —
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import filetype
 from sqlalchemy import Select, String, case, false, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -38,7 +35,6 @@ from hazard_registry.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
-    PayloadTooLarge,
     UnsupportedMedia,
     WrongState,
 )
@@ -465,7 +461,7 @@ def transition(
 
 def install_blob(root: Path, sha: str, tmp: Path) -> None:
     """Move a stored upload to its content address (the same bytes land on the same path)."""
-    final = blob_path(root, sha)
+    final = uploads.blob_path(root, sha)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, final)
 
@@ -483,39 +479,6 @@ def attachment_row(session: Session, sha: str, size: int, media_type: str, now: 
             blob = session.scalar(select(Attachment).where(Attachment.sha256 == sha))
             assert blob is not None
     return blob
-
-
-def _store_blob(root: Path, stream: BinaryIO, max_bytes: int) -> tuple[str, int, str, Path]:
-    """Copy the upload to a temporary file under ``root`` while hashing it; refuse it past ``max_bytes``."""
-    root.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".upload-")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(1 << 16):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PayloadTooLarge(f"files are limited to {max_bytes} bytes", limit=max_bytes)
-                if len(head) < 8192:
-                    head += chunk[: 8192 - len(head)]
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return digest.hexdigest(), size, _sniff(head), tmp
-
-
-def _sniff(head: bytes) -> str:
-    kind = filetype.guess(head)
-    return kind.mime if kind else "application/octet-stream"
-
-
-def blob_path(root: Path, sha256: str) -> Path:
-    return root / sha256[:2] / sha256[2:4] / sha256
 
 
 def add_attachment(
@@ -538,7 +501,7 @@ def add_attachment(
         raise Forbidden(f"a {actor.role} may not attach files", code="role_forbidden")
     if hazard.state in TERMINAL:
         raise WrongState(f"the hazard is {hazard.state}; its file is closed", state=hazard.state)
-    sha, size, media_type, tmp = _store_blob(root, stream, max_bytes)
+    sha, size, media_type, tmp = uploads.store_blob(root, stream, max_bytes)
     try:
         if size == 0:
             raise InvalidInput("the file is empty", code="file_empty", errors=[{"field": "file", "message": "empty"}])

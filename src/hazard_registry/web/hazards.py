@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hazard_registry import clock
+from hazard_registry import clock, uploads
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role
 from hazard_registry.db import DbSession
@@ -382,7 +382,7 @@ def attachment_content(
     request: Request, hazard_id: IdPath, link_id: IdPath, actor: PageActor, session: DbSession
 ) -> Response:
     link, blob = hazards.get_attachment(session, actor, hazard_id, link_id)
-    path = hazards.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
+    path = uploads.blob_path(request.app.state.settings.effective_attachments_dir, blob.sha256)
     inline = blob.media_type.startswith("image/") or blob.media_type == "application/pdf"
     return FileResponse(
         path,
