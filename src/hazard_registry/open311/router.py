@@ -389,7 +389,7 @@ def _w3(value: str | None, name: str) -> datetime | None:
     summary="GeoReport v2 GET Service Requests: the requests this api_key filed",
     description="Requires api_key (a deviation from the spec: complaints are confidential). A partner reads only "
     "the requests it filed. Newest first, at most 1000, within 90 days.",
-    responses=_responses(403, 429),
+    responses=_responses(403, 404, 429),
 )
 def get_requests(
     fmt: Fmt,
