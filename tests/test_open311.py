@@ -544,6 +544,27 @@ def test_a_key_is_rate_limited_and_wrong_keys_lock_out_the_address(client: TestC
         settings.open311_rate_key, settings.open311_rate_bad_key = saved
 
 
+def test_a_configured_jurisdiction_refuses_another_and_a_list_value_for_a_single_attribute(
+    client: TestClient, world: World, app
+) -> None:
+    key = make_partner(client, world, [NANSHAN])["api_key"]
+    settings = app.state.settings
+    saved, settings.open311_jurisdiction_id = settings.open311_jurisdiction_id, "sz.gov.cn"
+    try:
+        r = client.get(f"{BASE}/services.json", params={"jurisdiction_id": "city.gov"})
+        assert r.status_code == 404 and error_codes(r) == ["jurisdiction_unknown"]
+        r = post(client, ours(key), "xml")  # the spec's example names city.gov
+        assert r.status_code == 404 and error_codes(r) == ["jurisdiction_unknown"]
+        assert post(client, ours(key, jurisdiction_id="sz.gov.cn")).status_code == 200
+        assert post(client, ours(key, jurisdiction_id=None)).status_code == 200  # one jurisdiction: may be left out
+    finally:
+        settings.open311_jurisdiction_id = saved
+    form = {k: v for k, v in ours(key).items() if k != "attribute[enterprise_name]"}
+    body = urlencode(form) + "&attribute[enterprise_name][]=a&attribute[enterprise_name][]=b"
+    r = client.post(f"{BASE}/requests.json", content=body, headers=FORM)
+    assert r.status_code == 400 and error_codes(r) == ["attribute_invalid"]
+
+
 # --- the administrators' side ---------------------------------------------------------------------------------------
 
 
