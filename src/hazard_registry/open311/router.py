@@ -39,9 +39,11 @@ from hazard_registry.errors import (
     NotFound,
     PayloadTooLarge,
     TooManyRequests,
+    VersionConflict,
     database_problem,
 )
 from hazard_registry.i18n import negotiate
+from hazard_registry.open311 import partners as registry
 from hazard_registry.open311 import schemas, service, wire
 from hazard_registry.open311.models import Partner
 from hazard_registry.open311.wire import Format
@@ -83,7 +85,7 @@ def error_response(request: Request, exc: Exception) -> Response:
             )
         return wire.errors(fmt, 400, items)
     if isinstance(exc, StaleDataError):
-        exc = DomainError("the record was changed meanwhile; retry", code="version_conflict")
+        exc = VersionConflict("the record was changed meanwhile; retry")
     if isinstance(exc, DBAPIError) and (busy := database_problem(exc)) is not None:
         # Busy (SQLite's one writer) or out of reach: the same 503 and Retry-After as the API's, in this format.
         code = json.loads(bytes(busy.body))["code"]
@@ -448,7 +450,7 @@ def _out(p: Partner) -> schemas.PartnerOut:
 
 @partners.post("", status_code=201, response_model=schemas.PartnerCreated, operation_id="create_open311_partner")
 def create_partner(data: schemas.PartnerCreate, actor: CurrentActor, session: DbSession) -> schemas.PartnerCreated:
-    partner, key = service.create_partner(session, actor, data, clock.now())
+    partner, key = registry.create_partner(session, actor, data, clock.now())
     session.commit()
     return schemas.PartnerCreated(**_out(partner).model_dump(), api_key=key)
 
@@ -460,17 +462,17 @@ def list_partners(
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> schemas.PartnerPage:
-    rows, next_cursor = service.list_partners(session, actor, cursor, limit)
+    rows, next_cursor = registry.list_partners(session, actor, cursor, limit)
     return schemas.PartnerPage(items=[_out(p) for p in rows], next_cursor=next_cursor)
 
 
 @partners.get("/{partner_id}", response_model=schemas.PartnerOut, operation_id="get_open311_partner")
 def get_partner(partner_id: IdPath, actor: CurrentActor, session: DbSession) -> schemas.PartnerOut:
-    return _out(service.get_partner(session, actor, partner_id))
+    return _out(registry.get_partner(session, actor, partner_id))
 
 
 @partners.post("/{partner_id}/revocation", response_model=schemas.PartnerOut, operation_id="revoke_open311_partner")
 def revoke_partner(partner_id: IdPath, actor: CurrentActor, session: DbSession) -> schemas.PartnerOut:
-    partner = service.revoke_partner(session, actor, partner_id, clock.now())
+    partner = registry.revoke_partner(session, actor, partner_id, clock.now())
     session.commit()
     return _out(partner)

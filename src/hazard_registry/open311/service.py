@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 over the complaint desk: partner keys, services, and service requests.
 
-- **Partners** are registered by an administrator for one or more regions (within the administrator's own);
-  the key is shown once and kept as its SHA-256. A revoked key is refused from that moment.
+- **Partners** (partners.py) are registered by an administrator for regions within their own; a revoked key
+  is refused from that moment. Errors raised here are answered in the spec's format only (router.py), so
+  ``openapi.OWN_ERROR_FORMAT`` keeps their codes out of the problem+json operations' documentation.
 - **Services** are the desk's complaint categories, the campaign sectors (``sectors``): ``service_code`` is
   the sector's code. Every service has the same attributes (``ATTRIBUTES``): where (the region code, which
   the desk routes by), which enterprise, a title, when it was seen, whether the reporter works there.
@@ -16,9 +17,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,8 +27,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hazard_registry.auth.deps import require_role
-from hazard_registry.auth.principal import Actor, Role, region_contains, region_within
+from hazard_registry.auth.principal import region_contains
 from hazard_registry.clock import today_in_china
 from hazard_registry.complaints import intake
 from hazard_registry.complaints.crypto import Vault
@@ -45,13 +43,12 @@ from hazard_registry.complaints.workflow import (
 from hazard_registry.errors import Forbidden, InvalidInput, NotFound
 from hazard_registry.i18n import EN, ZH, label
 from hazard_registry.open311 import schemas
-from hazard_registry.open311.models import Partner, PartnerRegion, ServiceRequest
+from hazard_registry.open311.models import Partner, ServiceRequest
+from hazard_registry.open311.partners import key_hash
 from hazard_registry.open311.wire import day_end, w3
-from hazard_registry.pagination import cut, keyset
-from hazard_registry.reference.models import Department, Industry, Region, Sector
+from hazard_registry.reference.models import Department, Industry, Sector
 
 CHANNEL = "open311"
-KEY_PREFIX = "o311_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often per key
 MAX_SPAN = timedelta(days=90)  # the spec's longest start_date..end_date, and the default window
 MAX_RESULTS = 1000  # the spec's default query limit
@@ -72,76 +69,6 @@ SERVICE_NOTICE = (
 
 def invalid(field_name: str, message: str, code: str = "invalid_input") -> InvalidInput:
     return InvalidInput(f"{field_name}: {message}", code=code, errors=[{"field": field_name, "message": message}])
-
-
-# --- partners (administrators) ------------------------------------------------------------------------------------
-
-
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def key_hash(key: str) -> str:
-    """SHA-256 of the key: 256 random bits need no pepper or slow hash, and the hash cannot be used as a key."""
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _admin(actor: Actor) -> str:
-    require_role(actor, Role.admin)
-    if not actor.region_code:
-        raise Forbidden("an administrator without a region manages no partner", code="role_forbidden")
-    return actor.region_code
-
-
-def create_partner(session: Session, actor: Actor, data: schemas.PartnerCreate, now: datetime) -> tuple[Partner, str]:
-    """Register a partner platform for regions within the administrator's own; returns it with its key, which
-    exists nowhere else after this."""
-    own = _admin(actor)
-    regions = sorted(set(data.regions))
-    for code in regions:
-        if session.get(Region, code) is None:
-            raise invalid("regions", f"unknown region {code}", "region_invalid")
-        if not region_contains(own, code):
-            raise invalid("regions", f"{code} is outside your region {own}", "region_invalid")
-    key = new_key()
-    partner = Partner(
-        name=data.name,
-        key_hash=key_hash(key),
-        key_prefix=key[: len(KEY_PREFIX) + 6],
-        owner_region=own,
-        created_by_id=actor.user_id,
-        created_at=now,
-        region_links=[PartnerRegion(region_code=c) for c in regions],
-    )
-    session.add(partner)
-    session.flush()
-    return partner, key
-
-
-def list_partners(
-    session: Session, actor: Actor, cursor: str | None = None, limit: int = 100
-) -> tuple[list[Partner], str | None]:
-    own = _admin(actor)
-    stmt = select(Partner).where(region_within(Partner.owner_region, own))
-    return cut(session.scalars(keyset(stmt, Partner.id, cursor, limit)).all(), limit)
-
-
-def get_partner(session: Session, actor: Actor, partner_id: int) -> Partner:
-    own = _admin(actor)
-    partner = session.get(Partner, partner_id)
-    if partner is None or not region_contains(own, partner.owner_region):
-        raise NotFound(f"partner {partner_id} not found", code="partner_not_found")
-    return partner
-
-
-def revoke_partner(session: Session, actor: Actor, partner_id: int, now: datetime) -> Partner:
-    """Refuse the partner's key from now on (revoking twice keeps the first time). Its requests stay."""
-    partner = get_partner(session, actor, partner_id)
-    if partner.revoked_at is None:
-        partner.revoked_at = now
-        partner.revoked_by_id = actor.user_id
-        session.flush()
-    return partner
 
 
 # --- who calls ----------------------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from hazard_registry import clock
 from hazard_registry.auth.principal import Actor
 from hazard_registry.db import DbSession
+from hazard_registry.open311 import partners as open311
 from hazard_registry.open311 import schemas
-from hazard_registry.open311 import service as open311
 from hazard_registry.types import IdPath
 from hazard_registry.web.admin import admin_actor
 from hazard_registry.web.page_forms import Failure, FormData, attempt, parse
