@@ -92,6 +92,18 @@ class Settings(BaseSettings):
     complaint_rate_receipt: str = "60/60"
     complaint_rate_bad_receipt: str = "10/900"
     complaint_bad_receipt_delay_ms: int = 500
+    # Open311 GeoReport v2 (open311/): the texts of the discovery document, the jurisdiction_id this endpoint
+    # answers to (empty: it serves one jurisdiction and ignores the parameter), whether it is the production or
+    # a test endpoint, and per partner key the requests allowed and, per client address, the wrong keys
+    # allowed ("count/seconds", counted in rate_limit_storage).
+    open311_contact: str = "请联系本级应急管理部门信息化机构 Contact the emergency-management bureau's IT office"
+    open311_key_service: str = (
+        "由本地区系统管理员在“管理 → Open311 接入”中发放 Keys are issued by the region's administrator"
+    )
+    open311_jurisdiction_id: str = ""
+    open311_endpoint_type: str = Field("production", pattern="^(production|test)$")
+    open311_rate_key: str = "600/60"
+    open311_rate_bad_key: str = "20/900"
     # Hazards found on or before this day are the campaign's stock (存量); later ones its increment (增量).
     campaign_cutoff: date = date(2023, 12, 31)
     # The campaign's first stage: the stock is to be cleared (every stock hazard closed) by this day.

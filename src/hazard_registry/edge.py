@@ -76,13 +76,15 @@ def _fields_with_nul(encoded: bytes) -> list[str]:
 
 
 class RejectNul:
-    """A NUL in the query string or in a url-encoded form is a 422 naming the fields that hold it."""
+    """A NUL in the query string or in a url-encoded form is a 422 naming the fields that hold it. Paths under
+    ``skip_prefixes`` answer in another format (Open311's) and refuse a NUL themselves."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, skip_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.skip_prefixes = skip_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.skip_prefixes and scope["path"].startswith(self.skip_prefixes)):
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")

@@ -163,6 +163,16 @@ LABELS: dict[str, dict[str, Pair]] = {
         "hotline_12350": ("12350热线", "Hotline 12350"),
         "letter": ("来信", "Letter"),
         "visit": ("来访", "Visit"),
+        "open311": ("Open311 平台", "Open311 platform"),
+    },
+    # What the reporter (and the partner platform that filed for them) is told the state is.
+    "complaint_public_status": {
+        "received": ("已接收", "Received"),
+        "in_progress": ("办理中", "In progress"),
+        "answered": ("已答复", "Answered"),
+        "recheck_requested": ("已申请复查", "Re-check requested"),
+        "not_accepted": ("不予受理", "Not accepted"),
+        "handled_with_another_report": ("已与同一问题的其他举报合并办理", "Handled with another report"),
     },
     "complaint_refusal": {
         "duplicate": ("重复举报", "Duplicate"),
@@ -430,6 +440,25 @@ ERRORS: dict[str, Pair] = {
     "reward_exists": ("该举报已有奖励", "Reward exists"),
     "reward_unclaimed": ("奖励尚未申领", "Reward not claimed"),
     "reward_self_approval": ("不能审批自己提出的奖励", "You may not approve your own proposal"),
+    # Open311 GeoReport v2 (open311/)
+    "api_key_missing": ("缺少 api_key", "api_key missing"),
+    "api_key_invalid": ("api_key 无效", "Invalid api_key"),
+    "api_key_revoked": ("该 api_key 已被吊销", "The api_key was revoked"),
+    "partner_region_forbidden": ("该 api_key 无权在此地区提交举报", "The api_key may not file in this region"),
+    "partner_not_found": ("未找到该接入平台", "Partner platform not found"),
+    "service_code_unknown": ("未知的服务类别（service_code）", "Unknown service_code"),
+    "request_not_found": ("未找到该服务请求", "Service request not found"),
+    "token_not_found": ("未找到该令牌", "Token not found"),
+    "jurisdiction_unknown": ("本接口不服务该辖区（jurisdiction_id）", "Unknown jurisdiction_id"),
+    "form_required": ("请以 application/x-www-form-urlencoded 表单（UTF-8）提交", "Send a url-encoded UTF-8 form"),
+    "field_repeated": ("字段重复提交", "A field was given more than once"),
+    "attribute_unknown": ("该服务没有此属性", "Not an attribute of this service"),
+    "attribute_invalid": ("属性值无效", "Invalid attribute value"),
+    "attribute_required": ("缺少服务定义要求的属性", "An attribute the service requires is missing"),
+    "location_required": ("请提供位置：经纬度、地址或地址编码", "Send lat and long, address_string or address_id"),
+    "location_invalid": ("位置无效（经纬度须成对提供且位于中国境内）", "Invalid location"),
+    "description_required": ("请描述所见的问题", "Describe what was seen"),
+    "date_range_invalid": ("日期范围无效（不超过90天）", "Invalid date range (90 days at most)"),
 }
 
 ZH, EN = 0, 1

@@ -23,6 +23,8 @@ PATTERNS = [
     # SQLAlchemy's statement parameters, when an engine was made without hide_parameters.
     (re.compile(r"\[parameters: .*?\](?=\n|$|\s*\()", re.S | re.M), "[parameters: redacted]"),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[e-mail]"),
+    # An Open311 partner's key, sent in the query string of its GET requests (the access log's path).
+    (re.compile(r"(api_key=)[^&\s\"']+"), r"\1[redacted]"),
 ]
 
 # The public desk: who reports is nobody's business, including the server log's.

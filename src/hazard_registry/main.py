@@ -21,6 +21,7 @@ from hazard_registry.errors import DatabaseUnavailable, install_handlers
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
 from hazard_registry.notices.router import router as notices_router
+from hazard_registry.open311 import router as open311
 from hazard_registry.ratelimit import Limiter, make_storage, parse_networks
 from hazard_registry.reference.router import router as reference_router
 from hazard_registry.statistics.router import filings_router
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     openapi.install(app)
 
-    app.add_middleware(RejectNul)
+    app.add_middleware(RejectNul, skip_prefixes=(open311.router.prefix,))  # Open311 answers in its own format
     app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)  # outermost
     app.include_router(auth_router)
     app.include_router(reference_router)
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledgers_router)
     app.include_router(notices_router)
     app.include_router(documents_router)
+    app.include_router(open311.partners)
+    app.include_router(open311.router)
 
     @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness: the process answers")
     async def health() -> dict[str, str]:

@@ -22,6 +22,7 @@ from hazard_registry.hazards.models import (
 )
 from hazard_registry.ledgers.models import LedgerImport, LedgerImportRow
 from hazard_registry.notices.models import Notice, ReminderRule
+from hazard_registry.open311.models import Partner, PartnerRegion, ServiceRequest
 from hazard_registry.reference.models import (
     Department,
     DepartmentSector,
@@ -72,11 +73,14 @@ __all__ = [
     "LedgerImportRow",
     "MeasureEvent",
     "Notice",
+    "Partner",
+    "PartnerRegion",
     "Region",
     "ReminderRule",
     "Reward",
     "Sector",
     "SelfInspection",
+    "ServiceRequest",
     "Standard",
     "StandardClause",
     "SupervisionMeasure",

@@ -25,6 +25,10 @@ from hazard_registry import errors
 PACKAGE = Path(__file__).parent
 WRITES = {"post", "put", "patch", "delete"}
 AUTHENTICATES = {"login"}  # operations without a token that answer 401 themselves
+# Paths that answer errors in their own specification's format and declare them themselves (open311/router.py).
+OWN_ERROR_FORMAT = ("/open311/",)
+# Their sources: the codes raised there are answered only in that format, so they are not listed for the others.
+OWN_ERROR_SOURCES = ("open311/router.py", "open311/service.py")
 TITLES = {
     400: "请求格式错误 Malformed request",
     401: "未登录或令牌无效 Not authenticated",
@@ -109,7 +113,11 @@ def declare_errors(schema: dict[str, Any]) -> dict[str, Any]:
     components["Problem"] = PROBLEM_SCHEMA
     for key in ("HTTPValidationError", "ValidationError"):
         components.pop(key, None)  # validation errors are problems too (errors.install_handlers)
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
+        if path.startswith(OWN_ERROR_FORMAT):
+            for op in path_item.values():
+                op.get("responses", {}).pop("422", None)  # FastAPI's default; these paths answer 400
+            continue
         for method, op in path_item.items():
             responses = op.setdefault("responses", {})
             for status in sorted(statuses_of(method, op)):
@@ -159,6 +167,8 @@ def known_codes() -> dict[int, list[str]]:
     for status, code in errors._HTTP_CODES.items():
         found[status].add(code)
     for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).as_posix() in OWN_ERROR_SOURCES:
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue

@@ -60,8 +60,12 @@ def submit(
     vault: Vault,
     now: datetime,
     entered_by: Actor | None = None,
+    identifiers: dict[str, str] | None = None,
 ) -> tuple[Complaint, str]:
     """Register a complaint and return it with its receipt code, which exists nowhere else after this.
+
+    ``identifiers``: what a partner platform knows the reporter by (its account, the device), sealed with the
+    identity. A reporter who gives no name or contact stays anonymous, and those identifiers are not kept.
 
     Routing: the enterprise's sector when the credit code names a registered enterprise, else the sector
     given, else 'other'; the lead department of that sector nearest above the region.
@@ -93,6 +97,7 @@ def submit(
 
     identity = data.reporter.model_dump(exclude_none=True) if data.reporter else {}
     has_identity = any(identity.get(k) for k in ("name", "phone", "email", "address"))
+    identity |= identifiers or {}
     code = new_receipt()
     c = Complaint(
         receipt_hash=receipt_hash(code),

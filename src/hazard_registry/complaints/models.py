@@ -21,7 +21,7 @@ class Complaint(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))  # web, hotline_12350, letter, visit
+    channel: Mapped[str] = mapped_column(String(16))  # web, hotline_12350, letter, visit, open311
     state: Mapped[str] = mapped_column(String(24))
     # What and where
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)

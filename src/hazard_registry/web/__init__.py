@@ -27,6 +27,7 @@ from hazard_registry.web import (
     hazards,
     home,
     measures,
+    partners,
     public,
     waiting,
 )
@@ -36,7 +37,7 @@ from hazard_registry.web.session import ConsoleSession
 from hazard_registry.web.templating import STATIC_DIR
 
 # Paths that are not the console's: the API and its documents keep problem+json and no session cookie.
-API_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
+API_PREFIXES = ("/api/", "/open311/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
 
 # Every page router, in order. Other page modules append theirs here (one line each).
 # Imported for what it registers: the other domains' panels on the 工作台 (web.home.HOME_PANELS).
@@ -51,6 +52,7 @@ PAGE_ROUTERS = [
     complaints.router,
     filings.router,
     admin.router,
+    partners.router,
     public.router,
     documents.router,
     public.api,  # the public desk's regions lookup (an API route: problem+json, in the OpenAPI document)
