@@ -9,13 +9,14 @@ adds the reads it saves: the caller (1), the rules (1), a holiday year (1 per ye
 from __future__ import annotations
 
 import argparse
+import asyncio
 import inspect
 import threading
 from datetime import date
 
 from sqlalchemy import select, text
 
-from hazard_registry import cache, clock
+from hazard_registry import __version__, cache, clock
 from hazard_registry.auth.deps import ACTORS, admin_actor, current_actor
 from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.cli import serve_options
@@ -310,3 +311,36 @@ def test_a_region_filter_and_the_callers_region_meet_as_before(client, world):
     assert listed("admin", "110000") == set()
     assert listed("ent_futian", SHENZHEN) == {futian["id"]}
     assert listed("ent_futian", NANSHAN) == set()
+
+
+def test_liveness_is_answered_before_any_middleware_or_route_and_says_what_the_route_says(app, client):
+    """/healthz is answered by the outermost layer: no route matched, no middleware run; the answer is byte
+    for byte the route's (asked with a query string, which that layer leaves to the route)."""
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/healthz",
+        "raw_path": b"/healthz",
+        "query_string": b"",
+        "headers": [],
+        "http_version": "1.1",
+        "scheme": "http",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert "endpoint" not in scope and "route" not in scope and "session" not in scope, "it went through the app"
+    fast = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    routed = client.get("/healthz?from=route")
+    assert sent[0]["status"] == routed.status_code == 200
+    assert sent[1]["body"] == routed.content and routed.json() == {"status": "ok", "version": __version__}
+    assert fast == {k: v for k, v in routed.headers.items()}
