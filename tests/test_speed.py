@@ -14,6 +14,8 @@ import inspect
 import threading
 from datetime import date
 
+import anyio.to_thread
+from fastapi.routing import APIRoute
 from sqlalchemy import select, text
 
 from hazard_registry import __version__, cache, clock
@@ -21,14 +23,14 @@ from hazard_registry.auth.deps import ACTORS, admin_actor, current_actor
 from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.cli import serve_options
 from hazard_registry.config import Settings
-from hazard_registry.db import get_session, is_postgres
+from hazard_registry.db import SessionRoute, get_session, is_postgres
 from hazard_registry.hazards import schemas as hs
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.router import hazard_filters
 from hazard_registry.supervision import engine
 from hazard_registry.supervision.models import CalendarDay, CalendarYear, SupervisionTimer
-from tests.factories import FUTIAN, NANSHAN, SHENZHEN
+from tests.factories import FUTIAN, NANSHAN, SHENZHEN, hazard_body
 from tests.flow import Flow
 from tests.statements import count_statements
 from tests.test_supervision_engine import Register, at
@@ -344,3 +346,48 @@ def test_liveness_is_answered_before_any_middleware_or_route_and_says_what_the_r
     assert sent[0]["status"] == routed.status_code == 200
     assert sent[1]["body"] == routed.content and routed.json() == {"status": "ok", "version": __version__}
     assert fast == {k: v for k, v in routed.headers.items()}
+
+
+def test_an_api_request_hops_into_the_threadpool_at_most_once(client, world, monkeypatch):
+    """A sync endpoint runs in the threadpool; the session it used is closed in that same thread, and the
+    caller (cached), the filters and the session are made on the event loop: one hop per request."""
+    flow = Flow(client, world)
+    _steady(flow, "officer", "ent_chem", "admin")
+    hazard = flow.report()
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+
+    def hops_of(request) -> list[str]:
+        hops.clear()
+        r = request()
+        assert r.status_code < 300, r.text
+        return list(hops)
+
+    assert len(hops_of(lambda: client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")))) <= 1, hops
+    listing = hops_of(lambda: client.get(f"/api/v1/hazards?region={SHENZHEN}&state=reported", headers=flow.h("admin")))
+    assert len(listing) <= 1, listing
+    report = hops_of(lambda: client.post("/api/v1/hazards", json=hazard_body(world), headers=flow.h("ent_chem")))
+    assert len(report) <= 1, report
+    assign = flow.body_for("assign", hazard)
+    assert len(hops_of(lambda: flow.act(hazard, "officer", "assign", **assign))) <= 1, hops
+    assert hops_of(lambda: client.get("/healthz")) == []
+
+
+def _routes(routes):
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # an included router
+        yield from _routes(inner.routes) if inner is not None else (route,)
+
+
+def test_every_api_route_closes_its_session_in_the_endpoints_thread(app):
+    api = [r for r in _routes(app.routes) if isinstance(r, APIRoute) and r.path.startswith("/api/")]
+    assert len(api) > 50
+    assert [r.path for r in api if not isinstance(r, SessionRoute)] == [], (
+        "make the router with route_class=SessionRoute"
+    )

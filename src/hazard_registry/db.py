@@ -6,17 +6,21 @@ audit event land together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
+from starlette.responses import Response, StreamingResponse
 
 from hazard_registry import clock
 from hazard_registry.config import get_settings
@@ -108,8 +112,9 @@ def reader(engine: Engine) -> Engine:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session. Making one does no I/O, so this runs on the event loop; only closing a session
-    that still holds a connection (a read's open transaction) goes to the threadpool.
+    """The request's session. Making one does no I/O, so this runs on the event loop. A sync endpoint closes
+    it in its own thread as it returns (``SessionRoute``); only a session still holding a
+    connection after that (an endpoint that failed, or streams its answer) is closed here in the threadpool.
 
     Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
     A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
@@ -127,6 +132,34 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+
+
+def _closing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(**values: Any) -> Any:
+        result = endpoint(**values)
+        # A finished answer reads nothing more: give the connection back here, in the thread the endpoint
+        # already runs in, instead of one more hop to the threadpool after it (a read's ROLLBACK, or the
+        # transaction a write's response reopened after its commit). A stream may still read the session.
+        if isinstance(result, Response) and not isinstance(result, StreamingResponse):
+            for value in values.values():
+                if isinstance(value, Session):
+                    value.close()
+        return result
+
+    return run
+
+
+class SessionRoute(APIRoute):
+    """The API's route class: a sync endpoint closes the request's session in its own thread as it returns a
+    finished ``Response``, so a request hops into the threadpool once (the endpoint), not twice. An endpoint
+    that returns a model (validated by FastAPI afterwards) or a stream keeps its session until the dependency
+    closes it. Every API router is made with ``route_class=SessionRoute`` (tests/test_speed.py checks)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _closing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
 
 def flush_versioned(session: Session, message: str) -> None:
