@@ -348,6 +348,20 @@ def test_liveness_is_answered_before_any_middleware_or_route_and_says_what_the_r
     assert fast == {k: v for k, v in routed.headers.items()}
 
 
+def test_a_checkout_from_the_pool_is_not_a_round_trip_to_the_database(client, world, app, monkeypatch):
+    """pool_pre_ping sent a SELECT 1 before every request's first statement (twice for a report: its own
+    connection and the county counter's); a closed connection is now noticed from its socket instead."""
+    flow = Flow(client, world)
+    hazard = flow.report()
+    pings: list[int] = []
+    dialect = app.state.engine.dialect
+    real_ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+    flow.report()
+    assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
+    assert pings == []
+
+
 def test_an_api_request_hops_into_the_threadpool_at_most_once(client, world, monkeypatch):
     """A sync endpoint runs in the threadpool; the session it used is closed in that same thread, and the
     caller (cached), the filters and the session are made on the event loop: one hop per request."""
