@@ -114,8 +114,8 @@ def test_a_lost_database_is_503_with_retry_after_and_readyz_tells(database, tmp_
 
 def test_a_database_restart_fails_no_request_and_loses_no_acknowledged_write(database, tmp_path):
     """Pooled connections are not pinged on every checkout: a restart is noticed from their sockets, which the
-    server closed (without that check the first request after it is a clean 503; with neither check nor ping,
-    a 500). Every write answered 201 is in the register afterwards."""
+    server closed (without that check the first request after it is a clean 503, and the pool is renewed).
+    Every write answered 201 is in the register afterwards."""
     settings = Settings(database_url=database.url, data_dir=tmp_path, jwt_secret="s" * 40, serve_sweep="off")
     if isinstance(database, SqliteOutOfReach):
         database.up()
