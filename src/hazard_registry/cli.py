@@ -72,6 +72,9 @@ def serve_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         # X-Forwarded-For is read by the application from HAZARD_TRUSTED_PROXIES only (ratelimit.py): uvicorn's
         # own rewriting would believe any local peer.
         "proxy_headers": False,
+        # uvicorn kills a worker that has not answered its supervisor within 5 s and starts another: on a busy
+        # box (2 cores, load 19) importing the app takes longer, and --workers 2 never came up.
+        "timeout_worker_healthcheck": 30,
         "log_config": uvicorn_log_config(),
     }
 

@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     # (see cache.py); a change made through a worker is seen by it at once, by the others within this bound.
     # 0 reads them from the database on every request.
     cache_seconds: float = Field(5.0, ge=0, le=300)
-    # ``serve`` writes one access-log line per request (uvicorn's); off under load or behind a proxy that logs.
+    # ``serve`` writes one access-log line per request (uvicorn's), on by default: the first thing an operator reads
+    # when something goes wrong, for ≈0.02 ms of CPU a line (under 1 % of an API call). Off behind a proxy that
+    # already logs every request, and when benchmarking beside a server that logs nothing.
     access_log: bool = True
     jwt_secret: str = ""
     jwt_ttl_minutes: int = 8 * 60

@@ -1,5 +1,6 @@
-"""What the service refuses at its edge, before any route runs: bodies larger than it ever accepts (counted
-on the bytes received, so a chunked body cannot slip past), and NUL characters in a query string or a form.
+"""The service's edge, before any route runs: liveness answered at once (``Liveness``), bodies larger than it
+ever accepts refused (counted on the bytes received, so a chunked body cannot slip past), and NUL characters
+in a query string or a form refused.
 
 JSON bodies are checked by their schemas (``types.Input``); query strings and url-encoded forms (the login
 form) are checked here, for every route at once. PostgreSQL cannot store a NUL and no field needs one, so it
@@ -8,12 +9,44 @@ is a 422 naming the field, never a driver error.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hazard_registry.errors import problem
+
+
+class Liveness:
+    """``GET /healthz`` answered by the outermost layer: no middleware, no route matching, no serialisation.
+
+    A liveness probe asks whether the process answers, so it must cost next to nothing and must not queue
+    behind anything the application does. The route stays declared in ``main.py`` (the OpenAPI document shows
+    it, and a request this layer does not take — a query string, another method — reaches it and gets the
+    same answer or error as before); ``body`` is what that route returns, byte for byte, with the headers the
+    middleware chain would have added (``extra_headers``)."""
+
+    def __init__(self, app: ASGIApp, path: str, body: dict[str, str], extra_headers: dict[str, str]) -> None:
+        self.app, self.path = app, path
+        self.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        self.headers = [
+            (b"content-length", str(len(self.body)).encode()),
+            (b"content-type", b"application/json"),
+            *((k.lower().encode(), v.encode()) for k, v in extra_headers.items()),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == self.path
+            and scope["method"] == "GET"
+            and not scope["query_string"]
+        ):
+            await send({"type": "http.response.start", "status": 200, "headers": list(self.headers)})
+            await send({"type": "http.response.body", "body": self.body})
+            return
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(StarletteHTTPException):

@@ -16,7 +16,7 @@ from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import make_engine, make_sessionmaker, reader
 from hazard_registry.documents.router import router as documents_router
-from hazard_registry.edge import BodyLimit, RejectNul
+from hazard_registry.edge import BodyLimit, Liveness, RejectNul
 from hazard_registry.errors import DatabaseUnavailable, install_handlers
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.ledgers.router import router as ledgers_router
@@ -29,7 +29,10 @@ from hazard_registry.statistics.router import router as statistics_router
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
+from hazard_registry.web import security as page_headers
 from hazard_registry.worker import Worker
+
+HEALTH = {"status": "ok", "version": __version__}
 
 
 @asynccontextmanager
@@ -90,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness: the process answers")
     async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+        return dict(HEALTH)  # what Liveness (below) answers first; this is the document's, and a fallback
 
     @app.get(
         "/readyz",
@@ -107,6 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ready", "version": __version__}
 
     web.install(app)  # the console: pages, its session and static files (after the API's routes)
+    # Added last, so outermost: a probe costs no middleware, route matching or serialisation.
+    app.add_middleware(Liveness, path="/healthz", body=HEALTH, extra_headers=page_headers.ALWAYS)
     return app
 
 

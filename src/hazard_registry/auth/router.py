@@ -13,14 +13,14 @@ from hazard_registry.auth import schemas, service
 from hazard_registry.auth.deps import AdminActor, CurrentActor
 from hazard_registry.auth.models import User
 from hazard_registry.auth.security import issue_token
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import TooManyRequests, Unauthorized
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
 from hazard_registry.pagination import Cursor, Page
 from hazard_registry.ratelimit import Limiter, request_address
 from hazard_registry.types import IdPath
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=SessionRoute)
 
 
 @router.post("/auth/token", response_model=schemas.Token, operation_id="login", summary="Log in (OAuth2 password flow)")

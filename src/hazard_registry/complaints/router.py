@@ -16,13 +16,13 @@ from hazard_registry.complaints.crypto import Vault, normalize_receipt, receipt_
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.workflow import State
 from hazard_registry.config import AppSettings
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import NotFound, TooManyRequests, problem
 from hazard_registry.pagination import Cursor, Page
 from hazard_registry.ratelimit import Limiter, request_address
 from hazard_registry.types import IdPath, IfMatch, expected_version
 
-router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
+router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"], route_class=SessionRoute)
 
 ReceiptHeader = Annotated[
     str | None,

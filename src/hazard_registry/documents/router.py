@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.documents import content
 from hazard_registry.documents import service as docs
 from hazard_registry.documents.models import ServiceMethod
@@ -22,7 +22,7 @@ from hazard_registry.errors import InvalidInput
 from hazard_registry.pagination import Page
 from hazard_registry.types import IdPath
 
-router = APIRouter(prefix="/api/v1", tags=["documents"])
+router = APIRouter(prefix="/api/v1", tags=["documents"], route_class=SessionRoute)
 
 
 class Format(StrEnum):

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, Response
 from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.config import AppSettings, Settings
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
@@ -17,7 +17,7 @@ from hazard_registry.pagination import Cursor, Page
 from hazard_registry.responses import json_response
 from hazard_registry.types import Id, IdPath, IfMatch, RegionQuery, expected_version
 
-router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
+router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"], route_class=SessionRoute)
 
 
 @router.post(

@@ -9,12 +9,13 @@ role (403), then version (428 missing, 409 stale), then state and gate (409) —
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, String, case, false, func, literal, or_, select
+from sqlalchemy import Select, String, any_, case, false, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -185,8 +186,22 @@ def list_hazards(
 
     The page's ids are chosen first and only then its rows read (a "deferred join", still one statement): the
     ids of a region and state come from the index (state, region prefix, id) alone, so a rare state costs what
-    a common one does, and only the page's rows are fetched from the table, not every candidate's."""
-    ids = keyset(filtered(actor, f, today).with_only_columns(Hazard.id), Hazard.id, cursor, limit)
+    a common one does, and only the page's rows are fetched from the table, not every candidate's.
+
+    One state on PostgreSQL is asked as ``state = ANY(ARRAY['closed'])`` and ordered ``state DESC, id DESC``
+    (the same order: every candidate has that state). With ``state = 'closed'`` the planner drops the state
+    from the order and may walk the primary key backwards instead, betting that the newest ids are mostly of
+    that state; where they are not (40,000 newer reports on top of them) it reads tens of thousands of rows
+    for a page. Only an index that starts with the state gives this order, so the page comes from (state,
+    region prefix, id) whatever the planner believes about where the state's rows lie. The state is inline
+    (an enum value), so a prepared statement's generic plan knows it too."""
+    one_state = len(f.state) == 1 and is_postgres(session)
+    stmt = filtered(actor, replace(f, state=[]) if one_state else f, today).with_only_columns(Hazard.id)
+    if one_state:
+        stmt = stmt.where(Hazard.state == any_(pg_array([literal(State(f.state[0]).value, literal_execute=True)])))
+    ids = keyset(stmt, Hazard.id, cursor, limit)
+    if one_state:
+        ids = ids.order_by(None).order_by(Hazard.state.desc(), Hazard.id.desc())
     rows = session.scalars(select(Hazard).where(Hazard.id.in_(ids)).order_by(Hazard.id.desc())).all()
     return cut(rows, limit)
 

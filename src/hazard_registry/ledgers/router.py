@@ -9,14 +9,14 @@ from fastapi.responses import StreamingResponse
 from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.config import AppSettings
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import InvalidInput, PayloadTooLarge
 from hazard_registry.hazards.router import HazardFiltersQuery
 from hazard_registry.ledgers import export, importer, schemas
 from hazard_registry.statistics import service as stats
 from hazard_registry.statistics.router import AsOf, Cutoff, Filters, _as_of
 
-router = APIRouter(prefix="/api/v1/ledgers", tags=["ledgers"])
+router = APIRouter(prefix="/api/v1/ledgers", tags=["ledgers"], route_class=SessionRoute)
 
 Format = Literal["csv", "xlsx"]
 MAPPING_HELP = (

@@ -10,14 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import InvalidInput
 from hazard_registry.notices import reminders, service
 from hazard_registry.notices.models import Channel, NoticeAction, NoticeStatus, RecipientRole, ReminderKind
 from hazard_registry.pagination import Cursor, Page
 from hazard_registry.types import Id, IdPath
 
-router = APIRouter(prefix="/api/v1", tags=["notices"])
+router = APIRouter(prefix="/api/v1", tags=["notices"], route_class=SessionRoute)
 
 
 class NoticeOut(BaseModel):

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from hazard_registry.auth.deps import AdminActor, CurrentActor
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import NotFound
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
 from hazard_registry.pagination import Cursor, Page
@@ -16,7 +16,7 @@ from hazard_registry.reference import schemas, service
 from hazard_registry.reference.models import Industry, Region, Sector
 from hazard_registry.types import IdPath, IfMatch, RegionQuery, expected_version
 
-router = APIRouter(prefix="/api/v1", tags=["reference"])
+router = APIRouter(prefix="/api/v1", tags=["reference"], route_class=SessionRoute)
 
 
 @router.get("/regions", response_model=Page[schemas.RegionOut], operation_id="list_regions")

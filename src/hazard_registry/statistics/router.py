@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Query
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.config import AppSettings
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import InvalidInput
 from hazard_registry.pagination import Cursor
 from hazard_registry.statistics import activity, filings, schemas, service
 from hazard_registry.statistics.periods import parse_period
 from hazard_registry.types import RegionCode
 
-router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
+router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"], route_class=SessionRoute)
 
 By = Literal["region", "industry", "sector"]
 
@@ -147,7 +147,7 @@ def region_report(
     )
 
 
-filings_router = APIRouter(prefix="/api/v1/filings", tags=["filings"])
+filings_router = APIRouter(prefix="/api/v1/filings", tags=["filings"], route_class=SessionRoute)
 PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}(Q[1-4])?$", description="2026Q3 or 2026 (annual)")]
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import InvalidInput
 from hazard_registry.hazards import service as hazards
 from hazard_registry.pagination import Cursor, Page
@@ -28,8 +28,8 @@ from hazard_registry.types import (
     expected_version,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["supervision"])
-public = APIRouter(prefix="/api/v1/public", tags=["public"])
+router = APIRouter(prefix="/api/v1", tags=["supervision"], route_class=SessionRoute)
+public = APIRouter(prefix="/api/v1/public", tags=["public"], route_class=SessionRoute)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 

@@ -25,7 +25,7 @@ from hazard_registry.complaints import schemas as cs
 from hazard_registry.complaints import service as complaints
 from hazard_registry.complaints.models import Complaint
 from hazard_registry.complaints.router import reporter_complaint
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import DomainError
 from hazard_registry.pagination import Page
 from hazard_registry.ratelimit import Limiter, request_address
@@ -34,7 +34,7 @@ from hazard_registry.supervision import service as supervision
 from hazard_registry.web.pages import page_router, render
 
 router = page_router()
-api = APIRouter(prefix="/api/v1/public", tags=["public"])
+api = APIRouter(prefix="/api/v1/public", tags=["public"], route_class=SessionRoute)
 
 LOOKUP_RATE = "120/60"  # regions lookups per address and minute
 TEXT_FIELDS = ("title", "description", "address", "enterprise_name", "enterprise_uscc", "observed_on",

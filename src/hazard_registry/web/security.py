@@ -11,6 +11,9 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
+# On every response outside the API (the console, /healthz, /docs): also answered by edge.Liveness.
+ALWAYS = {"X-Content-Type-Options": "nosniff"}
+
 
 class PageHeaders:
     def __init__(self, app: ASGIApp, skip_prefixes: tuple[str, ...] = ()) -> None:
@@ -29,7 +32,8 @@ class PageHeaders:
                     headers["X-Frame-Options"] = "DENY"
                     headers["Referrer-Policy"] = "same-origin"
                     headers["Cache-Control"] = "no-store"
-                headers.setdefault("X-Content-Type-Options", "nosniff")
+                for name, value in ALWAYS.items():
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
