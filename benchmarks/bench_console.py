@@ -31,6 +31,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from tests.statements import count_statements
 
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import SYSTEM
@@ -104,11 +105,24 @@ def ok(r: Any) -> Any:
     return r
 
 
-def compare(name: str, page: Callable[[], Any], api: list[Callable[[], Any]], repeat: int) -> dict[str, Any]:
+def statements(app: Any, calls: list[Callable[[], Any]]) -> int:
+    """SQL statements one warm round of ``calls`` sends (tests/statements.py, as the budget tests count)."""
+    with count_statements(app) as sql:
+        for call in calls:
+            call()
+    return len(sql)
+
+
+def compare(app: Any, name: str, page: Callable[[], Any], api: list[Callable[[], Any]], repeat: int) -> dict[str, Any]:
     t_page = timed(page, repeat)
     t_api = sum(timed(call, repeat) for call in api)
-    print(f"{name:52s} page {t_page * 1000:8.1f} ms  api {t_api * 1000:8.1f} ms  ×{t_page / t_api:.2f}", flush=True)
-    return {"work": name, "page_s": t_page, "api_s": t_api, "ratio": t_page / t_api}
+    n_page, n_api = statements(app, [page]), statements(app, api)
+    print(
+        f"{name:52s} page {t_page * 1000:8.1f} ms  api {t_api * 1000:8.1f} ms  ×{t_page / t_api:.2f}"
+        f"  statements {n_page} / {n_api}",
+        flush=True,
+    )
+    return {"work": name, "page_s": t_page, "api_s": t_api, "ratio": t_page / t_api, "statements": [n_page, n_api]}
 
 
 def bench_user(app: Any, api: TestClient, user: str, repeat: int) -> list[dict[str, Any]]:
@@ -116,6 +130,7 @@ def bench_user(app: Any, api: TestClient, user: str, repeat: int) -> list[dict[s
     h = api_headers(api, user)
     rows = [
         compare(
+            app,
             f"{user}: hazard list, first page",
             lambda: ok(page.get("/hazards")),
             [lambda: ok(api.get("/api/v1/hazards", params={"limit": 50}, headers=h))],
@@ -128,9 +143,20 @@ def bench_user(app: Any, api: TestClient, user: str, repeat: int) -> list[dict[s
         cursor = ok(api.get("/api/v1/hazards", params=params, headers=h)).json()["next_cursor"] or cursor
     rows.append(
         compare(
+            app,
             f"{user}: hazard list, page 21 (keyset)",
             lambda: ok(page.get("/hazards", params={"cursor": cursor})),
             [lambda: ok(api.get("/api/v1/hazards", params={"limit": 50, "cursor": cursor}, headers=h))],
+            repeat,
+        )
+    )
+    rare = {"state": "verification_requested"}
+    rows.append(
+        compare(
+            app,
+            f"{user}: hazard list, a rare state",
+            lambda: ok(page.get("/hazards", params=rare)),
+            [lambda: ok(api.get("/api/v1/hazards", params={"limit": 50, **rare}, headers=h))],
             repeat,
         )
     )
@@ -143,7 +169,7 @@ def bench_user(app: Any, api: TestClient, user: str, repeat: int) -> list[dict[s
     if user == "bench-officer":
         waiting = {"state": ["reported", "verification_requested"], "limit": 15}
         calls.append(lambda: ok(api.get("/api/v1/hazards", params=waiting, headers=h)))
-    rows.append(compare(f"{user}: home (工作台)", lambda: ok(page.get("/")), calls, repeat))
+    rows.append(compare(app, f"{user}: home (工作台)", lambda: ok(page.get("/")), calls, repeat))
     page.close()
     return rows
 

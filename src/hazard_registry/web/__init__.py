@@ -27,6 +27,7 @@ from hazard_registry.web import (
     hazards,
     home,
     measures,
+    pickers,
     public,
     waiting,
 )
@@ -46,6 +47,7 @@ PAGE_ROUTERS = [
     auth.router,
     home.router,
     hazards.router,
+    pickers.router,
     campaign.router,
     measures.router,
     complaints.router,
