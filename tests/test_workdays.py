@@ -38,3 +38,18 @@ def test_an_unknown_year_is_refused_until_loaded():
     assert loaded.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
     with pytest.raises(ValueError):
         year_table(2027, [date(2026, 1, 1)], [])
+
+
+def test_counting_working_days_over_years_asks_each_day_once_per_calendar(monkeypatch) -> None:
+    """The 工作台 shows "已逾期 N 个工作日" per row; a hazard three years overdue must cost what one due tomorrow
+    costs, not a thousand look-ups per page."""
+    cal = WorkCalendar()
+    assert cal.working_days_between(date(2021, 3, 1), date(2024, 3, 1)) == cal.working_days_between(
+        date(2021, 3, 1), date(2022, 1, 1)
+    ) + cal.working_days_between(date(2022, 1, 1), date(2024, 3, 1))
+    asked: list[date] = []
+    real = WorkCalendar.is_workday
+    monkeypatch.setattr(WorkCalendar, "is_workday", lambda self, day: asked.append(day) or real(self, day))
+    for offset in range(20):
+        cal.working_days_between(date(2021, 5, 1 + offset), date(2024, 2, 1 + offset))
+    assert len(asked) <= 20, f"{len(asked)} days looked up for 20 counts"

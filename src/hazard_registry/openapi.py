@@ -7,7 +7,8 @@ needs a token, 404 when it names a resource (a path parameter, a receipt, an id 
 write, 400/413 for a body, 415 for an upload, 422 for any input, 428 where it takes If-Match, 429 on the
 public desk and the login, and 503 (database busy or unreachable) everywhere, with Retry-After where the
 service sends it. The ``code`` values listed for each status are read from the source: every typed error
-raised with a literal ``code``, the classes' own codes and the handlers' fixed ones.
+raised with a literal ``code``, every ``workflow.Check`` with its ``refusal`` class, the classes' own codes
+and the handlers' fixed ones.
 """
 
 from __future__ import annotations
@@ -177,6 +178,11 @@ def known_codes() -> dict[int, list[str]]:
                 for kw in node.keywords:
                     if kw.arg == "code" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
                         found[classes[name].status].add(kw.value.value)
+            elif name == "Check":  # workflow.Check(holds, code, detail, refusal=SomeError): refused with that error
+                refusal = next((kw.value for kw in node.keywords if kw.arg == "refusal"), None)
+                code = node.args[1] if len(node.args) >= 2 else None
+                if isinstance(refusal, ast.Name) and refusal.id in classes and isinstance(code, ast.Constant):
+                    found[classes[refusal.id].status].add(str(code.value))
             elif name == "problem" and len(node.args) >= 2:
                 status, code = node.args[0], node.args[1]
                 if isinstance(status, ast.Constant) and isinstance(code, ast.Constant):

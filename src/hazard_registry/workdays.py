@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 import chinese_calendar
 
@@ -74,12 +75,42 @@ class WorkCalendar:
         return self.add_working_days(start, n) if working else start + timedelta(days=n)
 
     def working_days_between(self, start: date, end: date) -> int:
-        """Working days after ``start`` up to and including ``end`` (0 when ``end`` ≤ ``start``)."""
-        count, day = 0, start
-        while day < end:
-            day += timedelta(days=1)
-            count += self.is_workday(day)
+        """Working days after ``start`` up to and including ``end`` (0 when ``end`` ≤ ``start``).
+
+        From each year's running count of working days, worked out once per calendar: a hazard overdue for
+        three years costs what one due tomorrow costs, not a thousand look-ups (the 工作台 shows one per row)."""
+        if end <= start:
+            return 0
+        first = start + timedelta(days=1)  # only the years of the days counted are asked for, as a loop would
+        count = self._through(end) - (self._through(first) - self.is_workday(first))
+        for year in range(first.year, end.year):
+            count += self._year(year)[-1]
         return count
+
+    def _year(self, year: int) -> list[int]:
+        """``[n₀, n₁, …]``: working days of ``year`` from 1 January through its (i+1)-th day."""
+        years: dict[int, list[int]] = self.__dict__.setdefault("_running", {})
+        if year not in years:
+            years[year] = _running(self, year) if year in self.loaded else _package_running(year)
+        return years[year]
+
+    def _through(self, day: date) -> int:
+        return self._year(day.year)[day.timetuple().tm_yday - 1]
+
+
+def _running(calendar: WorkCalendar, year: int) -> list[int]:
+    running, n, day = [], 0, date(year, 1, 1)
+    while day.year == year:
+        n += calendar.is_workday(day)
+        running.append(n)
+        day += timedelta(days=1)
+    return running
+
+
+@cache
+def _package_running(year: int) -> list[int]:
+    """A year the package knows never changes in this process: its running count is worked out once."""
+    return _running(WorkCalendar(), year)
 
 
 def year_table(year: int, holidays: Iterable[date], workdays: Iterable[date]) -> dict[date, bool]:

@@ -32,7 +32,10 @@ REQUIRED = os.environ.get("HAZARD_REQUIRE_BROWSER") == "1"
 SKIP_MESSAGE = "browser tests skipped: chromium not found"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# The context's locale sets navigator.language and Intl, but a date input's own format (年/月/日 rather than
+# mm/dd/yyyy) follows the browser's interface language: that is --lang.
 ARGS = [
+    "--lang=zh-CN",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -95,7 +98,8 @@ def browser(chromium_path: str):
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
-    chromium = pw.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True)
+    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"}
+    chromium = pw.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True, env=env)
     yield chromium
     chromium.close()
     pw.stop()

@@ -85,7 +85,9 @@ def load_actor(session: Session, user_id: int, generation: int) -> Actor | None:
     return _actor(rows[0], rows[0].dept_region, sectors)
 
 
-def _load_cached(session: Session, user_id: int, generation: int) -> Actor | None:
+def cached_actor(session: Session, user_id: int, generation: int) -> Actor | None:
+    """The actor of ``(user_id, generation)`` from the worker's cache, else ``load_actor`` (one statement); the
+    bearer token's check and the console session's."""
     return ACTORS.get_or_load((user_id, generation), lambda: load_actor(session, user_id, generation))
 
 
@@ -98,7 +100,7 @@ async def current_actor(request: Request, session: DbSession, token: Annotated[s
     key = (user_id, generation)
     actor = ACTORS.get(key)
     if actor is None:
-        actor = await run_in_threadpool(_load_cached, session, user_id, generation)
+        actor = await run_in_threadpool(cached_actor, session, user_id, generation)
     if actor is None:
         raise Unauthorized("the bearer token is no longer valid", code="invalid_token")
     return actor

@@ -50,7 +50,17 @@ from hazard_registry.hazards.models import (
     HazardEvent,
 )
 from hazard_registry.hazards.overdue import is_overdue, not_overdue_sql, overdue_sql
-from hazard_registry.hazards.workflow import DEADLINE_RUNNING, TERMINAL, WORKFLOW, State
+from hazard_registry.hazards.workflow import (
+    ATTACH,
+    DEADLINE_RUNNING,
+    DECIDE_EXTENSION,
+    REQUEST_EXTENSION,
+    WORKFLOW,
+    State,
+    Subject,
+    officer_candidates,
+    side_actions,
+)
 from hazard_registry.pagination import cut, keyset
 from hazard_registry.reference.lead import lead_department_sql
 from hazard_registry.reference.models import (
@@ -206,6 +216,22 @@ def list_hazards(
     return cut(rows, limit)
 
 
+def list_hazards_named(
+    session: Session, actor: Actor, f: HazardFilters, *, cursor: str | None, limit: int, today: date
+) -> tuple[list[tuple[Hazard, str]], str | None]:
+    """``list_hazards`` with each hazard's enterprise name, still one statement (the console's 台账 shows
+    names, not ids)."""
+    ids = keyset(filtered(actor, f, today).with_only_columns(Hazard.id), Hazard.id, cursor, limit)
+    stmt = (
+        select(Hazard, Enterprise.name)
+        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+        .where(Hazard.id.in_(ids))
+        .order_by(Hazard.id.desc())
+    )
+    rows = [(h, name) for h, name in session.execute(stmt)]
+    return cut(rows, limit, key=lambda r: r[0].id)
+
+
 @dataclass(frozen=True)
 class _Probe:
     """A hazard nobody has touched yet in ``state``: what the workflow judges when asked which states concern
@@ -246,12 +272,9 @@ def waiting_for(session: Session, actor: Actor, today: date, *, limit: int = 20)
 
 def assignable_officers(session: Session, actor: Actor, hazard_id: int) -> list[User]:
     """Who may be made the officer of a hazard: the active regulators of its lead department (the assign
-    gate's rule). Only for a hazard the actor sees."""
+    gate's own clause, ``officer_candidates``). Only for a hazard the actor sees."""
     hazard = get_visible(session, actor, hazard_id)
-    stmt = select(User).where(
-        User.department_id == hazard.department_id, User.role == Role.regulator, User.active.is_(True)
-    )
-    return list(session.scalars(stmt.order_by(User.username)))
+    return list(session.scalars(select(User).where(officer_candidates(hazard)).order_by(User.username)))
 
 
 def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEvent]:
@@ -512,10 +535,7 @@ def add_attachment(
 ) -> tuple[HazardAttachment, Attachment]:
     """Store a file (type judged by its content, not its name) and attach it to a hazard, with an event."""
     hazard = get_visible(session, actor, hazard_id, lock=True)
-    if actor.role not in (Role.enterprise, Role.regulator):
-        raise Forbidden(f"a {actor.role} may not attach files", code="role_forbidden")
-    if hazard.state in TERMINAL:
-        raise WrongState(f"the hazard is {hazard.state}; its file is closed", state=hazard.state)
+    ATTACH.enforce(actor, Subject(hazard))
     sha, size, media_type, tmp = uploads.store_blob(root, stream, max_bytes)
     try:
         if size == 0:
@@ -589,23 +609,19 @@ def request_extension(
     session: Session, actor: Actor, hazard_id: int, data: schemas.ExtensionCreate, now: datetime
 ) -> Extension:
     hazard = get_visible(session, actor, hazard_id, lock=True)
-    if actor.role is not Role.enterprise:
-        raise Forbidden("only the enterprise asks for an extension", code="role_forbidden")
-    if hazard.state not in DEADLINE_RUNNING or hazard.deadline is None:
-        raise WrongState(f"no deadline runs on a hazard that is {hazard.state}", state=hazard.state)
+    pending = session.scalar(
+        select(func.count())
+        .select_from(Extension)
+        .where(Extension.hazard_id == hazard.id, Extension.state == "pending")
+    )
+    REQUEST_EXTENSION.enforce(actor, Subject(hazard, extension_pending=bool(pending)))
+    assert hazard.deadline is not None  # DEADLINE_RUNS
     if data.requested_deadline <= hazard.deadline:
         raise InvalidInput(
             "the requested deadline must be after the current one",
             code="extension_not_later",
             errors=[{"field": "requested_deadline", "message": f"after {hazard.deadline}"}],
         )
-    pending = session.scalar(
-        select(func.count())
-        .select_from(Extension)
-        .where(Extension.hazard_id == hazard.id, Extension.state == "pending")
-    )
-    if pending:
-        raise WrongState("an extension request is already pending", code="extension_pending")
     ext = Extension(
         hazard_id=hazard.id,
         current_deadline=hazard.deadline,
@@ -630,18 +646,9 @@ def request_extension(
 
 
 def other_actions(actor: Actor, hazard: Hazard, *, extension_pending: bool) -> list[str]:
-    """What ``actor`` may do to ``hazard`` besides the workflow's actions, judged as the services below judge
-    it: attach a file, ask for a later deadline (the enterprise, while one runs and none is pending), decide
-    the pending request (the regulator)."""
-    out = []
-    if actor.role in (Role.enterprise, Role.regulator) and hazard.state not in TERMINAL:
-        out.append("attach")
-    running = hazard.state in DEADLINE_RUNNING and hazard.deadline is not None
-    if actor.role is Role.enterprise and running and not extension_pending:
-        out.append("request_extension")
-    if actor.role is Role.regulator and extension_pending:
-        out.append("decide_extension")
-    return out
+    """What ``actor`` may do to ``hazard`` besides the workflow's actions (attach, request_extension,
+    decide_extension): the side actions' own rules (hazards/workflow.py), which the services below enforce."""
+    return side_actions(actor, hazard, extension_pending=extension_pending)
 
 
 def list_extensions(session: Session, actor: Actor, hazard_id: int) -> list[Extension]:
@@ -662,10 +669,7 @@ def decide_extension(
     ext = session.scalar(select(Extension).where(Extension.id == extension_id, Extension.hazard_id == hazard.id))
     if ext is None:
         raise NotFound(f"extension {extension_id} not found", code="extension_not_found")
-    if actor.role is not Role.regulator:
-        raise Forbidden("only the regulator decides an extension", code="role_forbidden")
-    if ext.state != "pending":
-        raise WrongState(f"the extension was already {ext.state}", code="extension_decided", state=ext.state)
+    DECIDE_EXTENSION.enforce(actor, Subject(hazard, extension_pending=ext.state == "pending"))
     approve = data.decision == "approve"
     if approve and hazard.state not in DEADLINE_RUNNING:
         raise WrongState(f"no deadline runs on a hazard that is {hazard.state}", state=hazard.state)

@@ -8,18 +8,19 @@ returning False, so the caller learns which precondition failed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role, hazard_scope
-from hazard_registry.errors import GateFailed
+from hazard_registry.errors import GateFailed, WrongState
 from hazard_registry.hazards.audit import CHAIN
 from hazard_registry.hazards.models import Hazard, HazardAttachment
-from hazard_registry.workflow import Check, Context, StateFacts, Transition, Workflow, no_gate
+from hazard_registry.workflow import Check, Context, SideAction, StateFacts, Transition, Workflow, no_gate
 
 
 class State(StrEnum):
@@ -101,15 +102,20 @@ NOT_THE_VERIFIER = Check(
 # --- gates on the payload ----------------------------------------------------------------------------------
 
 
+def officer_candidates(hazard: Any) -> ColumnElement[bool]:
+    """Who may be made a hazard's officer, as a clause over ``User``: the active regulators of its lead
+    department. The assign gate asks it of the chosen user; the assign form lists the users it admits."""
+    return and_(User.department_id == hazard.department_id, User.role == Role.regulator, User.active.is_(True))
+
+
 def _gate_assign(ctx: Context) -> None:
     deadline: date = ctx.payload["deadline"]
     _require(deadline >= ctx.today, "deadline_in_past", "the rectification deadline cannot be in the past")
-    officer = ctx.session.get(User, ctx.payload["officer_id"])
+    officer = ctx.session.scalar(
+        select(User.id).where(User.id == ctx.payload["officer_id"], officer_candidates(ctx.row))
+    )
     _require(
-        officer is not None
-        and officer.active
-        and officer.role == Role.regulator
-        and officer.department_id == ctx.row.department_id,
+        officer is not None,
         "officer_invalid",
         "the officer must be an active regulator of the hazard's lead department",
     )
@@ -251,6 +257,50 @@ WORKFLOW = Workflow(
 TERMINAL = WORKFLOW.terminal
 DEADLINE_RUNNING = WORKFLOW.deadline_running
 RULES: dict[Action, Transition] = {t.action: t for t in TABLE}
+
+
+# --- what is done to a hazard besides moving it: files and extensions (延期) ----------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A hazard with what its side actions also look at: whether an extension request waits for a decision."""
+
+    hazard: Any
+    extension_pending: bool = False
+
+
+PARTY = _role(Role.enterprise, Role.regulator)
+FILE_OPEN = Check(
+    lambda _a, s: s.hazard.state not in TERMINAL,
+    "wrong_state",
+    "the hazard's file is closed",
+    refusal=WrongState,
+)
+DEADLINE_RUNS = Check(
+    lambda _a, s: s.hazard.state in DEADLINE_RUNNING and s.hazard.deadline is not None,
+    "wrong_state",
+    "no deadline runs on the hazard in its state",
+    refusal=WrongState,
+)
+NONE_PENDING = Check(
+    lambda _a, s: not s.extension_pending, "extension_pending", "an extension request is already pending",
+    refusal=WrongState,
+)  # fmt: skip
+ONE_PENDING = Check(
+    lambda _a, s: s.extension_pending, "extension_decided", "the extension was already decided", refusal=WrongState
+)
+
+ATTACH = SideAction("attach", who=(PARTY,), guards=(FILE_OPEN,))
+REQUEST_EXTENSION = SideAction("request_extension", who=(ENTERPRISE,), guards=(DEADLINE_RUNS, NONE_PENDING))
+DECIDE_EXTENSION = SideAction("decide_extension", who=(REGULATOR,), guards=(ONE_PENDING,))
+SIDE_ACTIONS = (ATTACH, REQUEST_EXTENSION, DECIDE_EXTENSION)
+
+
+def side_actions(actor: Actor, hazard: Any, *, extension_pending: bool) -> list[str]:
+    """What ``actor`` may do to ``hazard`` besides the workflow's actions: the rules the services enforce."""
+    subject = Subject(hazard, extension_pending)
+    return [a.action for a in SIDE_ACTIONS if a.allows(actor, subject)]
 
 
 def actions_for(state: str, actor: Actor, hazard: Any) -> list[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth.principal import (
@@ -53,11 +54,17 @@ def require_in_admin_region(actor: Actor, region_code: str) -> None:
         raise Forbidden(f"region {region_code} is outside your region {actor.region_code}", code="region_forbidden")
 
 
+def may_edit_national(actor: Actor) -> bool:
+    """Whether ``actor`` may change national reference data (the standards catalogue, the holiday table): what
+    ``require_national`` enforces, and what a page asks before it shows such a form."""
+    return is_national(actor)
+
+
 def require_national(actor: Actor, what: str) -> None:
     """National reference data (the standards catalogue, the holiday table) is a national administrator's."""
     if actor.role not in (Role.admin, Role.system):
         raise Forbidden(f"only an administrator edits {what}", code="role_forbidden")
-    if not is_national(actor):
+    if not may_edit_national(actor):
         raise Forbidden(
             f"{what}属于全国数据，只有国家级管理员可以修改 ({what} is national data: only an administrator of "
             f"region {NATIONAL} may change it; yours is {actor.region_code})",
@@ -202,6 +209,24 @@ def list_enterprises(
     if q:
         stmt = stmt.where(or_(Enterprise.name.contains(q, autoescape=True), Enterprise.uscc == q.upper()))
     return cut(session.scalars(keyset(stmt, Enterprise.id, cursor, limit, newest_first=False)).all(), limit)
+
+
+def _starts_with(column: Any, text: str) -> ColumnElement[bool]:
+    """``column`` begins with ``text``, written as a range a plain b-tree index serves on every database (a
+    LIKE 'x%' needs the C collation or a pattern index on PostgreSQL), the LIKE kept to make it exact."""
+    upper = text[:-1] + chr(ord(text[-1]) + 1)
+    return and_(column >= text, column < upper, column.startswith(text, autoescape=True))
+
+
+def search_enterprises(session: Session, actor: Actor, q: str, *, limit: int = 20) -> list[Enterprise]:
+    """The type-ahead: enterprises in the caller's scope whose name or 统一社会信用代码 begins with ``q``, by name,
+    at most ``limit`` (one statement, from the name and credit-code indexes). Empty ``q``: none."""
+    q = q.strip()[:100]
+    if not q:
+        return []
+    match = or_(_starts_with(Enterprise.name, q), _starts_with(Enterprise.uscc, q.upper()))
+    stmt = _enterprise_query(actor).where(match).order_by(Enterprise.name, Enterprise.id).limit(limit)
+    return list(session.scalars(stmt))
 
 
 def _industry(session: Session, code: str) -> Industry:

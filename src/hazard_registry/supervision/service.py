@@ -211,13 +211,25 @@ def list_rules(session: Session, region: str | None, include_retired: bool) -> l
     return list(session.scalars(stmt.order_by(EscalationRule.stall, EscalationRule.threshold, EscalationRule.id)))
 
 
-def _require_rule_admin(actor: Actor, region_code: str | None) -> None:
+def may_set_rule(actor: Actor, region_code: str | None) -> bool:
+    """Whether ``actor`` may add or revise an escalation rule of ``region_code`` (None: the national default):
+    what ``create_rule`` and ``revise_rule`` enforce, and what the rules page asks before showing a form."""
     if actor.role is Role.system:
+        return True
+    return (
+        actor.role is Role.admin
+        and bool(actor.region_code)
+        and region_code is not None
+        and region_contains(actor.region_code or "", region_code)
+    )
+
+
+def _require_rule_admin(actor: Actor, region_code: str | None) -> None:
+    if may_set_rule(actor, region_code):
         return
     if actor.role is not Role.admin or not actor.region_code:
         raise Forbidden("only an administrator sets escalation rules", code="role_forbidden")
-    if region_code is None or not region_contains(actor.region_code, region_code):
-        raise Forbidden("rules are set for a region within your own", code="region_forbidden")
+    raise Forbidden("rules are set for a region within your own", code="region_forbidden")
 
 
 def create_rule(session: Session, actor: Actor, values: dict[str, Any], now: datetime) -> EscalationRule:

@@ -28,6 +28,7 @@ from hazard_registry.web import (
     home,
     measures,
     partners,
+    pickers,
     public,
     waiting,
 )
@@ -47,6 +48,7 @@ PAGE_ROUTERS = [
     auth.router,
     home.router,
     hazards.router,
+    pickers.router,
     campaign.router,
     measures.router,
     complaints.router,

@@ -209,7 +209,13 @@ def _rules_page(
 ) -> HTMLResponse:
     supervision.require_rule_reader(actor)
     rows = supervision.list_rules(session, actor.region_code, include_retired=True)
-    context = {"rows": rows, "failure": failure, "form": form or {}}
+    context = {
+        "rows": rows,
+        "failure": failure,
+        "form": form or {},
+        "may_set": {r.id for r in rows if supervision.may_set_rule(actor, r.region_code)},
+        "may_add": supervision.may_set_rule(actor, actor.region_code),
+    }
     return render(request, "admin/rules.html", context, status_code=failure.status if failure else 200)
 
 
@@ -257,13 +263,24 @@ Year = Annotated[int, Path(ge=2004, le=2100)]
 
 
 def _calendar_page(
-    request: Request, session: Session, year: int, failure: Failure | None = None, form: dict | None = None
+    request: Request,
+    session: Session,
+    actor: Actor,
+    year: int,
+    failure: Failure | None = None,
+    form: dict | None = None,
 ) -> HTMLResponse:
     try:
         table = supervision.calendar_year(session, year)
     except CalendarYearUnknown:
         table = None
-    context = {"year": year, "table": table, "failure": failure, "form": form or {}}
+    context = {
+        "year": year,
+        "table": table,
+        "failure": failure,
+        "form": form or {},
+        "can_load": reference.may_edit_national(actor),  # what supervision.load_year requires
+    }
     return render(request, "admin/calendar.html", context, status_code=failure.status if failure else 200)
 
 
@@ -275,7 +292,7 @@ def calendar(
     year: Annotated[int | None, Query(ge=2004, le=2100)] = None,
 ) -> HTMLResponse:
     admin_actor(actor)
-    return _calendar_page(request, session, year or clock.today_in_china().year + 1)
+    return _calendar_page(request, session, actor, year or clock.today_in_china().year + 1)
 
 
 @router.post("/calendar/{year}")
@@ -295,7 +312,7 @@ def load_calendar(request: Request, year: Year, actor: PageActor, session: DbSes
         if failure is None:
             message = f"{year}年节假日表已导入，{updated or 0}个期限已按新表计算"
             return redirect(f"/admin/calendar?year={year}", message, request=request)
-    return _calendar_page(request, session, year, failure, data)
+    return _calendar_page(request, session, actor, year, failure, data)
 
 
 # --- notices ----------------------------------------------------------------------------------------------------

@@ -1,19 +1,20 @@
-"""What filter forms offer (regions below the actor's, sectors, industries, enterprises in scope), kept for a
+"""What filter forms offer (the region cascade below the actor's region, sectors, industries), kept for a
 minute per process: reference data changes seldom, and a list page should cost what its API call costs, not
-that plus half a dozen lookups. A change shows within ``TTL_SECONDS``."""
+that plus half a dozen lookups. A change shows within ``TTL_SECONDS``. Enterprises are not listed: they are
+searched (``web/pickers.py``), twenty at a time, within the caller's scope."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hazard_registry.auth.principal import Actor, Role
-from hazard_registry.reference import service as reference
+from hazard_registry.auth.principal import NATIONAL, region_contains
 from hazard_registry.reference.models import Industry, Region, Sector
 
 TTL_SECONDS = 60.0
@@ -42,30 +43,6 @@ def clear() -> None:
         _cache.clear()
 
 
-def regions_below(session: Session, code: str | None) -> list[tuple[str, str, int]]:
-    """(code, name, depth) for the region and two levels below it, in tree order (two statements)."""
-    if not code:
-        return []
-
-    def make() -> list[tuple[str, str, int]]:
-        here = session.get(Region, code)
-        if here is None:
-            return []
-        children = reference.list_regions(session, code, None, None, 500)
-        grand: dict[str, list[Region]] = {}
-        if children:
-            stmt = select(Region).where(Region.parent_code.in_([c.code for c in children])).order_by(Region.code)
-            for r in session.scalars(stmt.limit(5000)):
-                grand.setdefault(r.parent_code or "", []).append(r)
-        out = [(here.code, here.name, 0)]
-        for c in children:
-            out.append((c.code, c.name, 1))
-            out += [(g.code, g.name, 2) for g in grand.get(c.code, [])]
-        return out
-
-    return _cached(("regions", code), make)
-
-
 def sectors(session: Session) -> list[tuple[str, str]]:
     return _cached(
         ("sectors",), lambda: [(s.code, s.name) for s in session.scalars(select(Sector).order_by(Sector.code))]
@@ -77,16 +54,102 @@ def industries(session: Session) -> list[tuple[str, str]]:
     return _cached(("industries",), lambda: [(i.code, i.name) for i in session.scalars(stmt)])
 
 
-def enterprises(session: Session, actor: Actor, limit: int = 500) -> list[tuple[int, str, str]]:
-    """(id, name, uscc) of enterprises the actor may see (the reference service's scope), the first ``limit``."""
-    if actor.role is Role.enterprise:
-        return []
-    key = ("enterprises", actor.role, actor.region_code, tuple(sorted(actor.sectors)), actor.department_id, limit)
+# --- the region cascade ---------------------------------------------------------------------------------------
 
-    def make() -> list[tuple[int, str, str]]:
-        rows, _ = reference.list_enterprises(
-            session, actor, region=None, industry_code=None, q=None, cursor=None, limit=limit
-        )
-        return [(e.id, e.name, e.uscc) for e in rows]
+LEVEL_TITLES = {"province": "省份", "prefecture": "市（州、盟）", "county": "区县", "township": "乡镇（街道）"}
+REGION_CODE_LENGTHS = (6, 9)
 
-    return _cached(key, make)
+
+def children(session: Session, code: str | None) -> list[tuple[str, str, str]]:
+    """(code, name, level) of the regions right below ``code`` (the provinces below the national code)."""
+    parent = None if not code or code == NATIONAL else code
+
+    def make() -> list[tuple[str, str, str]]:
+        stmt = select(Region.code, Region.name, Region.level)
+        if parent is None:
+            stmt = stmt.where(Region.parent_code.is_(None), Region.level == "province")
+        else:
+            stmt = stmt.where(Region.parent_code == parent)
+        return [(r.code, r.name, r.level) for r in session.execute(stmt.order_by(Region.code).limit(2000))]
+
+    return _cached(("children", parent), make)
+
+
+@dataclass(frozen=True)
+class Level:
+    title: str
+    options: list[tuple[str, str]]
+    selected: str
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """Province → city → county selects below ``root``, as far as ``chosen``; every select carries the same field
+    ``name``, and the deepest one chosen is the value (``chosen_region``)."""
+
+    name: str
+    id: str
+    root: str
+    chosen: str
+    levels: list[Level]
+
+
+def chosen_region(values: Iterable[str], root: str) -> str:
+    """The region a cascade's selects name, from their values top down: each must lie within the one above it
+    (a lower select still showing a region of the province chosen before is ignored), and a select left at
+    "all" ends the chain. ``""`` when none is chosen; never a region outside ``root``."""
+    chosen = ""
+    for value in values:
+        value = value.strip()
+        if not (value.isdigit() and len(value) in REGION_CODE_LENGTHS) or value == root:
+            break
+        if value == chosen:
+            continue
+        if not region_contains(chosen or root, value):
+            break
+        chosen = value
+    return chosen
+
+
+def cascade(session: Session, root: str | None, chosen: str, *, name: str, id: str, depth: int = 3) -> Cascade:
+    """The cascade below ``root`` with ``chosen`` selected: one select per level down to the first level where
+    nothing is chosen (its options shown, "all" selected), at most ``depth`` levels. Cached lookups only."""
+    levels: list[Level] = []
+    parent = root or ""
+    if root:
+        for _ in range(depth):
+            options = [o for o in children(session, parent) if o[0] != parent]
+            if not options:
+                break
+            selected = next((c for c, _n, _l in options if chosen and region_contains(c, chosen)), "")
+            title = LEVEL_TITLES.get(options[0][2], "下级地区")
+            levels.append(Level(title, [(c, n) for c, n, _l in options], selected))
+            if not selected:
+                break
+            parent = selected
+    return Cascade(name=name, id=id, root=root or "", chosen=chosen, levels=levels)
+
+
+def region_path(session: Session, code: str | None) -> str:
+    """A region's full name, province first (广东省深圳市南山区), from the cached levels above it."""
+    if not code:
+        return ""
+
+    def make() -> str:
+        names: list[str] = []
+        here: str | None = code
+        for _ in range(5):
+            row = session.execute(select(Region.name, Region.parent_code).where(Region.code == here)).first()
+            if row is None:
+                break
+            names.append(row.name)
+            here = row.parent_code
+            if not here:
+                break
+        return "".join(reversed(names)) or code
+
+    return _cached(("region_path", code), make)
+
+
+def names_of(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    return dict(pairs)

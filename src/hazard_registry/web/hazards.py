@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hazard_registry import clock, uploads
 from hazard_registry.auth.models import User
-from hazard_registry.auth.principal import Actor, Role
+from hazard_registry.auth.principal import NATIONAL, Actor, Role
 from hazard_registry.db import DbSession
 from hazard_registry.errors import DomainError, InvalidInput
 from hazard_registry.hazards import schemas
@@ -29,11 +29,11 @@ from hazard_registry.hazards.workflow import PLAN_FIELDS, State
 from hazard_registry.i18n import error_text, label
 from hazard_registry.ledgers import export
 from hazard_registry.reference import service as reference
-from hazard_registry.reference.models import Department, Enterprise, Industry, Region, Sector, StandardClause
+from hazard_registry.reference.models import Department, Enterprise, Industry, StandardClause
 from hazard_registry.supervision import service as supervision
 from hazard_registry.supervision.engine import load_calendar
 from hazard_registry.types import IdPath
-from hazard_registry.web import choices
+from hazard_registry.web import choices, pickers
 from hazard_registry.web.nav import NAV, NavItem
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
 from hazard_registry.workdays import CalendarYearUnknown
@@ -102,13 +102,17 @@ class ListQuery:
     found_from: str = ""
     found_to: str = ""
     q: str = ""
+    enterprise_q: str = ""  # what was typed in the enterprise search box (not a filter)
 
     @classmethod
-    def parse(cls, request: Request) -> ListQuery:
+    def parse(cls, request: Request, actor: Actor) -> ListQuery:
+        """The region is the deepest level of the cascade chosen (``choices.chosen_region``), within the actor's."""
         p = request.query_params
+        single = {k: p.get(k, "").strip() for k in cls.__dataclass_fields__ if k not in ("state", "region")}
         return cls(
             state=[s for s in p.getlist("state") if s in State.__members__],
-            **{k: p.get(k, "").strip() for k in cls.__dataclass_fields__ if k != "state"},
+            region=choices.chosen_region(p.getlist("region"), actor.region_code or NATIONAL),
+            **single,
         )
 
     def filters(self, actor: Actor) -> hazards.HazardFilters:
@@ -148,35 +152,39 @@ class ListQuery:
         return urlencode(pairs)
 
 
-def _filter_choices(session: Session, actor: Actor) -> dict[str, Any]:
-    """What the filter form offers: regions below the actor's, sectors, industries, enterprises in scope."""
+def _filter_choices(session: Session, actor: Actor, query: ListQuery) -> dict[str, Any]:
+    """What the filter form offers: the region cascade below the actor's region, sectors, industries (cached),
+    and the enterprise search (a statement only when something is typed or chosen)."""
     return {
-        "regions": choices.regions_below(session, actor.region_code) if actor.role is not Role.enterprise else [],
+        "regions": pickers.region_cascade(session, actor, [query.region], name="region", id="f-region"),
         "sectors": choices.sectors(session),
         "industries": choices.industries(session),
-        "enterprises": choices.enterprises(session, actor),
+        "enterprise": pickers.enterprise_picker(
+            session, actor, query.enterprise_q, query.enterprise_id, id="f-enterprise"
+        ),
     }
 
 
 @router.get("")
 def hazard_list(request: Request, actor: PageActor, session: DbSession, cursor: str | None = None) -> HTMLResponse:
     today = clock.today_in_china()
-    query = ListQuery.parse(request)
+    query = ListQuery.parse(request, actor)
     error = None
+    names: dict[int, str] = {}
     try:
-        rows, next_cursor = hazards.list_hazards(
+        rows, next_cursor = hazards.list_hazards_named(
             session, actor, query.filters(actor), cursor=cursor, limit=PAGE_SIZE, today=today
         )
-        page = schemas.HazardPage(items=[hazards.to_out(h, actor, today) for h in rows], next_cursor=next_cursor)
+        page = schemas.HazardPage(items=[hazards.to_out(h, actor, today) for h, _ in rows], next_cursor=next_cursor)
+        names = {h.enterprise_id: name for h, name in rows}
     except DomainError as exc:
         page, error = schemas.HazardPage(items=[], next_cursor=None), error_text(exc.code)
-    names = _enterprise_names(session, {h.enterprise_id for h in page.items})
     context = {
         "page": page,
         "query": query,
         "error": error,
         "names": names,
-        "choices": _filter_choices(session, actor),
+        "choices": _filter_choices(session, actor, query),
         "states": [s.value for s in State],
     }
     return render(request, "hazards/list.html", context)
@@ -185,51 +193,38 @@ def hazard_list(request: Request, actor: PageActor, session: DbSession, cursor: 
 @router.get("/export")
 def hazard_export(request: Request, actor: PageActor, format: str = "csv") -> StreamingResponse:
     """Exactly the filtered list, through the ledger export the API serves (ledgers/export.py)."""
-    filters = ListQuery.parse(request).filters(actor)
+    filters = ListQuery.parse(request, actor).filters(actor)
     fmt = "xlsx" if format == "xlsx" else "csv"
     body, media, headers = export.hazard_ledger(request.app.state, actor, filters, fmt, clock.today_in_china())
     return StreamingResponse(body, media_type=media, headers=headers)
-
-
-def _enterprise_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {i: n for i, n in session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids)))}
 
 
 # --- the detail (详情) ----------------------------------------------------------------------------------------
 
 
 def _names(session: Session, h: schemas.HazardOut) -> dict[str, str]:
-    """Names in place of ids: department, people, region (with the regions above it), industry, sector."""
+    """Names in place of ids: department, people (one statement each), and the region (with the regions above
+    it), industry and sector from the cached reference lists."""
+    people = {i for i in (h.officer_id, h.reported_by_id, h.verified_by_id, h.closed_by_id) if i}
     users = {
-        u.id: u.display_name or u.username
-        for u in session.scalars(
-            select(User).where(
-                User.id.in_({i for i in (h.officer_id, h.reported_by_id, h.verified_by_id, h.closed_by_id) if i})
-            )
+        uid: display or username
+        for uid, display, username in session.execute(
+            select(User.id, User.display_name, User.username).where(User.id.in_(people))
         )
     }
-    dept = session.get(Department, h.department_id)
-    industry = session.get(Industry, h.industry_code)
-    sector = session.get(Sector, h.sector_code)
-    chain = []
-    code: str | None = h.region_code
-    while code:
-        region = session.get(Region, code)
-        if region is None:
-            break
-        chain.append(region.name)
-        code = region.parent_code
+    dept = session.scalar(select(Department.name).where(Department.id == h.department_id))
+    industries = choices.names_of(choices.industries(session))
+    sectors = choices.names_of(choices.sectors(session))
+    industry = industries.get(h.industry_code)
     return {
-        "department": dept.name if dept else str(h.department_id),
+        "department": dept or str(h.department_id),
         "officer": users.get(h.officer_id or 0, ""),
         "reporter": users.get(h.reported_by_id or 0, ""),
         "verifier": users.get(h.verified_by_id or 0, ""),
         "closer": users.get(h.closed_by_id or 0, ""),
-        "region": "".join(reversed(chain)) or h.region_code,
-        "industry": f"{industry.name}（{industry.code}）" if industry else h.industry_code,
-        "sector": sector.name if sector else h.sector_code,
+        "region": choices.region_path(session, h.region_code),
+        "industry": f"{industry}（{h.industry_code}）" if industry else h.industry_code,
+        "sector": sectors.get(h.sector_code, h.sector_code),
     }
 
 
@@ -304,12 +299,19 @@ def _clause_groups(
 
 def _report_context(session: Session, actor: Actor, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
     found = _date_or_today(str(values.get("found_at", "")))
-    enterprises = choices.enterprises(session, actor)  # none for an enterprise: it reports for itself
+    picker = pickers.enterprise_picker(  # none for an enterprise: it reports for itself
+        session,
+        actor,
+        str(values.get("enterprise_q", "")),
+        str(values.get("enterprise_id", "")),
+        id="enterprise_id",
+        mode="form",
+    )
     sources = ["self_report"] if actor.role is Role.enterprise else ["inspection", "other"]
     return {
         "values": values,
         "groups": _clause_groups(session, actor, found, "", str(values.get("clause_id", ""))),
-        "enterprises": enterprises,
+        "enterprise": picker,
         "sources": sources,
         "errors": {},
         **extra,
@@ -324,13 +326,16 @@ async def report(
     photos: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     form = await request.form()
-    keys = ("enterprise_id", "clause_id", "title", "description", "location", "found_at", "source")
+    keys = ("enterprise_id", "enterprise_q", "clause_id", "title", "description", "location", "found_at", "source")
     values: dict[str, Any] = {k: str(form.get(k, "")).strip() for k in keys}
     values["production_suspended"] = form.get("production_suspended") == "on"
     now = clock.now()
     try:
         data = schemas.HazardCreate.model_validate(
-            _blank_to_none({**values, **({"enterprise_id": ""} if actor.role is Role.enterprise else {})})
+            _blank_to_none(
+                {k: v for k, v in values.items() if k != "enterprise_q"}
+                | ({"enterprise_id": ""} if actor.role is Role.enterprise else {})
+            )
         )
         hazard = hazards.report(session, actor, data, now)
         _attach_all(request, session, actor, hazard.id, photos, "photo_before", now)

@@ -29,6 +29,7 @@ from hazard_registry.supervision.engine import load_calendar
 from hazard_registry.supervision.models import OPEN_MEASURE_STATES
 from hazard_registry.web.nav import NAV, NavItem
 from hazard_registry.web.pages import PageActor, page_router, render
+from hazard_registry.web.templating import cn_date
 from hazard_registry.workdays import CalendarYearUnknown, WorkCalendar
 
 router = page_router()
@@ -81,7 +82,7 @@ def _measures_panel(session: Session, actor: Actor, today: date) -> Panel | None
         acts = [a for a in supervision.allowed_actions(actor, m) if a != "withdraw"]
         if acts:
             note = "、".join(label("measure_action", a) for a in acts)
-            due = f"，回复期限 {m.response_due.isoformat()}" if m.response_due else ""
+            due = f"，回复期限 {cn_date(m.response_due)}" if m.response_due else ""
             rows.append(PanelRow(f"{label('measure_kind', m.measure)} · {m.reason[:40]}", "/measures", note + due))
     if not rows:
         return None

@@ -23,8 +23,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
-from hazard_registry.auth.deps import actor_for_user
+from hazard_registry.auth.deps import cached_actor
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor
 from hazard_registry.db import DbSession
@@ -76,18 +77,22 @@ def page_router(**kwargs: Any) -> APIRouter:
 
 
 def page_actor(request: Request, session: DbSession) -> Actor:
-    """The signed-in user as the same ``Actor`` the API builds from a bearer token (auth/deps.py)."""
+    """The signed-in user as the same ``Actor`` the API builds from a bearer token, through the same cache
+    (auth/deps.py: no statement while it holds the user). The session's generation is the token's: a password
+    change ends every session, a deactivation clears the cache. The name shown in the top bar is read once
+    per session."""
     data = session_of(request)
-    uid = data.get("uid")
+    uid, gen = data.get("uid"), data.get("gen")
     if not uid:
         raise SignInRequired(expired=request.scope.get("console_session_state") == EXPIRED)
-    user = session.get(User, uid)
-    if user is None or not user.active or user.token_generation != data.get("gen"):
+    actor = cached_actor(session, uid, gen) if isinstance(uid, int) and isinstance(gen, int) else None
+    if actor is None:
         data.clear()  # deactivated or password changed: every session of the user ends, as tokens do
         raise SignInRequired()
-    actor = actor_for_user(session, user)
+    if "name" not in data:
+        data["name"] = session.scalar(select(User.display_name).where(User.id == uid)) or actor.username
     request.state.actor = actor
-    request.state.user_name = user.display_name or user.username
+    request.state.user_name = data["name"]
     return actor
 
 

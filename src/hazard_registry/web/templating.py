@@ -3,7 +3,7 @@ autoescaped, with the catalogue's ``label``/``t`` and China-time date filters av
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +21,30 @@ TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
 
 
-def cn_date(value: date | datetime | None) -> str:
-    """A business date as China writes it: 2026年11月27日 (a datetime is first moved to China's time)."""
-    if value is None:
+def china_time(value: date | datetime | str | None, *, with_time: bool = True) -> str:
+    """Every date and time the console prints, as China writes it on a screen: ``2026-11-28`` for a date,
+    ``2026-11-28 07:30`` for an instant (moved to China's time first; ``with_time=False`` keeps its date). A
+    naive datetime is taken as UTC, as the database hands it back on SQLite."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
-        value = value.astimezone(clock.CHINA).date()
-    return f"{value.year}年{value.month}月{value.day}日"
+        local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(clock.CHINA)
+        return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    return value.strftime("%Y-%m-%d")
 
 
-def cn_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(clock.CHINA)
-    return local.strftime("%Y-%m-%d %H:%M")
+def cn_date(value: date | datetime | str | None) -> str:
+    """A business date (an instant's date in China)."""
+    return china_time(value, with_time=False)
+
+
+def cn_datetime(value: datetime | str | None) -> str:
+    return china_time(value)
 
 
 def static_url(path: str) -> str:
@@ -56,6 +66,7 @@ def _env() -> Environment:
     env.filters.update(
         label=lambda value, kind: i18n.label(kind, value),
         t=i18n.error_text,
+        cn=china_time,
         cn_date=cn_date,
         cn_datetime=cn_datetime,
     )

@@ -18,6 +18,7 @@ from hazard_registry.statistics import filings
 from hazard_registry.statistics.models import Filing
 from hazard_registry.statistics.periods import last_quarter_ended
 from hazard_registry.web.home import HOME_PANELS, Panel, PanelRow
+from hazard_registry.web.templating import cn_date
 
 # The states in which a complaint may wait for its handler (received: to triage; the rest: to handle).
 _WAITING = [State.received.value, *(s.value for s in HANDLING), State.recheck_requested.value]
@@ -37,7 +38,7 @@ def complaints_panel(session: Session, actor: Actor, today: date) -> Panel | Non
     mine.sort(key=lambda pair: (pair[0].handling_due_on or date.max, pair[0].id))
     panel_rows = []
     for c, out in mine[:10]:
-        due = f"办理期限 {c.handling_due_on.isoformat()}" if c.handling_due_on else "待受理"
+        due = f"办理期限 {cn_date(c.handling_due_on)}" if c.handling_due_on else "待受理"
         late = out.handling_overdue or out.reply_overdue
         text = f"{label('complaint_state', c.state)} · {c.title[:40]}"
         panel_rows.append(PanelRow(text, f"/complaints/{c.id}", due + ("（已逾期）" if late else ""), urgent=late))
@@ -82,7 +83,7 @@ def filings_panel(session: Session, actor: Actor, today: date) -> Panel | None:
         if filed is not None:
             return None
         late = today > period.due_on
-        note = f"报送期限 {period.due_on.isoformat()}" + ("（已逾期）" if late else "")
+        note = f"报送期限 {cn_date(period.due_on)}" + ("（已逾期）" if late else "")
         row = PanelRow(f"{period.code} 季报尚未报送", f"/filings?period={period.code}", note, urgent=late)
         return Panel("季报待报", 1, [row], f"/filings?period={period.code}")
     if actor.role is not Role.regulator:

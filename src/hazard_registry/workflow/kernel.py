@@ -34,7 +34,15 @@ from transitions.core import MachineError
 from hazard_registry import clock, rule_machine
 from hazard_registry.auth.principal import Actor
 from hazard_registry.db import flush_versioned
-from hazard_registry.errors import Forbidden, GateFailed, NotFound, PreconditionRequired, VersionConflict, WrongState
+from hazard_registry.errors import (
+    DomainError,
+    Forbidden,
+    GateFailed,
+    NotFound,
+    PreconditionRequired,
+    VersionConflict,
+    WrongState,
+)
 from hazard_registry.workflow.audit import Chain, append
 
 
@@ -61,6 +69,10 @@ class Check:
     holds: Callable[[Actor | None, Any], bool]
     code: str
     detail: str
+    refusal: type[DomainError] = GateFailed  # what a failed guard raises (a failed ``who`` check is a 403)
+
+    def refuse(self) -> DomainError:
+        return self.refusal(self.detail, code=self.code)
 
 
 def no_gate(_ctx: Context) -> None:
@@ -88,8 +100,32 @@ class Transition:
         """The machine's condition: guards, then the payload gate (the state was checked by the machine)."""
         for check in self.guards:
             if not check.holds(ctx.actor, ctx.row):
-                raise GateFailed(check.detail, code=check.code)
+                raise check.refuse()
         self.gate(ctx)
+
+
+@dataclass(frozen=True)
+class SideAction:
+    """Something done to a row that is not a state move (attach a file, ask for a later deadline): who may do it
+    and what must hold, as ``Check``s on the actor and a subject (the row, with whatever else the rule looks
+    at). The service calls ``enforce``; a page shows the action's button when ``allows`` — one rule for both.
+    """
+
+    action: str
+    who: tuple[Check, ...]
+    guards: tuple[Check, ...] = ()
+
+    def allows(self, actor: Actor | None, subject: Any) -> bool:
+        return all(c.holds(actor, subject) for c in (*self.who, *self.guards))
+
+    def enforce(self, actor: Actor | None, subject: Any) -> None:
+        """403 with the first failed ``who`` check's code, else the first failed guard's refusal."""
+        for check in self.who:
+            if not check.holds(actor, subject):
+                raise Forbidden(check.detail, code=check.code)
+        for check in self.guards:
+            if not check.holds(actor, subject):
+                raise check.refuse()
 
 
 @dataclass(frozen=True)
