@@ -1,6 +1,6 @@
 """Imports every mapped class so that ``Base.metadata`` is complete (for Alembic and the drift test)."""
 
-from hazard_registry.auth.models import User
+from hazard_registry.auth.models import OidcClaimRule, OidcLink, OidcNonce, User, UserEvent
 from hazard_registry.complaints.models import (
     Complaint,
     ComplaintAttachment,
@@ -72,6 +72,9 @@ __all__ = [
     "LedgerImportRow",
     "MeasureEvent",
     "Notice",
+    "OidcClaimRule",
+    "OidcLink",
+    "OidcNonce",
     "Region",
     "ReminderRule",
     "Reward",
@@ -82,4 +85,5 @@ __all__ = [
     "SupervisionMeasure",
     "SupervisionTimer",
     "User",
+    "UserEvent",
 ]
