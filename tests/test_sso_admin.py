@@ -7,6 +7,7 @@ import pytest
 
 from tests.factories import PASSWORD
 from tests.oidc.harness import settings_changed
+from tests.test_console import csrf_of, sign_in
 
 
 @pytest.fixture
@@ -91,3 +92,33 @@ def test_a_subject_links_to_one_user_and_the_link_is_audited(client, world):
     link_id = client.get(f"/api/v1/users/{officer}/oidc-links", headers=admin).json()["items"][0]["id"]
     assert client.delete(f"/api/v1/users/{officer}/oidc-links/{link_id}", headers=admin).status_code == 204
     assert client.get(f"/api/v1/users/{officer}/oidc-links", headers=admin).json()["items"] == []
+
+
+def test_an_administrator_links_a_subject_on_the_users_page(client, world):
+    sign_in(client, "admin")
+    officer = world.ids["officer"]
+    page = client.get(f"/admin/users/{officer}")
+    assert "统一身份认证账号" in page.text and "尚未关联" in page.text
+    with settings_changed(client.app, oidc_issuer="https://idp.example.gov.cn", oidc_client_id="hazard"):
+        r = client.post(
+            f"/admin/users/{officer}/oidc-links",
+            data={"subject": "zhang-001", "csrf_token": csrf_of(page.text)},
+            follow_redirects=True,
+        )
+    assert r.status_code == 200 and "已关联统一身份认证账号" in r.text
+    assert "zhang-001" in r.text and "https://idp.example.gov.cn" in r.text and "管理员关联" in r.text
+    # the same subject on another user: refused in Chinese, on the page
+    other = client.get(f"/admin/users/{world.ids['officer2']}")
+    r = client.post(
+        f"/admin/users/{world.ids['officer2']}/oidc-links",
+        data={"subject": "zhang-001", "issuer": "https://idp.example.gov.cn", "csrf_token": csrf_of(other.text)},
+    )
+    assert r.status_code == 409 and "该统一身份认证账号已关联其他用户" in r.text
+    link_id = client.get(f"/api/v1/users/{officer}/oidc-links", headers=world.headers(client, "admin")).json()
+    link_id = link_id["items"][0]["id"]
+    r = client.post(
+        f"/admin/users/{officer}/oidc-links/{link_id}/delete",
+        data={"csrf_token": csrf_of(client.get(f"/admin/users/{officer}").text)},
+        follow_redirects=True,
+    )
+    assert "已解除关联" in r.text and "zhang-001" not in r.text

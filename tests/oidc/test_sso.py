@@ -4,6 +4,7 @@ nobody mapped, a deactivated account — and the claim rule that makes an accoun
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -178,3 +179,40 @@ def test_a_claim_rule_makes_an_account_with_exactly_its_rights(sso, live_url, cl
     with httpx.Client(base_url=live_url) as http:
         r = http.get(to_callback(http, f"{live_url}{AUTHORIZE}", "zhang"))
     assert r.status_code == 403 and r.json()["code"] == "oidc_subject_unmapped"
+
+
+def test_an_account_made_by_rules_follows_the_claims_at_every_sign_in(sso, oidc_provider, live_url, client, world):
+    admin = world.headers(client, "admin")
+    org = {"claim": "org_code", "op": "equals", "value": "NS-YJ"}
+    closers = {"conditions": [org, {"claim": "groups", "op": "contains", "value": "closers"}], "can_close": True}
+    desk = {"conditions": [org, {"claim": "groups", "op": "contains", "value": "desk"}], "can_take_complaints": True}
+    for rule in (closers, desk):
+        body = rule | {"role": "regulator", "department_code": "T-NS-YJ"}
+        assert client.post("/api/v1/auth/oidc/rules", json=body, headers=admin).status_code == 201
+
+    def sign_in_as_erin() -> dict:
+        with httpx.Client(base_url=live_url) as http:
+            r = http.get(to_callback(http, f"{live_url}{AUTHORIZE}", "erin"))
+        assert r.status_code == 200, r.text
+        return _signed_in_as(live_url, r.json()["access_token"])
+
+    config = json.loads(oidc_provider.config_path.read_text(encoding="utf-8"))
+    original = config["accounts"]["erin"]
+    try:
+        config["accounts"]["erin"] = original | {"groups": ["desk"]}
+        oidc_provider.config_path.write_text(json.dumps(config), encoding="utf-8")
+        me = sign_in_as_erin()
+        assert (me["can_close"], me["can_take_complaints"]) == (False, True)
+
+        config["accounts"]["erin"] = original | {"groups": ["closers"]}  # moved to the closing team
+        oidc_provider.config_path.write_text(json.dumps(config), encoding="utf-8")
+        again = sign_in_as_erin()
+        assert again["id"] == me["id"]
+        assert (again["can_close"], again["can_take_complaints"]) == (True, False)
+    finally:
+        config["accounts"]["erin"] = original
+        oidc_provider.config_path.write_text(json.dumps(config), encoding="utf-8")
+    events = client.get(f"/api/v1/users/{me['id']}/events", headers=admin).json()["items"]
+    applied = [e for e in events if e["action"] == "rule_applied"]
+    assert applied and applied[-1]["data"]["changed"] == {"can_close": True, "can_take_complaints": False}
+    assert any(e["action"] == "rights_withdrawn" and e["data"]["rights"] == ["can_take_complaints"] for e in events)

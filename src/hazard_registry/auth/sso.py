@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth import schemas
@@ -31,6 +31,7 @@ from hazard_registry.auth.service import get_user, place, require_manages
 from hazard_registry.db import add_unique
 from hazard_registry.errors import Conflict, Forbidden, NotFound, Unauthorized
 
+NONCES_KEPT = timedelta(days=7)  # longer than HAZARD_CONSOLE_SESSION_MINUTES may sensibly be
 RULE_FIELDS = ("role", "enterprise_id", "department_id", "region_code", "can_close", "can_take_complaints")
 RULE_RIGHTS = ("can_close", "can_take_complaints")
 
@@ -40,6 +41,8 @@ RULE_RIGHTS = ("can_close", "can_take_complaints")
 
 def consume_nonce(session: Session, nonce: str, now: datetime) -> None:
     """Mark the sign-in's nonce used; a second use (a replayed answer) is refused."""
+    # Nonces older than any session can be are of no more use: a cookie that old is refused by its signature.
+    session.execute(delete(OidcNonce).where(OidcNonce.used_at < now - NONCES_KEPT))
     digest = hashlib.sha256(nonce.encode()).hexdigest()
     replayed = Unauthorized(
         "该登录请求已使用过，请重新登录 (this sign-in answer was already used: replay refused)", code="oidc_replayed"
