@@ -122,3 +122,27 @@ def test_an_administrator_links_a_subject_on_the_users_page(client, world):
         follow_redirects=True,
     )
     assert "已解除关联" in r.text and "zhang-001" not in r.text
+
+
+def test_an_administrator_sets_and_retires_a_claim_rule_in_the_console(client, world):
+    sign_in(client, "admin")
+    page = client.get("/admin/sso")
+    assert page.status_code == 200 and "尚无规则" in page.text
+    form = {
+        "equals_claim": "org_code",
+        "equals_value": "NS-YJ",
+        "contains_claim": "groups",
+        "contains_value": "closers",
+    }
+    form |= {"role": "regulator", "department_code": "T-NS-YJ", "can_close": "on", "csrf_token": csrf_of(page.text)}
+    r = client.post("/admin/sso", data=form, follow_redirects=True)
+    assert "已新增映射规则" in r.text
+    assert "org_code 等于 NS-YJ，且 groups 包含 closers" in r.text and "南山区应急管理局" in r.text
+    rule = client.get("/api/v1/auth/oidc/rules", headers=world.headers(client, "admin")).json()["items"][0]
+    assert (rule["role"], rule["can_close"], rule["can_take_complaints"]) == ("regulator", True, False)
+    # another region's department: refused in Chinese, what was typed kept
+    page = client.get("/admin/sso")
+    r = client.post("/admin/sso", data=form | {"department_code": "T-FT-YJ", "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 403 and "不在您的管辖地区内" in r.text and 'value="T-FT-YJ"' in r.text
+    r = client.post(f"/admin/sso/{rule['id']}/retire", data={"csrf_token": csrf_of(page.text)}, follow_redirects=True)
+    assert "已停用" in r.text

@@ -29,6 +29,7 @@ from hazard_registry.web import (
     home,
     measures,
     public,
+    sso,
     waiting,
 )
 from hazard_registry.web.pages import CsrfFailed, SignInRequired, render, sign_in_redirect
@@ -52,6 +53,7 @@ PAGE_ROUTERS = [
     complaints.router,
     filings.router,
     admin.router,
+    sso.router,
     public.router,
     documents.router,
     public.api,  # the public desk's regions lookup (an API route: problem+json, in the OpenAPI document)
