@@ -66,7 +66,7 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_oidc_links_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_links")),
-        sa.UniqueConstraint("issuer", "subject", name=op.f("uq_oidc_links_issuer")),
+        sa.UniqueConstraint("issuer", "subject", name=op.f("uq_oidc_links_issuer_subject")),
     )
     with op.batch_alter_table("oidc_links", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_oidc_links_user_id"), ["user_id"], unique=False)
