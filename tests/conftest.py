@@ -27,6 +27,9 @@ from hazard_registry.migrate import upgrade
 from tests.factories import World, make_world
 from tests.guards import guard_off
 
+# The single sign-on tests set themselves aside without node/npm, and say so once (tests/oidc/harness.py).
+from tests.oidc.harness import pytest_collection_modifyitems, pytest_terminal_summary  # noqa: F401
+
 PG_URL = os.environ.get("HAZARD_TEST_DATABASE_URL")
 
 # HAZARD_TEST_NOW=2026-11-27T23:30:00Z runs the whole suite with the clock started at that instant (it
@@ -53,6 +56,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 # What tests write; wiped after each test (reference data and the world stay).
 MUTABLE = [
+    "oidc_links",
+    "oidc_claim_rules",
+    "oidc_nonces",
     "document_services",
     "notices",
     "self_inspections",

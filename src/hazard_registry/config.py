@@ -131,12 +131,40 @@ class Settings(BaseSettings):
     notice_max_attempts: int = Field(8, ge=1)
     notice_backoff_seconds: int = Field(60, ge=1)
     notice_lease_seconds: int = Field(300, ge=1)
+    # Single sign-on (OpenID Connect, auth/oidc.py): on when the issuer is set. The discovery document is read
+    # from <issuer>/.well-known/openid-configuration; our redirect URIs to register at the provider are
+    # <site>/login/oidc/callback (the console) and <site>/api/v1/auth/oidc/callback (API clients).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid profile email"
+    # The claim that names the user at the provider; a link is (issuer, that claim's value).
+    oidc_subject_claim: str = "sub"
+    # The provider's name on the sign-in button: 使用统一身份认证登录 (<name>).
+    oidc_display_name: str = "统一身份认证"
+    # Roles that may not sign in with a password (comma-separated: enterprise, regulator, admin); they sign
+    # in through the provider only. /auth/token and the console's /login answer 403 password_login_disabled.
+    password_login_disabled_roles: str = ""
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
         if self.notice_webhook_url and not self.notice_webhook_secret:
             raise ValueError("HAZARD_NOTICE_WEBHOOK_URL needs HAZARD_NOTICE_WEBHOOK_SECRET to sign its requests")
         return self
+
+    @model_validator(mode="after")
+    def _oidc_needs_a_client(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("HAZARD_OIDC_ISSUER needs HAZARD_OIDC_CLIENT_ID")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def password_login_disabled_for(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.password_login_disabled_roles.split(",") if r.strip())
 
     @property
     def sweeps_in_serve(self) -> bool:

@@ -91,6 +91,12 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
+class UpstreamUnavailable(DomainError):
+    """A service we depend on (the OpenID provider) cannot be reached or answers nonsense: retry later."""
+
+    status, code, title = 503, "upstream_unavailable", "Upstream service unavailable"
+
+
 class DatabaseUnavailable(DomainError):
     """The database cannot be reached (down, restarting, connection lost): the request may be retried."""
 

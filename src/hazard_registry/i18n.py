@@ -349,6 +349,32 @@ ERRORS: dict[str, Pair] = {
     "username_taken": ("用户名已被占用", "Username taken"),
     "user_not_found": ("未找到该用户", "User not found"),
     "region_forbidden": ("不在您的管辖地区内", "Outside your region"),
+    "password_login_disabled": (
+        "您的角色须使用统一身份认证登录，不能使用密码登录",
+        "Password sign-in is switched off for your role: sign in through single sign-on",
+    ),
+    "account_deactivated": ("账号已停用，请联系管理员", "The account is deactivated"),
+    # Single sign-on (auth/oidc.py, auth/sso.py)
+    "oidc_not_configured": ("未启用统一身份认证", "Single sign-on is not configured"),
+    "upstream_unavailable": ("依赖的外部服务暂时无法访问，请稍后重试", "An upstream service is unavailable"),
+    "oidc_provider_unavailable": (
+        "统一身份认证服务暂时无法访问，请稍后重试",
+        "The identity provider cannot be reached; retry shortly",
+    ),
+    "oidc_state_invalid": (
+        "登录请求已失效，请重新登录",
+        "The sign-in request expired or does not match; sign in again",
+    ),
+    "oidc_replayed": ("该登录请求已使用过，请重新登录", "This sign-in answer was already used"),
+    "oidc_failed": ("统一身份认证未完成登录，请重试", "The identity provider did not complete the sign-in"),
+    "oidc_token_invalid": ("统一身份认证的身份令牌无效或已过期，请重新登录", "The ID token is invalid or expired"),
+    "oidc_subject_unmapped": (
+        "您的统一身份认证账号尚未开通本系统权限，请联系管理员",
+        "No account is linked to your single sign-on identity; ask an administrator",
+    ),
+    "oidc_link_exists": ("该统一身份认证账号已关联其他用户", "This identity is linked to another user already"),
+    "oidc_link_not_found": ("未找到该关联", "Link not found"),
+    "oidc_rule_not_found": ("未找到该映射规则", "Claim rule not found"),
     # Reference data
     "region_not_found": ("未找到该行政区划", "Region not found"),
     "region_invalid": ("行政区划代码无效", "Invalid region code"),

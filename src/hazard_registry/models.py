@@ -1,6 +1,6 @@
 """Imports every mapped class so that ``Base.metadata`` is complete (for Alembic and the drift test)."""
 
-from hazard_registry.auth.models import User
+from hazard_registry.auth.models import OidcClaimRule, OidcLink, OidcNonce, User, UserEvent
 from hazard_registry.complaints.models import (
     Complaint,
     ComplaintAttachment,
@@ -75,6 +75,9 @@ __all__ = [
     "Notice",
     "Partner",
     "PartnerRegion",
+    "OidcClaimRule",
+    "OidcLink",
+    "OidcNonce",
     "Region",
     "ReminderRule",
     "Reward",
@@ -86,4 +89,5 @@ __all__ = [
     "SupervisionMeasure",
     "SupervisionTimer",
     "User",
+    "UserEvent",
 ]

@@ -25,11 +25,16 @@ from hazard_registry import errors
 
 PACKAGE = Path(__file__).parent
 WRITES = {"post", "put", "patch", "delete"}
-AUTHENTICATES = {"login"}  # operations without a token that answer 401 themselves
 # Paths that answer errors in their own specification's format and declare them themselves (open311/router.py).
 OWN_ERROR_FORMAT = ("/open311/",)
 # Their sources: the codes raised there are answered only in that format, so they are not listed for the others.
 OWN_ERROR_SOURCES = ("open311/router.py", "open311/service.py")
+AUTHENTICATES = {"login", "oidc_callback", "receive_upward_report"}  # without a token, answer 401 themselves
+# … and refuse some who authenticated (password sign-in switched off for the role; an unmapped or deactivated
+# single sign-on subject).
+REFUSES = {"login", "oidc_callback"}
+# Single sign-on answers 404 when it is not configured.
+CONFIGURED = {"oidc_authorize", "oidc_callback"}
 TITLES = {
     400: "请求格式错误 Malformed request",
     401: "未登录或令牌无效 Not authenticated",
@@ -91,6 +96,10 @@ def statuses_of(method: str, op: dict[str, Any]) -> set[int]:
         out |= {401, 403}
     if op.get("operationId") in AUTHENTICATES:
         out.add(401)  # wrong credentials
+    if op.get("operationId") in REFUSES:
+        out.add(403)
+    if op.get("operationId") in CONFIGURED:
+        out.add(404)
     if any(p.get("in") == "path" for p in params) or "x-complaint-receipt" in headers or body:
         out.add(404)  # the resource named, or a record the body refers to (an enterprise, a clause)
     if "x-complaint-receipt" in headers or (method == "post" and not op.get("security")):

@@ -75,3 +75,66 @@ class UserEventOut(BaseModel):
     )
     data: dict[str, Any]
     at: datetime
+
+
+# --- single sign-on (auth/sso.py) -------------------------------------------------------------------------------
+
+ClaimName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ClaimValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+class OidcLinkCreate(Input):
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] = Field(
+        description="The provider's name for the person (the value of HAZARD_OIDC_SUBJECT_CLAIM, by default sub)"
+    )
+    issuer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] | None = Field(
+        None, description="Default: the configured provider (HAZARD_OIDC_ISSUER)"
+    )
+
+
+class OidcLinkOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    issuer: str
+    subject: str
+    user_id: int
+    rule_id: int | None = Field(description="The claim rule that made the account; None: linked by an administrator")
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+class ClaimCondition(Input):
+    claim: ClaimName
+    op: Literal["equals", "contains"] = Field(
+        description="equals: the claim is this value; contains: the claim is a list holding this value"
+    )
+    value: ClaimValue
+
+
+class OidcRuleCreate(Input):
+    """Who signs in with these claims, and as what: exactly this role, place and these rights (the right to
+    approve identity reveals is never given by a rule: an administrator grants it to a person)."""
+
+    conditions: list[ClaimCondition] = Field(min_length=1, max_length=10, description="All must hold")
+    role: Literal["enterprise", "regulator", "admin"]
+    enterprise_uscc: str | None = Field(None, description="For role enterprise")
+    department_code: str | None = Field(None, description="For role regulator")
+    region_code: RegionCode | None = Field(None, description="For role admin")
+    can_close: bool = False
+    can_take_complaints: bool = False
+
+
+class OidcRuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conditions: list[dict[str, Any]]
+    role: str
+    region_code: str
+    enterprise_id: int | None
+    department_id: int | None
+    can_close: bool
+    can_take_complaints: bool
+    active: bool
+    created_at: datetime

@@ -32,11 +32,18 @@ CONTROL_EVENTS = ("created", "password_reset")
 LINK_EVENTS = (*CONTROL_EVENTS, "rights_granted")
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
+def authenticate(session: Session, username: str, password: str, disabled_roles: frozenset[str] = frozenset()) -> User:
+    """The user of a right username and password. A role in ``disabled_roles`` (HAZARD_PASSWORD_LOGIN_DISABLED_
+    ROLES) signs in through single sign-on only: 403, told only to whoever knows the password."""
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(password, user.password_hash if user else None)
     if user is None or not ok or not user.active:
         raise Unauthorized("wrong username or password", code="invalid_credentials")
+    if user.role in disabled_roles:
+        raise Forbidden(
+            f"该角色须使用统一身份认证登录 (password sign-in is switched off for the role {user.role})",
+            code="password_login_disabled",
+        )
     return user
 
 
@@ -53,7 +60,7 @@ def _event(session: Session, user: User, actor: Actor, action: str, **data: Any)
     session.add(UserEvent(user_id=user.id, actor_id=actor.user_id, action=action, data=data, at=clock.now()))
 
 
-def _require_manages(actor: Actor, role: str, region_code: str) -> None:
+def require_manages(actor: Actor, role: str, region_code: str) -> None:
     """``actor`` may manage a user of ``role`` in ``region_code``: in its region, and below it if an admin."""
     require_in_admin_region(actor, region_code)
     if actor.role is Role.system or role != Role.admin:
@@ -67,6 +74,44 @@ def _require_manages(actor: Actor, role: str, region_code: str) -> None:
         )
 
 
+def place(
+    session: Session, actor: Actor, data: schemas.UserCreate | schemas.OidcRuleCreate
+) -> tuple[int | None, int | None, str]:
+    """(enterprise id, department id, region) of an account of ``data.role`` — an enterprise user's enterprise,
+    a regulator's department, an administrator's region — once ``actor`` may manage such an account there and
+    the rights asked for suit the role. Account creation and single sign-on's claim rules both ask it."""
+    enterprise_id = department_id = None
+    if data.role == Role.enterprise:
+        if not data.enterprise_uscc:
+            raise _invalid("enterprise_uscc", "an enterprise user needs its enterprise's credit code")
+        stmt = select(Enterprise).where(Enterprise.uscc == data.enterprise_uscc.upper())
+        if actor.role is not Role.system:
+            # One answer for "unknown" and "someone else's": the credit codes of other regions are not told.
+            stmt = stmt.where(region_within(Enterprise.region_code, actor.region_code or "-"))
+        ent = session.scalar(stmt)
+        if ent is None:
+            raise _invalid("enterprise_uscc", "本辖区无此统一社会信用代码的企业 (no such enterprise in your region)")
+        enterprise_id, region_code = ent.id, ent.region_code
+    elif data.role == Role.regulator:
+        if not data.department_code:
+            raise _invalid("department_code", "a regulator needs a department")
+        dept = session.scalar(select(Department).where(Department.code == data.department_code))
+        if dept is None:
+            raise _invalid("department_code", "no such department")
+        department_id, region_code = dept.id, dept.region_code
+    else:
+        if not data.region_code:
+            raise _invalid("region_code", "an administrator needs a region")
+        region_code = known_region(session, data.region_code).code
+    if data.can_close and data.role != Role.regulator:
+        raise _invalid("can_close", "only regulators hold closing authority")
+    for right in ("can_reveal_identity", "can_take_complaints"):
+        if getattr(data, right, False) and data.role == Role.enterprise:
+            raise _invalid(right, "enterprise users never handle complaints")
+    require_manages(actor, data.role, region_code)
+    return enterprise_id, department_id, region_code
+
+
 def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> User:
     check_password(data.password, data.username)
     user = User(
@@ -78,38 +123,11 @@ def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> Use
         can_close=False,
         created_by_id=actor.user_id,
     )
-    if data.role == Role.enterprise:
-        if not data.enterprise_uscc:
-            raise _invalid("enterprise_uscc", "an enterprise user needs its enterprise's credit code")
-        stmt = select(Enterprise).where(Enterprise.uscc == data.enterprise_uscc.upper())
-        if actor.role is not Role.system:
-            # One answer for "unknown" and "someone else's": the credit codes of other regions are not told.
-            stmt = stmt.where(region_within(Enterprise.region_code, actor.region_code or "-"))
-        ent = session.scalar(stmt)
-        if ent is None:
-            raise _invalid("enterprise_uscc", "本辖区无此统一社会信用代码的企业 (no such enterprise in your region)")
-        user.enterprise_id, user.region_code = ent.id, ent.region_code
-    elif data.role == Role.regulator:
-        if not data.department_code:
-            raise _invalid("department_code", "a regulator needs a department")
-        dept = session.scalar(select(Department).where(Department.code == data.department_code))
-        if dept is None:
-            raise _invalid("department_code", "no such department")
-        user.department_id, user.region_code = dept.id, dept.region_code
-        user.can_close = data.can_close
-    else:
-        if not data.region_code:
-            raise _invalid("region_code", "an administrator needs a region")
-        user.region_code = known_region(session, data.region_code).code
-    if data.can_close and data.role != Role.regulator:
-        raise _invalid("can_close", "only regulators hold closing authority")
+    user.enterprise_id, user.department_id, user.region_code = place(session, actor, data)
+    user.can_close = data.can_close
     for right in ("can_reveal_identity", "can_take_complaints"):
         if getattr(data, right):
-            if data.role == Role.enterprise:
-                raise _invalid(right, "enterprise users never handle complaints")
             setattr(user, right, True)
-    assert user.region_code is not None
-    _require_manages(actor, data.role, user.region_code)
     if data.can_reveal_identity:
         _require_separate_granter(session, actor, None)
     add_unique(session, user, Conflict(f"username {data.username} is taken", code="username_taken"))
@@ -158,7 +176,7 @@ def update_user(session: Session, actor: Actor, user_id: int, data: schemas.User
             )
     else:
         assert user.region_code is not None
-        _require_manages(actor, user.role, user.region_code)
+        require_manages(actor, user.role, user.region_code)
     if values.get("can_close") and user.role != Role.regulator:
         raise _invalid("can_close", "only regulators hold closing authority")
     for right in ("can_reveal_identity", "can_take_complaints"):

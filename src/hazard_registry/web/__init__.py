@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from hazard_registry.auth.router import OIDC_SESSION_PATHS
 from hazard_registry.errors import DomainError, VersionConflict
 from hazard_registry.web import (
     admin,
@@ -30,6 +31,7 @@ from hazard_registry.web import (
     partners,
     pickers,
     public,
+    sso,
     waiting,
 )
 from hazard_registry.web.pages import CsrfFailed, SignInRequired, render, sign_in_redirect
@@ -55,6 +57,7 @@ PAGE_ROUTERS = [
     filings.router,
     admin.router,
     partners.router,
+    sso.router,
     public.router,
     documents.router,
     public.api,  # the public desk's regions lookup (an API route: problem+json, in the OpenAPI document)
@@ -116,7 +119,11 @@ def install(app: FastAPI) -> None:
     skip = (*API_PREFIXES, "/static/")
     app.add_middleware(PageHeaders, skip_prefixes=("/api/",))
     app.add_middleware(
-        ConsoleSession, secret=secret, max_age_seconds=settings.console_session_minutes * 60, skip_prefixes=skip
+        ConsoleSession,
+        secret=secret,
+        max_age_seconds=settings.console_session_minutes * 60,
+        skip_prefixes=skip,
+        keep_paths=OIDC_SESSION_PATHS,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in PAGE_ROUTERS:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from hazard_registry import clock
 from hazard_registry.auth import schemas as auth_schemas
 from hazard_registry.auth import service as users
+from hazard_registry.auth import sso
 from hazard_registry.auth.deps import require_role
 from hazard_registry.auth.principal import Actor, Role
 from hazard_registry.db import DbSession
@@ -90,9 +91,8 @@ def _user_page(
     request: Request, session: Session, actor: Actor, user_id: int, failure: Failure | None = None
 ) -> HTMLResponse:
     user = users.get_user(session, actor, user_id)
-    return render(
-        request, "admin/user.html", {"u": user, "failure": failure}, status_code=failure.status if failure else 200
-    )
+    context = {"u": user, "failure": failure, "links": sso.list_links(session, actor, user_id)}
+    return render(request, "admin/user.html", context, status_code=failure.status if failure else 200)
 
 
 @router.get("/users/{user_id}")
@@ -116,6 +116,30 @@ def update_user(request: Request, user_id: IdPath, actor: PageActor, session: Db
         if failure is None:
             done = {False: "用户已停用，其登录会话立即失效", True: "用户已启用"}.get(values.get("active"), "已保存")
             return redirect(f"/admin/users/{user_id}", done, request=request)
+    return _user_page(request, session, actor, user_id, failure)
+
+
+@router.post("/users/{user_id}/oidc-links")
+def link_subject(request: Request, user_id: IdPath, actor: PageActor, session: DbSession, data: FormData) -> Response:
+    """统一身份认证: the provider's subject signs in as this user (auth/sso.py)."""
+    admin_actor(actor)
+    body, failure = parse(auth_schemas.OidcLinkCreate, blank_to_none(data))
+    if body is not None:
+        issuer = request.app.state.settings.oidc_issuer
+        _, failure = attempt(session, lambda: sso.link_subject(session, actor, user_id, body, issuer, clock.now()))
+        if failure is None:
+            return redirect(f"/admin/users/{user_id}", "已关联统一身份认证账号", request=request)
+    return _user_page(request, session, actor, user_id, failure)
+
+
+@router.post("/users/{user_id}/oidc-links/{link_id}/delete")
+def unlink_subject(
+    request: Request, user_id: IdPath, link_id: IdPath, actor: PageActor, session: DbSession
+) -> Response:
+    admin_actor(actor)
+    _, failure = attempt(session, lambda: sso.unlink_subject(session, actor, user_id, link_id, clock.now()))
+    if failure is None:
+        return redirect(f"/admin/users/{user_id}", "已解除关联", request=request)
     return _user_page(request, session, actor, user_id, failure)
 
 

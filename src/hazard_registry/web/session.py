@@ -27,14 +27,23 @@ FRESH, VALID, EXPIRED = "fresh", "valid", "expired"
 class ConsoleSession:
     """ASGI middleware: ``scope["session"]`` is the console's session dict, on every path but the API's."""
 
-    def __init__(self, app: ASGIApp, secret: str, max_age_seconds: int, skip_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        secret: str,
+        max_age_seconds: int,
+        skip_prefixes: tuple[str, ...] = (),
+        keep_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.signer = TimestampSigner(secret, salt="hazard-registry.console-session")
         self.max_age = max_age_seconds
         self.skip = skip_prefixes
+        self.keep = keep_paths  # inside a skipped prefix but with the session: the API's single sign-on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.skip):
+        skipped = scope["type"] != "http" or scope["path"].startswith(self.skip)
+        if skipped and not (scope["type"] == "http" and scope["path"] in self.keep):
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
