@@ -26,6 +26,7 @@ from hazard_registry.web import (
     filings,
     hazards,
     home,
+    imports,
     measures,
     public,
     waiting,
@@ -51,6 +52,7 @@ PAGE_ROUTERS = [
     complaints.router,
     filings.router,
     admin.router,
+    imports.router,
     public.router,
     documents.router,
     public.api,  # the public desk's regions lookup (an API route: problem+json, in the OpenAPI document)
