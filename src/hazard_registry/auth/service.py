@@ -160,11 +160,26 @@ def new_user(actor: Actor, data: schemas.UserFields, refs: UserRefs, password_ha
 
 
 def record_created(session: Session, actor: Actor, user: User) -> None:
-    """The created account's events (after it has its id): created, and the rights it was given."""
-    _event(session, user, actor, "created", role=user.role, region_code=user.region_code)
+    session.add_all(UserEvent(**e) for e in created_events(actor, user))
+
+
+def created_events(actor: Actor, user: User) -> list[dict[str, Any]]:
+    """The created account's events (it has its id): created, and the rights it was given."""
+    at = clock.now()
+    created = {"role": user.role, "region_code": user.region_code}
+    events = [{"user_id": user.id, "actor_id": actor.user_id, "action": "created", "data": created, "at": at}]
     granted = [r for r in RIGHTS if getattr(user, r)]
     if granted:
-        _event(session, user, actor, "rights_granted", rights=granted)
+        events.append(
+            {
+                "user_id": user.id,
+                "actor_id": actor.user_id,
+                "action": "rights_granted",
+                "data": {"rights": granted},
+                "at": at,
+            }
+        )
+    return events
 
 
 def _scoped(actor: Actor):

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hazard_registry.auth.principal import Actor, Role
@@ -172,6 +172,19 @@ def rows_by(session: Session, column: Any, keys: Iterable[Any]) -> dict[Any, Any
     for chunk in chunks(sorted(set(keys))):
         out |= {getattr(r, column.key): r for r in session.scalars(select(entity).where(column.in_(chunk)))}
     return out
+
+
+def insert_all(session: Session, key: Any, rows: list[dict[str, Any]]) -> dict[Any, int]:
+    """Insert ``rows`` into ``key``'s table as one executemany (the ORM would send one INSERT per object on
+    SQLite, to learn each id) and read their ids back by ``key``: key → id."""
+    if not rows:
+        return {}
+    entity = key.class_
+    session.execute(insert(entity), rows)
+    ids: dict[Any, int] = {}
+    for chunk in chunks(sorted(r[key.key] for r in rows)):
+        ids |= dict(session.execute(select(key, entity.id).where(key.in_(chunk))).all())  # type: ignore[arg-type]
+    return ids
 
 
 def chunks(values: Iterable[Any], size: int = 500) -> Iterable[list[Any]]:

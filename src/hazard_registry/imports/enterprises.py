@@ -22,7 +22,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from hazard_registry.auth.principal import Actor
 from hazard_registry.errors import DomainError
 from hazard_registry.imports import driver
-from hazard_registry.imports.driver import AdminKind, Batch, chunks, first_rows, reason_of, rows_by, tally
+from hazard_registry.imports.driver import AdminKind, Batch, chunks, first_rows, insert_all, reason_of, rows_by, tally
 from hazard_registry.imports.schemas import RegisterImport, RowResult
 from hazard_registry.imports.tables import Column, RowError, Table, text, to_bool
 from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
@@ -94,7 +94,7 @@ class EnterpriseKind(AdminKind):
         high_risk_sectors = set(session.scalars(select(Sector.code).where(Sector.high_risk.is_(True))))
         existing: dict[str, Enterprise] = rows_by(session, Enterprise.uscc, (p["uscc"] for _, p in rows))
         report = batch.register_report()
-        created: list[tuple[int, Enterprise]] = []
+        created: list[tuple[int, dict[str, Any]]] = []
         for n, p in rows:
             try:
                 self._check(actor, p, regions, industries)
@@ -109,8 +109,7 @@ class EnterpriseKind(AdminKind):
                 high_risk = p["high_risk"]
                 if high_risk is None:
                     high_risk = industries[p["industry_code"]].sector_code in high_risk_sectors
-                ent = Enterprise(**{f: p[f] for f in STORED if f != "high_risk"}, uscc=p["uscc"], high_risk=high_risk)
-                created.append((n, ent))
+                created.append((n, {f: p[f] for f in STORED} | {"uscc": p["uscc"], "high_risk": high_risk}))
                 continue
             try:
                 require_in_admin_region(actor, ent.region_code)
@@ -122,9 +121,9 @@ class EnterpriseKind(AdminKind):
                 setattr(ent, f, p[f])
             outcome = "updated" if changed else "unchanged"
             report.rows.append(RowResult(row=n, key=ent.uscc, outcome=outcome, id=ent.id, changed=changed))
-        session.add_all(ent for _, ent in created)
-        session.flush()  # one batched INSERT for the new enterprises, one versioned UPDATE per changed one
-        report.rows += [RowResult(row=n, key=e.uscc, outcome="created", id=e.id) for n, e in created]
+        session.flush()  # one versioned UPDATE per changed enterprise
+        ids = insert_all(session, Enterprise.uscc, [values for _, values in created])
+        report.rows += [RowResult(row=n, key=v["uscc"], outcome="created", id=ids[v["uscc"]]) for n, v in created]
         report.rows.sort(key=lambda r: r.row)
         report.bad = batch.bad
         return report
