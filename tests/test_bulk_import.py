@@ -258,3 +258,11 @@ def test_users_commit_gives_one_time_passwords_once_and_audits(client, world, db
     events = list(db.scalars(select(UserEvent).where(UserEvent.user_id == reg.id).order_by(UserEvent.id)))
     assert [e.action for e in events][-1] == "rights_withdrawn" and events[-1].data == {"rights": ["can_close"]}
     assert events[-1].actor_id == world.ids["admin_city"]
+
+
+def test_an_import_keeps_the_ledger_imports_limits(client, world, settings):
+    big = csv_file(HEAD, [GOOD[0]]) + b"," * (settings.attachment_max_bytes + 1)
+    r = _post(client, world, "admin", "users", big)
+    assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")
+    r = _post(client, world, "admin", "enterprises", b"PK\x03\x04garbage", name="x.xlsx")
+    assert r.status_code == 422 and r.json()["code"] == "unreadable_file"

@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import date, timedelta
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from hazard_registry import clock
@@ -140,3 +141,12 @@ def test_the_registers_export_imports_back_as_the_same_hazards(app, client, worl
     twice = _post(client, world, "officer", content, name="导出台账.csv").json()
     assert twice["imported"] == [] and len(twice["skipped"]) == 3 and twice["bad"] == []
     assert _kept(_export(client, world, region="440305")[0]) == _kept(exported)
+
+
+def test_the_ledger_template_is_what_the_import_reads(client, world):
+    x = client.get("/api/v1/ledgers/imports/template", headers=world.headers(client, "officer"))
+    assert x.status_code == 200
+    head = [c.value for c in load_workbook(io.BytesIO(x.content)).worksheets[0][1]]
+    assert head[:3] == ["统一社会信用代码", "隐患名称", "隐患描述"] and "来源" in head and "条款号" in head
+    back = _post(client, world, "officer", x.content, name="模板.xlsx", dry_run="true")
+    assert back.status_code == 200 and back.json()["rows_total"] == 0
