@@ -348,6 +348,7 @@ ERRORS: dict[str, Pair] = {
     "role_forbidden": ("您的角色不能进行此操作", "Your role may not do this"),
     "username_taken": ("用户名已被占用", "Username taken"),
     "user_not_found": ("未找到该用户", "User not found"),
+    "region_unknown": ("行政区划代码不存在", "Unknown region"),
     "region_forbidden": ("不在您的管辖地区内", "Outside your region"),
     "password_login_disabled": (
         "您的角色须使用统一身份认证登录，不能使用密码登录",
@@ -447,6 +448,7 @@ ERRORS: dict[str, Pair] = {
     "missing_columns": ("文件缺少必需的列", "Missing columns"),
     "invalid_mapping": ("列对应关系无效", "Invalid column mapping"),
     "too_many_rows": ("文件行数超过上限", "Too many rows"),
+    "import_rejected": ("文件中有错误的行，未导入任何内容", "Some rows are invalid; nothing was imported"),
     # Complaints
     "complaint_not_found": ("未找到该举报", "Complaint not found"),
     "receipt_unknown": ("查询码无效", "Unknown receipt"),

@@ -19,6 +19,7 @@ from hazard_registry.documents.router import router as documents_router
 from hazard_registry.edge import BodyLimit, Liveness, RejectNul
 from hazard_registry.errors import DatabaseUnavailable, install_handlers
 from hazard_registry.hazards.router import router as hazards_router
+from hazard_registry.imports.router import router as imports_router
 from hazard_registry.ledgers.router import router as ledgers_router
 from hazard_registry.notices.router import router as notices_router
 from hazard_registry.open311 import router as open311
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(statistics_router)
     app.include_router(filings_router)
     app.include_router(ledgers_router)
+    app.include_router(imports_router)
     app.include_router(notices_router)
     app.include_router(documents_router)
     app.include_router(open311.partners)

@@ -19,11 +19,12 @@ class Token(BaseModel):
     expires_in: int = Field(description="Seconds")
 
 
-class UserCreate(Input):
+class UserFields(Input):
+    """An account as an administrator describes it (the API's body without the password; a row of an import)."""
+
     __orm__ = User
 
     username: Username
-    password: Password
     role: Literal["enterprise", "regulator", "admin"]
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     email: Email | None = Field(None, description="Where supervision notices reach the user (officers)")
@@ -33,6 +34,10 @@ class UserCreate(Input):
     can_close: bool = Field(False, description="Closing authority (销号), regulators only")
     can_reveal_identity: bool = Field(False, description="May approve revealing a complainant (regulators, admins)")
     can_take_complaints: bool = Field(False, description="May enter hotline/letter/visit complaints")
+
+
+class UserCreate(UserFields):
+    password: Password
 
 
 class UserUpdate(Patch):

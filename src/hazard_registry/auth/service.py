@@ -8,6 +8,8 @@ created and every right granted or withdrawn, password reset and (de)activation 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
@@ -22,8 +24,8 @@ from hazard_registry.auth.security import hash_password, verify_password
 from hazard_registry.db import add_unique
 from hazard_registry.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from hazard_registry.pagination import cut, keyset
-from hazard_registry.reference.models import Department, Enterprise
-from hazard_registry.reference.service import known_region, require_in_admin_region
+from hazard_registry.reference.models import Department, Enterprise, Region
+from hazard_registry.reference.service import require_in_admin_region
 
 RIGHTS = ("can_close", "can_reveal_identity", "can_take_complaints")
 # Events after which one account's holder knows another's password: made it, or set its password.
@@ -74,35 +76,88 @@ def require_manages(actor: Actor, role: str, region_code: str) -> None:
         )
 
 
+def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> User:
+    check_password(data.password, data.username)
+    user = new_user(actor, data, refs_of(session, actor, data), hash_password(data.password))
+    add_unique(session, user, Conflict(f"username {data.username} is taken", code="username_taken"))
+    record_created(session, actor, user)
+    session.flush()
+    return user
+
+
+@dataclass
+class UserRefs:
+    """What accounts refer to, read beforehand (for one account, or for a whole import in a few statements)."""
+
+    enterprises: dict[str, Enterprise] = field(default_factory=dict)  # credit code → enterprise in scope
+    departments: dict[str, Department] = field(default_factory=dict)  # code → department
+    regions: set[str] = field(default_factory=set)  # known region codes
+
+
+def enterprises_in_scope(session: Session, actor: Actor, usccs: Iterable[str]) -> dict[str, Enterprise]:
+    """The enterprises of these credit codes that ``actor`` may give accounts to: one answer for "unknown" and
+    "someone else's" (the credit codes of other regions are not told)."""
+    codes = sorted({u.upper() for u in usccs})
+    out: dict[str, Enterprise] = {}
+    for i in range(0, len(codes), 500):
+        stmt = select(Enterprise).where(Enterprise.uscc.in_(codes[i : i + 500]))
+        if actor.role is not Role.system:
+            stmt = stmt.where(region_within(Enterprise.region_code, actor.region_code or "-"))
+        out |= {e.uscc: e for e in session.scalars(stmt)}
+    return out
+
+
+def departments_by_code(session: Session, codes: Iterable[str]) -> dict[str, Department]:
+    return {d.code: d for d in session.scalars(select(Department).where(Department.code.in_(sorted(set(codes)))))}
+
+
+def refs_of(session: Session, actor: Actor, data: schemas.UserFields | schemas.OidcRuleCreate) -> UserRefs:
+    """What one account refers to (an import reads a whole file's at once)."""
+    refs = UserRefs()
+    if data.role == Role.enterprise and data.enterprise_uscc:
+        refs.enterprises = enterprises_in_scope(session, actor, [data.enterprise_uscc])
+    elif data.role == Role.regulator and data.department_code:
+        refs.departments = departments_by_code(session, [data.department_code])
+    elif data.role == Role.admin and data.region_code:
+        refs.regions = {data.region_code} if session.get(Region, data.region_code) is not None else set()
+    return refs
+
+
 def place(
-    session: Session, actor: Actor, data: schemas.UserCreate | schemas.OidcRuleCreate
+    session: Session, actor: Actor, data: schemas.UserFields | schemas.OidcRuleCreate
 ) -> tuple[int | None, int | None, str]:
-    """(enterprise id, department id, region) of an account of ``data.role`` — an enterprise user's enterprise,
-    a regulator's department, an administrator's region — once ``actor`` may manage such an account there and
-    the rights asked for suit the role. Account creation and single sign-on's claim rules both ask it."""
+    """(enterprise id, department id, region) of an account of ``data.role``, once ``actor`` may manage such an
+    account there and the rights asked for suit the role. Single sign-on's claim rules ask it."""
+    return place_in(actor, data, refs_of(session, actor, data))
+
+
+def place_in(
+    actor: Actor, data: schemas.UserFields | schemas.OidcRuleCreate, refs: UserRefs
+) -> tuple[int | None, int | None, str]:
+    """``place`` with the references read beforehand: an enterprise user's enterprise (in the caller's region),
+    a regulator's department, an administrator's region; the rights the role may hold; the caller's region
+    and level (``require_manages``)."""
     enterprise_id = department_id = None
     if data.role == Role.enterprise:
         if not data.enterprise_uscc:
             raise _invalid("enterprise_uscc", "an enterprise user needs its enterprise's credit code")
-        stmt = select(Enterprise).where(Enterprise.uscc == data.enterprise_uscc.upper())
-        if actor.role is not Role.system:
-            # One answer for "unknown" and "someone else's": the credit codes of other regions are not told.
-            stmt = stmt.where(region_within(Enterprise.region_code, actor.region_code or "-"))
-        ent = session.scalar(stmt)
+        ent = refs.enterprises.get(data.enterprise_uscc.upper())
         if ent is None:
             raise _invalid("enterprise_uscc", "本辖区无此统一社会信用代码的企业 (no such enterprise in your region)")
         enterprise_id, region_code = ent.id, ent.region_code
     elif data.role == Role.regulator:
         if not data.department_code:
             raise _invalid("department_code", "a regulator needs a department")
-        dept = session.scalar(select(Department).where(Department.code == data.department_code))
+        dept = refs.departments.get(data.department_code)
         if dept is None:
             raise _invalid("department_code", "no such department")
         department_id, region_code = dept.id, dept.region_code
     else:
         if not data.region_code:
             raise _invalid("region_code", "an administrator needs a region")
-        region_code = known_region(session, data.region_code).code
+        if data.region_code not in refs.regions:
+            raise _invalid("region_code", f"unknown region {data.region_code}", "region_unknown")
+        region_code = data.region_code
     if data.can_close and data.role != Role.regulator:
         raise _invalid("can_close", "only regulators hold closing authority")
     for right in ("can_reveal_identity", "can_take_complaints"):
@@ -112,31 +167,50 @@ def place(
     return enterprise_id, department_id, region_code
 
 
-def create_user(session: Session, actor: Actor, data: schemas.UserCreate) -> User:
-    check_password(data.password, data.username)
+def new_user(actor: Actor, data: schemas.UserFields, refs: UserRefs, password_hash: str) -> User:
+    """The account ``data`` describes, not yet added: every check of account creation — the role's unit
+    (enterprise in the caller's region, department, region), the rights the role may hold, the caller's
+    region and level (``require_manages``) and who may grant the right to approve identity reveals."""
     user = User(
         username=data.username,
         display_name=data.display_name,
         email=data.email,
         role=data.role,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash,
         can_close=False,
         created_by_id=actor.user_id,
     )
-    user.enterprise_id, user.department_id, user.region_code = place(session, actor, data)
+    user.enterprise_id, user.department_id, user.region_code = place_in(actor, data, refs)
     user.can_close = data.can_close
     for right in ("can_reveal_identity", "can_take_complaints"):
         if getattr(data, right):
             setattr(user, right, True)
-    if data.can_reveal_identity:
-        _require_separate_granter(session, actor, None)
-    add_unique(session, user, Conflict(f"username {data.username} is taken", code="username_taken"))
-    _event(session, user, actor, "created", role=user.role, region_code=user.region_code)
+    if data.can_reveal_identity and actor.role is not Role.system:
+        _refuse_grant_by_creator()  # whoever creates the account knows its password
+    return user
+
+
+def record_created(session: Session, actor: Actor, user: User) -> None:
+    session.add_all(UserEvent(**e) for e in created_events(actor, user))
+
+
+def created_events(actor: Actor, user: User) -> list[dict[str, Any]]:
+    """The created account's events (it has its id): created, and the rights it was given."""
+    at = clock.now()
+    created = {"role": user.role, "region_code": user.region_code}
+    events = [{"user_id": user.id, "actor_id": actor.user_id, "action": "created", "data": created, "at": at}]
     granted = [r for r in RIGHTS if getattr(user, r)]
     if granted:
-        _event(session, user, actor, "rights_granted", rights=granted)
-    session.flush()
-    return user
+        events.append(
+            {
+                "user_id": user.id,
+                "actor_id": actor.user_id,
+                "action": "rights_granted",
+                "data": {"rights": granted},
+                "at": at,
+            }
+        )
+    return events
 
 
 def _scoped(actor: Actor):
@@ -251,8 +325,12 @@ def _require_separate_granter(session: Session, actor: Actor, user: User | None)
     if actor.role is Role.system:
         return
     if user is None or controls(session, actor.user_id, user.id):
-        raise Forbidden(
-            "揭示举报人身份的审批权须由账号创建人以外的管理员授予 (the right to approve identity reveals is granted "
-            "by an administrator other than the one who created the account or set its password)",
-            code="reveal_grant_by_creator",
-        )
+        _refuse_grant_by_creator()
+
+
+def _refuse_grant_by_creator() -> None:
+    raise Forbidden(
+        "揭示举报人身份的审批权须由账号创建人以外的管理员授予 (the right to approve identity reveals is granted "
+        "by an administrator other than the one who created the account or set its password)",
+        code="reveal_grant_by_creator",
+    )

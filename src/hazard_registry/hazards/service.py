@@ -342,13 +342,23 @@ _SOURCES_BY_ROLE = {
     Role.regulator: ("inspection", {"inspection", "other"}),
     Role.system: ("public_report", {"public_report", "inspection", "other", "self_report"}),
 }
+# A regulator entering a district's existing ledger keeps each row's true source (an enterprise's self-report
+# stays one); an enterprise's own ledger holds its self-reports only.
+_ANY_SOURCE = {"self_report", "inspection", "public_report", "other"}
 
 
 def report(
-    session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime, *, from_complaint: bool = False
+    session: Session,
+    actor: Actor,
+    data: schemas.HazardCreate,
+    now: datetime,
+    *,
+    from_complaint: bool = False,
+    imported: bool = False,
 ) -> Hazard:
-    """Enter a hazard in the register (上账); see ``report_detail``."""
-    return _report(session, actor, data, now, from_complaint=from_complaint)[0]
+    """Enter a hazard in the register (上账); see ``report_detail``. ``imported``: a row of an existing ledger
+    (``ledgers.importer``), whose source a regulator records as the ledger gives it."""
+    return _report(session, actor, data, now, from_complaint=from_complaint, imported=imported)[0]
 
 
 def report_detail(session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime) -> schemas.HazardDetail:
@@ -358,7 +368,13 @@ def report_detail(session: Session, actor: Actor, data: schemas.HazardCreate, no
 
 
 def _report(
-    session: Session, actor: Actor, data: schemas.HazardCreate, now: datetime, *, from_complaint: bool = False
+    session: Session,
+    actor: Actor,
+    data: schemas.HazardCreate,
+    now: datetime,
+    *,
+    from_complaint: bool = False,
+    imported: bool = False,
 ) -> tuple[Hazard, Enterprise, StandardClause]:
     """Enter a hazard in the register (上账) in state ``reported``, with its first event.
 
@@ -372,6 +388,8 @@ def _report(
     default_source, allowed_sources = _SOURCES_BY_ROLE[actor.role]
     if from_complaint:
         default_source, allowed_sources = "public_report", {"public_report"}
+    elif imported and actor.role is Role.regulator:
+        allowed_sources = _ANY_SOURCE
     source = data.source or default_source
     if source not in allowed_sources:
         raise InvalidInput(

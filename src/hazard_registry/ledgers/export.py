@@ -40,7 +40,7 @@ from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.hazards.service import HazardFilters, filtered
 from hazard_registry.i18n import labels
-from hazard_registry.reference.models import Enterprise, Region
+from hazard_registry.reference.models import Enterprise, Region, Standard, StandardClause
 from hazard_registry.statistics import schemas as ss
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,10 @@ HAZARD_HEADINGS = [
     "是否逾期",
     "是否停产",
     "销号时间",
+    # What the import needs to take the row back (ledgers/importer.py): the register's file imports as it is.
+    "隐患描述",
+    "判定标准",
+    "条款号",
 ]
 
 
@@ -106,9 +110,14 @@ def hazard_rows(session: Session, actor: Actor, f: HazardFilters, today: date) -
             case((overdue_sql(today), literal("是")), else_=literal("否")),
             case((Hazard.production_suspended, literal("是")), else_=literal("否")),
             _closed_text(is_postgres(session)),
+            Hazard.description,
+            Standard.document_number,
+            StandardClause.number,
         )
         .join_from(Hazard, Enterprise, Enterprise.id == Hazard.enterprise_id)
         .join_from(Hazard, Region, Region.code == Hazard.region_code)
+        .join_from(Hazard, StandardClause, StandardClause.id == Hazard.clause_id)
+        .join_from(StandardClause, Standard, Standard.id == StandardClause.standard_id)
         .order_by(Hazard.id.desc())
         .execution_options(yield_per=BATCH)
     )

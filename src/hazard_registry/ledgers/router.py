@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
-from hazard_registry import clock, uploads
+from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.config import AppSettings
 from hazard_registry.db import DbSession, SessionRoute
-from hazard_registry.errors import InvalidInput, PayloadTooLarge
 from hazard_registry.hazards.router import HazardFiltersQuery
+from hazard_registry.imports.router import add_template_route, mapping_form, run_upload
 from hazard_registry.ledgers import export, importer, schemas
 from hazard_registry.statistics import service as stats
 from hazard_registry.statistics.router import AsOf, Cutoff, Filters, _as_of
@@ -19,10 +18,7 @@ from hazard_registry.statistics.router import AsOf, Cutoff, Filters, _as_of
 router = APIRouter(prefix="/api/v1/ledgers", tags=["ledgers"], route_class=SessionRoute)
 
 Format = Literal["csv", "xlsx"]
-MAPPING_HELP = (
-    'JSON object: a heading of the file → a field, e.g. {"企业信用代码": "enterprise_uscc"}. Unmapped headings '
-    "default to " + json.dumps(importer.FIELDS, ensure_ascii=False)
-)
+LedgerMapping = mapping_form(importer.FIELDS)
 _FILE = {
     200: {
         "content": {export.CSV_TYPE: {}, export.XLSX_TYPE: {}},
@@ -68,6 +64,9 @@ def export_statistics(
     return StreamingResponse(body, media_type=media, headers=headers)
 
 
+add_template_route(router, "/imports/template", "ledger", importer, "ledger_import_template", "hazard ledger's")
+
+
 @router.post(
     "/imports",
     response_model=schemas.ImportReport,
@@ -79,42 +78,9 @@ def import_ledger(
     actor: CurrentActor,
     session: DbSession,
     file: Annotated[UploadFile, File(description="XLSX or CSV, headings in the first row")],
-    mapping: Annotated[
-        str | None,
-        Form(max_length=4000, description=MAPPING_HELP),
-    ] = None,
+    mapping: LedgerMapping = None,
     dry_run: Annotated[bool, Form(description="Check every row and report, creating nothing")] = True,
 ) -> schemas.ImportReport:
-    data = file.file.read(settings.attachment_max_bytes + 1)
-    if len(data) > settings.attachment_max_bytes:
-        raise PayloadTooLarge(f"files are limited to {settings.attachment_max_bytes} bytes")
-    parsed_mapping = _mapping(mapping)
-    report = importer.run(
-        session,
-        actor,
-        filename=uploads.safe_filename(file.filename, "ledger"),
-        data=data,
-        mapping=parsed_mapping,
-        dry_run=dry_run,
-        now=clock.now(),
-        max_rows=settings.import_max_rows,
-        max_unzipped=settings.import_max_unzipped_bytes,
-    )
+    report = run_upload(importer.LEDGER, settings, actor, session, file, mapping, dry_run)
     session.commit()
     return report
-
-
-def _mapping(raw: str | None) -> dict[str, str] | None:
-    if raw is None or not raw.strip():
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise InvalidInput(
-            "mapping must be a JSON object of heading → field",
-            code="invalid_mapping",
-            errors=[{"field": "mapping", "message": "expected a JSON object of strings"}],
-        )
-    return value

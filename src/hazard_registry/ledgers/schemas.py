@@ -2,11 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-
-class BadRow(BaseModel):
-    row: int = Field(description="The row number in the spreadsheet (the heading is row 1)")
-    field: str | None
-    reason: str
+from hazard_registry.imports.schemas import BadRow
 
 
 class SkippedRow(BaseModel):

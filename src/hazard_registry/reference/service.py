@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from datetime import date
 from typing import Any
 
@@ -312,3 +314,35 @@ def add_clause(session: Session, actor: Actor, standard_id: int, data: schemas.C
     clause = StandardClause(standard_id=std.id, number=data.number, title=data.title)
     add_unique(session, clause, Conflict(f"clause {data.number} exists in this standard", code="clause_exists"))
     return clause
+
+
+def _code_key(code: str) -> str:
+    return re.sub(r"\s+", "", code).upper()
+
+
+def standards_by_code(session: Session) -> dict[str, list[Standard]]:
+    """Every edition, by the codes a register cites a standard by: its document number (``GB 35181-2025``,
+    ``应急管理部令第10号``), its family and its title, ignoring spaces and case; editions oldest first.
+    The catalogue is small (tens of families): two statements, whatever the number of rows looking it up."""
+    index: dict[str, list[Standard]] = defaultdict(list)
+    for std in session.scalars(select(Standard).order_by(Standard.effective_from, Standard.id)):
+        for name in {_code_key(std.document_number), _code_key(std.family), _code_key(std.title)}:
+            index[name].append(std)
+    return index
+
+
+def clause_by_number(index: dict[str, list[Standard]], code: str, number: str, day: date) -> StandardClause:
+    """The clause ``number`` of the edition of standard ``code`` in force on ``day`` (the latest such edition
+    when a family is named); refused when the standard is unknown, not in force that day, or lacks the clause."""
+    editions = index.get(_code_key(code))
+    if not editions:
+        raise _field_error("standard_code", f"no determination standard {code}", "standard_not_found")
+    in_force = [s for s in editions if s.in_force_on(day)]
+    if not in_force:
+        raise _field_error("standard_code", f"{code} was not in force on {day}", "clause_not_in_force")
+    wanted = _code_key(number)
+    for std in reversed(in_force):
+        for clause in std.clauses:
+            if _code_key(clause.number) == wanted:
+                return clause
+    raise _field_error("clause_number", f"{code} ({in_force[-1].edition}) has no clause {number}", "clause_not_found")

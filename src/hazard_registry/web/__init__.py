@@ -27,6 +27,7 @@ from hazard_registry.web import (
     filings,
     hazards,
     home,
+    imports,
     measures,
     partners,
     pickers,
@@ -58,6 +59,7 @@ PAGE_ROUTERS = [
     admin.router,
     partners.router,
     sso.router,
+    imports.router,
     public.router,
     documents.router,
     public.api,  # the public desk's regions lookup (an API route: problem+json, in the OpenAPI document)
