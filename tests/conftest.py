@@ -53,6 +53,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 # What tests write; wiped after each test (reference data and the world stay).
 MUTABLE = [
+    "upward_signatures",
+    "upward_reports",
+    "upward_downstream_regions",
+    "upward_downstreams",
+    "upward_pushes",
     "document_services",
     "notices",
     "self_inspections",

@@ -117,12 +117,33 @@ class Settings(BaseSettings):
     notice_max_attempts: int = Field(8, ge=1)
     notice_backoff_seconds: int = Field(60, ge=1)
     notice_lease_seconds: int = Field(300, ge=1)
+    # Upward reporting (upward/): this deployment's id, as the level above registered it; where its region
+    # reports go (the upper deployment's POST /api/v1/upward/reports) and the secret they are signed with
+    # (given by the upper deployment's administrator). Reports travel the notice outbox (channel "upward").
+    deployment_id: str = Field("", pattern=r"^([a-z0-9][a-z0-9._-]{1,63})?$")
+    upward_url: str = ""
+    upward_secret: str = ""
+    # The worker pushes the last quarter's report of each of these regions (comma-separated) this many
+    # working days after the quarter ends (in China); empty regions or no days: only administrators push.
+    upward_regions: str = ""
+    upward_push_after_working_days: int | None = Field(None, ge=0, le=60)
+    # The accepted age of a received report's X-Hazard-Timestamp (either way), in seconds.
+    upward_max_skew_seconds: int = Field(300, ge=1, le=3600)
+    # Fernet keys for the downstream deployments' secrets kept by an upper deployment, comma-separated, newest
+    # first (the first encrypts, all decrypt). Empty means a key generated once into keys_dir.
+    upward_keys: str = ""
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
         if self.notice_webhook_url and not self.notice_webhook_secret:
             raise ValueError("HAZARD_NOTICE_WEBHOOK_URL needs HAZARD_NOTICE_WEBHOOK_SECRET to sign its requests")
+        if self.upward_url and not (self.upward_secret and self.deployment_id):
+            raise ValueError("HAZARD_UPWARD_URL needs HAZARD_UPWARD_SECRET and HAZARD_DEPLOYMENT_ID")
         return self
+
+    @property
+    def upward_region_codes(self) -> list[str]:
+        return [c.strip() for c in self.upward_regions.split(",") if c.strip()]
 
     @property
     def sweeps_in_serve(self) -> bool:
@@ -167,6 +188,12 @@ class Settings(BaseSettings):
         if self.complaint_keys:
             return [k.strip() for k in self.complaint_keys.split(",") if k.strip()]
         return [key_file(self.effective_keys_dir / "complaint-key", lambda: Fernet.generate_key().decode())]
+
+    @property
+    def effective_upward_keys(self) -> list[str]:
+        if self.upward_keys:
+            return [k.strip() for k in self.upward_keys.split(",") if k.strip()]
+        return [key_file(self.effective_keys_dir / "upward-key", lambda: Fernet.generate_key().decode())]
 
 
 def key_file(path: Path, make: Callable[[], str]) -> str:

@@ -28,6 +28,7 @@ from hazard_registry.statistics.router import router as statistics_router
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
+from hazard_registry.upward import router as upward
 from hazard_registry.worker import Worker
 
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ledgers_router)
     app.include_router(notices_router)
     app.include_router(documents_router)
+    upward.install(app)
 
     @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness: the process answers")
     async def health() -> dict[str, str]:

@@ -43,6 +43,7 @@ from hazard_registry.supervision.models import (
     SupervisionMeasure,
     SupervisionTimer,
 )
+from hazard_registry.upward.models import Downstream, DownstreamRegion, Push, ReceivedReport, SeenSignature
 
 __all__ = [
     "Attachment",
@@ -57,6 +58,8 @@ __all__ = [
     "DepartmentSector",
     "DocumentCounter",
     "DocumentService",
+    "Downstream",
+    "DownstreamRegion",
     "Enterprise",
     "EscalationRule",
     "Extension",
@@ -72,10 +75,13 @@ __all__ = [
     "LedgerImportRow",
     "MeasureEvent",
     "Notice",
+    "Push",
+    "ReceivedReport",
     "Region",
     "ReminderRule",
     "Reward",
     "Sector",
+    "SeenSignature",
     "SelfInspection",
     "Standard",
     "StandardClause",

@@ -24,7 +24,8 @@ from hazard_registry import errors
 
 PACKAGE = Path(__file__).parent
 WRITES = {"post", "put", "patch", "delete"}
-AUTHENTICATES = {"login"}  # operations without a token that answer 401 themselves
+AUTHENTICATES = {"login", "receive_upward_report"}  # operations without a token that answer 401 themselves
+SIGNED = {"receive_upward_report"}  # a signature instead of a token: 403 when the signer may not send that
 TITLES = {
     400: "请求格式错误 Malformed request",
     401: "未登录或令牌无效 Not authenticated",
@@ -86,6 +87,8 @@ def statuses_of(method: str, op: dict[str, Any]) -> set[int]:
         out |= {401, 403}
     if op.get("operationId") in AUTHENTICATES:
         out.add(401)  # wrong credentials
+    if op.get("operationId") in SIGNED:
+        out.add(403)
     if any(p.get("in") == "path" for p in params) or "x-complaint-receipt" in headers or body:
         out.add(404)  # the resource named, or a record the body refers to (an enterprise, a clause)
     if "x-complaint-receipt" in headers or (method == "post" and not op.get("security")):

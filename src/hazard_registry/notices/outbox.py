@@ -40,6 +40,7 @@ class Channels:
 
     webhook: bool = False
     email: bool = False
+    upward: bool = False  # not a channel to people: only the deliverer sends it (upward reports)
 
     @classmethod
     def every(cls) -> Channels:
@@ -47,10 +48,19 @@ class Channels:
 
     @classmethod
     def of(cls, settings: Any) -> Channels:
-        return cls(webhook=bool(settings.notice_webhook_url), email=bool(settings.smtp_host))
+        return cls(
+            webhook=bool(settings.notice_webhook_url),
+            email=bool(settings.smtp_host),
+            upward=bool(getattr(settings, "upward_url", "")),
+        )
 
     def enabled(self) -> list[Channel]:
+        """The channels to people that are on (what measures and reminders are queued for)."""
         return [c for c, on in ((Channel.email, self.email), (Channel.webhook, self.webhook)) if on]
+
+    def sendable(self) -> list[Channel]:
+        """Every channel a deliverer with these settings sends: those to people and the upward reports."""
+        return [*self.enabled(), *([Channel.upward] if self.upward else [])]
 
 
 def _blank_to_null(column: Any) -> ColumnElement[Any]:
