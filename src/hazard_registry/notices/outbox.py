@@ -63,6 +63,10 @@ class Channels:
         return [*self.enabled(), *([Channel.upward] if self.upward else [])]
 
 
+# Who hears of a measure (the upper level hears of quarterly reports only: upward/).
+MEASURE_RECIPIENTS = tuple(r for r in RecipientRole if r is not RecipientRole.upper_level)
+
+
 def _blank_to_null(column: Any) -> ColumnElement[Any]:
     return func.nullif(func.trim(column), "")
 
@@ -116,7 +120,7 @@ def enqueue_for_measures(
     ch = union_all(*[select(literal(c.value, String).label("channel")) for c in enabled]).subquery("ch")
     ins = (pg_insert if is_postgres(session) else sqlite_insert)(Notice)
     queued = 0
-    for role in RecipientRole:
+    for role in MEASURE_RECIPIENTS:
         stmt, name, email_col, phone_col = _recipients(role)
         email, phone = _blank_to_null(email_col), _blank_to_null(phone_col)
         reachable = or_(

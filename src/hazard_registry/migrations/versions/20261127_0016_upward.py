@@ -39,7 +39,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["pushed_by_id"], ["users.id"], name=op.f("fk_upward_pushes_pushed_by_id_users")),
         sa.ForeignKeyConstraint(["region_code"], ["regions.code"], name=op.f("fk_upward_pushes_region_code_regions")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_upward_pushes")),
-        sa.UniqueConstraint("region_code", "period", "revision", name=op.f("uq_upward_pushes_region_code")),
+        sa.UniqueConstraint(
+            "region_code", "period", "revision", name=op.f("uq_upward_pushes_region_code_period_revision")
+        ),
     )
     op.create_table(
         "upward_downstreams",
@@ -97,7 +99,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["region_code"], ["regions.code"], name=op.f("fk_upward_reports_region_code_regions")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_upward_reports")),
         sa.UniqueConstraint(
-            "downstream_id", "region_code", "period", "revision", name=op.f("uq_upward_reports_downstream_id")
+            "downstream_id",
+            "region_code",
+            "period",
+            "revision",
+            name=op.f("uq_upward_reports_downstream_id_region_code_period_revision"),
         ),
     )
     op.create_index("ix_upward_reports_period_region", "upward_reports", ["period", "region_code"])
