@@ -15,7 +15,6 @@ import json
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,8 +24,7 @@ import pytest
 import time_machine
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from hazard_registry import clock
 from hazard_registry.auth.principal import SYSTEM
@@ -38,7 +36,7 @@ from hazard_registry.notices.models import Notice
 from hazard_registry.upward import service as upward
 from hazard_registry.upward.models import Downstream, ReceivedReport
 from tests import stats_data
-from tests.conftest import PG_URL, _wipe
+from tests.conftest import _wipe, new_database
 from tests.factories import World, make_world
 from tests.test_console import sign_in
 
@@ -73,18 +71,8 @@ def province_url(app, world) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def district_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second database: an SQLite file, or a second PostgreSQL database beside the suite's."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('district') / 'district.db'}"
-        return
-    server = make_url(PG_URL)
-    name = f"hazard_district_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with new_database(tmp_path_factory, "district") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
