@@ -157,19 +157,23 @@ async def verified_sender(
     )
 
 
-def _receipt(session: DbSession, row: ReceivedReport, duplicate: bool) -> ReceiptOut:
-    return ReceiptOut(
-        id=row.id,
-        deployment_id=row.deployment_id,
-        region_code=row.region_code,
-        period=row.period,
-        revision=row.revision,
-        digest=row.digest,
-        generated_at=row.generated_at,
-        received_at=row.received_at,
-        duplicate=duplicate,
-        counted=service.is_counted(session, row),
-    )
+def _receipts(session: DbSession, rows: list[ReceivedReport], duplicate: bool = False) -> list[ReceiptOut]:
+    counted = service.counted_ids(session, rows)
+    return [
+        ReceiptOut(
+            id=row.id,
+            deployment_id=row.deployment_id,
+            region_code=row.region_code,
+            period=row.period,
+            revision=row.revision,
+            digest=row.digest,
+            generated_at=row.generated_at,
+            received_at=row.received_at,
+            duplicate=duplicate,
+            counted=row.id in counted,
+        )
+        for row in rows
+    ]
 
 
 @router.post(
@@ -195,7 +199,7 @@ def receive_report(
     session.commit()
     if duplicate:
         response.status_code = 200
-    return _receipt(session, row, duplicate)
+    return _receipts(session, [row], duplicate)[0]
 
 
 @router.get("/reports", response_model=Page[ReceiptOut], operation_id="list_upward_reports")
@@ -204,4 +208,4 @@ def list_reports(
 ) -> Page[ReceiptOut]:
     """Reports received from the deployments below, for regions within yours, newest first."""
     rows, next_cursor = service.received_reports(session, actor, period=period, cursor=cursor, limit=limit)
-    return Page[ReceiptOut](items=[_receipt(session, r, False) for r in rows], next_cursor=next_cursor)
+    return Page[ReceiptOut](items=_receipts(session, rows), next_cursor=next_cursor)

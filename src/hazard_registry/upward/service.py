@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select, true
+from sqlalchemy import delete, exists, func, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from hazard_registry.auth.principal import SYSTEM, Actor, Role, on_line, region_contains, region_within
@@ -410,18 +410,20 @@ def receive(
     return row, False
 
 
-def is_counted(session: Session, row: ReceivedReport) -> bool:
-    higher = session.scalar(
-        select(
-            exists().where(
-                ReceivedReport.downstream_id == row.downstream_id,
-                ReceivedReport.region_code == row.region_code,
-                ReceivedReport.period == row.period,
-                ReceivedReport.revision > row.revision,
-            )
-        )
-    )
-    return not higher
+def counted_ids(session: Session, rows: list[ReceivedReport]) -> set[int]:
+    """Which of ``rows`` are the highest revision of their (downstream, region, period): one statement."""
+    if not rows:
+        return set()
+    r = ReceivedReport
+    highest = {
+        (d, code, p): rev
+        for d, code, p, rev in session.execute(
+            select(r.downstream_id, r.region_code, r.period, func.max(r.revision))
+            .where(r.period.in_({x.period for x in rows}), r.region_code.in_({x.region_code for x in rows}))
+            .group_by(r.downstream_id, r.region_code, r.period)
+        ).all()
+    }
+    return {x.id for x in rows if highest.get((x.downstream_id, x.region_code, x.period)) == x.revision}
 
 
 def received_reports(
