@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -59,6 +60,11 @@ MUTABLE = [
     "oidc_links",
     "oidc_claim_rules",
     "oidc_nonces",
+    "upward_signatures",
+    "upward_reports",
+    "upward_downstream_regions",
+    "upward_downstreams",
+    "upward_pushes",
     "document_services",
     "notices",
     "self_inspections",
@@ -90,13 +96,15 @@ MUTABLE = [
 ]
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def new_database(tmp_path_factory: pytest.TempPathFactory, prefix: str) -> Iterator[str]:
+    """An empty database: a temporary SQLite file, or a fresh database on the HAZARD_TEST_DATABASE_URL server
+    (dropped afterwards). A second deployment in a test (tests/test_upward.py) gets its own this way."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp(prefix) / f'{prefix}.db'}"
         return
     server = make_url(PG_URL)
-    name = f"hazard_test_{uuid.uuid4().hex[:10]}"
+    name = f"hazard_{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -104,6 +112,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with new_database(tmp_path_factory, "test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

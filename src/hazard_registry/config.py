@@ -145,11 +145,28 @@ class Settings(BaseSettings):
     # Roles that may not sign in with a password (comma-separated: enterprise, regulator, admin); they sign
     # in through the provider only. /auth/token and the console's /login answer 403 password_login_disabled.
     password_login_disabled_roles: str = ""
+    # Upward reporting (upward/): this deployment's id, as the level above registered it; where its region
+    # reports go (the upper deployment's POST /api/v1/upward/reports) and the secret they are signed with
+    # (given by the upper deployment's administrator). Reports travel the notice outbox (channel "upward").
+    deployment_id: str = Field("", pattern=r"^([a-z0-9][a-z0-9._-]{1,63})?$")
+    upward_url: str = ""
+    upward_secret: str = ""
+    # The worker pushes the last quarter's report of each of these regions (comma-separated) this many
+    # working days after the quarter ends (in China); empty regions or no days: only administrators push.
+    upward_regions: str = ""
+    upward_push_after_working_days: int | None = Field(None, ge=0, le=60)
+    # The accepted age of a received report's X-Hazard-Timestamp (either way), in seconds.
+    upward_max_skew_seconds: int = Field(300, ge=1, le=3600)
+    # Fernet keys for the downstream deployments' secrets kept by an upper deployment, comma-separated, newest
+    # first (the first encrypts, all decrypt). Empty means a key generated once into keys_dir.
+    upward_keys: str = ""
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
         if self.notice_webhook_url and not self.notice_webhook_secret:
             raise ValueError("HAZARD_NOTICE_WEBHOOK_URL needs HAZARD_NOTICE_WEBHOOK_SECRET to sign its requests")
+        if self.upward_url and not (self.upward_secret and self.deployment_id):
+            raise ValueError("HAZARD_UPWARD_URL needs HAZARD_UPWARD_SECRET and HAZARD_DEPLOYMENT_ID")
         return self
 
     @model_validator(mode="after")
@@ -165,6 +182,10 @@ class Settings(BaseSettings):
     @property
     def password_login_disabled_for(self) -> frozenset[str]:
         return frozenset(r.strip() for r in self.password_login_disabled_roles.split(",") if r.strip())
+
+    @property
+    def upward_region_codes(self) -> list[str]:
+        return [c.strip() for c in self.upward_regions.split(",") if c.strip()]
 
     @property
     def sweeps_in_serve(self) -> bool:
@@ -209,6 +230,12 @@ class Settings(BaseSettings):
         if self.complaint_keys:
             return [k.strip() for k in self.complaint_keys.split(",") if k.strip()]
         return [key_file(self.effective_keys_dir / "complaint-key", lambda: Fernet.generate_key().decode())]
+
+    @property
+    def effective_upward_keys(self) -> list[str]:
+        if self.upward_keys:
+            return [k.strip() for k in self.upward_keys.split(",") if k.strip()]
+        return [key_file(self.effective_keys_dir / "upward-key", lambda: Fernet.generate_key().decode())]
 
 
 def key_file(path: Path, make: Callable[[], str]) -> str:

@@ -195,7 +195,11 @@ LABELS: dict[str, dict[str, Pair]] = {
         "sent": ("已发送", "Sent"),
         "dead": ("发送失败", "Dead letter"),
     },
-    "notice_channel": {"webhook": ("接口推送", "Webhook"), "email": ("电子邮件", "E-mail")},
+    "notice_channel": {
+        "webhook": ("接口推送", "Webhook"),
+        "email": ("电子邮件", "E-mail"),
+        "upward": ("逐级上报", "Upward report"),
+    },
     "sector": {
         "hazardous_chemicals": ("危险化学品", "Hazardous chemicals"),
         "industry_trade": ("工贸", "Industry and trade"),
@@ -294,16 +298,46 @@ LABELS: dict[str, dict[str, Pair]] = {
         "take_down": ("撤下/摘牌", "Taken down"),
         "resolve": ("办结", "Resolved"),
         "withdraw": ("撤回", "Withdrawn"),
+        "report": ("上报", "Reported upward"),
     },
     "recipient_role": {
         "enterprise_principal": ("主要负责人", "Principal"),
         "enterprise_controller": ("实际控制人", "Actual controller"),
         "officer": ("经办人员", "Officer"),
         "department_head": ("部门负责人", "Department head"),
+        "upper_level": ("上级部署", "The level above"),
+    },
+    # Upward reporting (逐级上报): where a child region's figures in a report came from
+    "figures_source": {
+        "local": ("本级", "Local"),
+        "received": ("下级上报", "Received"),
+        "mixed": ("本级与下级上报", "Local and received"),
     },
 }
 
 ERRORS: dict[str, Pair] = {
+    # Upward reporting (upward/)
+    "upward_unknown_deployment": ("未登记的下级部署", "Unknown or inactive downstream deployment"),
+    "upward_bad_signature": ("签名校验失败", "The signature does not match"),
+    "upward_stale_timestamp": ("请求时间戳超出允许范围", "The timestamp is outside the accepted window"),
+    "upward_replayed": ("重复使用的签名（疑似重放）", "This signature was already used (replay)"),
+    "upward_region_not_allowed": ("该下级部署无权上报此地区", "The deployment may not report for this region"),
+    "upward_deployment_mismatch": ("报告中的部署标识与请求不符", "The document names another deployment"),
+    "upward_digest_mismatch": ("报告摘要与内容不符", "The digest does not match the content"),
+    "upward_period_not_ended": ("报告期尚未结束", "The period has not ended yet"),
+    "upward_region_has_local_hazards": (
+        "本级已登记该地区本期隐患，不能再接收下级上报",
+        "This deployment holds hazards of the region for the period itself",
+    ),
+    "upward_cutoff_mismatch": (
+        "存量隐患统计截止日期与本级不一致",
+        "The campaign cut-off differs from this deployment's",
+    ),
+    "upward_revision_conflict": ("同一版本号的报告内容不同", "Another document was received with this revision"),
+    "upward_not_configured": ("未配置逐级上报", "Upward reporting is not configured"),
+    "upward_region_taken": ("该地区已登记给其他下级部署", "The region is already registered to a downstream"),
+    "upward_deployment_exists": ("该部署标识已登记", "A downstream with this deployment id exists"),
+    "downstream_not_found": ("未找到该下级部署", "Downstream deployment not found"),
     # Hostile input and a lost database (edge.py, uploads.py, ledgers/importer.py, errors.py)
     "database_unavailable": ("数据库暂时无法访问，请稍后重试", "The database cannot be reached; retry shortly"),
     "image_too_large": ("图片像素过多，请缩小后再上传", "The image has too many pixels"),

@@ -31,6 +31,7 @@ from hazard_registry.supervision import listeners
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
 from hazard_registry.web import security as page_headers
+from hazard_registry.upward import router as upward
 from hazard_registry.worker import Worker
 
 HEALTH = {"status": "ok", "version": __version__}
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents_router)
     app.include_router(open311.partners)
     app.include_router(open311.router)
+    upward.install(app)
 
     @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness: the process answers")
     async def health() -> dict[str, str]:

@@ -44,6 +44,7 @@ from hazard_registry.supervision.models import (
     SupervisionMeasure,
     SupervisionTimer,
 )
+from hazard_registry.upward.models import Downstream, DownstreamRegion, Push, ReceivedReport, SeenSignature
 
 __all__ = [
     "Attachment",
@@ -58,6 +59,8 @@ __all__ = [
     "DepartmentSector",
     "DocumentCounter",
     "DocumentService",
+    "Downstream",
+    "DownstreamRegion",
     "Enterprise",
     "EscalationRule",
     "Extension",
@@ -78,10 +81,13 @@ __all__ = [
     "OidcClaimRule",
     "OidcLink",
     "OidcNonce",
+    "Push",
+    "ReceivedReport",
     "Region",
     "ReminderRule",
     "Reward",
     "Sector",
+    "SeenSignature",
     "SelfInspection",
     "ServiceRequest",
     "Standard",

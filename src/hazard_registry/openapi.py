@@ -35,6 +35,7 @@ AUTHENTICATES = {"login", "oidc_callback", "receive_upward_report"}  # without a
 REFUSES = {"login", "oidc_callback"}
 # Single sign-on answers 404 when it is not configured.
 CONFIGURED = {"oidc_authorize", "oidc_callback"}
+SIGNED = {"receive_upward_report"}  # a signature instead of a token: 403 when the signer may not send that
 TITLES = {
     400: "请求格式错误 Malformed request",
     401: "未登录或令牌无效 Not authenticated",
@@ -100,6 +101,8 @@ def statuses_of(method: str, op: dict[str, Any]) -> set[int]:
         out.add(403)
     if op.get("operationId") in CONFIGURED:
         out.add(404)
+    if op.get("operationId") in SIGNED:
+        out.add(403)
     if any(p.get("in") == "path" for p in params) or "x-complaint-receipt" in headers or body:
         out.add(404)  # the resource named, or a record the body refers to (an enterprise, a clause)
     if "x-complaint-receipt" in headers or (method == "post" and not op.get("security")):

@@ -21,6 +21,7 @@ from hazard_registry.notices.deliver import deliver_due
 from hazard_registry.notices.reminders import queue_reminders
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.engine import run_once
+from hazard_registry.upward.service import auto_push
 
 log = logging.getLogger("hazard_registry.worker")
 
@@ -39,7 +40,8 @@ class Worker:
         self.sweeps = 0
 
     def tick(self) -> None:
-        """One sweep, then the notices that are due (those of this sweep's measures among them)."""
+        """One sweep, the reminders and the quarter's upward reports that are due, then the notices that are due
+        (those of this sweep's measures among them)."""
 
         result = run_once(self.session_factory, self.now(), cutoff=self.settings.campaign_cutoff)
         self.sweeps += 1
@@ -55,6 +57,9 @@ class Worker:
             session.commit()
         if reminded:
             log.info("reminders: %d queued", reminded)
+        pushed = auto_push(self.session_factory, self.settings, self.now())
+        if pushed:
+            log.info("upward reports: %d queued", pushed)
         sent = deliver_due(self.session_factory, self.settings, self.now())
         if sent.sent or sent.retried or sent.dead:
             log.info("notices: %d sent, %d to retry, %d dead", sent.sent, sent.retried, sent.dead)

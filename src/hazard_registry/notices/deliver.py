@@ -208,6 +208,13 @@ def render_reminder(notice: Notice) -> tuple[str, str, dict[str, Any]]:
     return notice.subject, notice.body, payload
 
 
+def render_upward(notice: Notice) -> tuple[str, str, dict[str, Any]]:
+    """An upward report was written when queued (upward.service): its body is the signed document itself."""
+    if notice.subject is None or notice.body is None:
+        raise ValueError("an upward report without its document")
+    return notice.subject, notice.body, json.loads(notice.body)
+
+
 def _cn_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
@@ -219,7 +226,7 @@ def _claim(
     session_factory: sessionmaker[Session], settings: Any, now: datetime, batch: int
 ) -> tuple[int, list[Claimed]]:
     """How many due notices were taken (up to ``batch``), and those of them that are ready to send."""
-    channels = [c.value for c in Channels.of(settings).enabled()]
+    channels = [c.value for c in Channels.of(settings).sendable()]
     if not channels:
         return 0, []
     with session_factory() as session:
@@ -243,7 +250,9 @@ def _claim(
         claimed = []
         for n in notices:
             try:
-                if n.measure_id is None:
+                if n.channel == Channel.upward:
+                    subject, body, payload = render_upward(n)
+                elif n.measure_id is None:
                     subject, body, payload = render_reminder(n)
                 else:
                     subject, body, payload = render(n, facts[n.measure_id])
@@ -255,7 +264,8 @@ def _claim(
                 n.subject, n.body = subject, body
             n.attempts += 1
             n.next_attempt_at = lease
-            payload["subject"], payload["body"] = n.subject, n.body
+            if n.channel != Channel.upward:  # the upward document is sent exactly as it was written
+                payload["subject"], payload["body"] = n.subject, n.body
             claimed.append(
                 Claimed(
                     id=n.id,
@@ -348,6 +358,10 @@ class Sender:
             if not self.settings.notice_webhook_url:
                 return "the webhook is not configured"
             return self._webhook(item, now)
+        if item.channel == Channel.upward:
+            if not self.settings.upward_url:
+                return "upward reporting is not configured"
+            return self._upward(item, now)
         if not self.settings.smtp_host:
             return "SMTP is not configured"
         if not item.address:
@@ -356,26 +370,39 @@ class Sender:
 
     def _webhook(self, item: Claimed, now: datetime) -> str | None:
         s = self.settings
-        if self._http is None:
-            self._http = httpx.Client(timeout=s.notice_webhook_timeout)
         body = json.dumps(item.payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        return self._post(Channel.webhook, s.notice_webhook_url, s.notice_webhook_secret, item, body, now, {})
+
+    def _upward(self, item: Claimed, now: datetime) -> str | None:
+        """The report to the level above: the same signature as the webhook, over the document as written, with
+        this deployment's id so the receiver knows whose secret to check it with."""
+        s = self.settings
+        extra = {"X-Hazard-Deployment": s.deployment_id}
+        return self._post(Channel.upward, s.upward_url, s.upward_secret, item, item.body.encode(), now, extra)
+
+    def _post(
+        self, channel: Channel, url: str, secret: str, item: Claimed, body: bytes, now: datetime, extra: dict[str, str]
+    ) -> str | None:
+        if self._http is None:
+            self._http = httpx.Client(timeout=self.settings.notice_webhook_timeout)
         timestamp = str(int(now.timestamp()))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-Hazard-Notice-Id": item.dedup_key,
             "X-Hazard-Timestamp": timestamp,
-            "X-Hazard-Signature": sign(s.notice_webhook_secret, timestamp, body),
+            "X-Hazard-Signature": sign(secret, timestamp, body),
+            **extra,
         }
         try:
-            resp = self._http.post(s.notice_webhook_url, content=body, headers=headers)
+            resp = self._http.post(url, content=body, headers=headers)
         except httpx.ConnectError as exc:
-            self._down[Channel.webhook] = f"webhook unreachable: {exc}"
-            return self._down[Channel.webhook]
+            self._down[channel] = f"{channel} unreachable: {exc}"
+            return self._down[channel]
         except httpx.HTTPError as exc:
-            return f"webhook: {type(exc).__name__}: {exc}"
+            return f"{channel}: {type(exc).__name__}: {exc}"
         if resp.is_success:
             return None
-        return f"webhook answered HTTP {resp.status_code}: {resp.text[:200]}"
+        return f"{channel} answered HTTP {resp.status_code}: {resp.text[:200]}"
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings

@@ -21,11 +21,13 @@ class NoticeAction(StrEnum):
     resolve = "resolve"
     withdraw = "withdraw"  # only after issue: nobody was told of a proposal
     remind = "remind"  # a reminder before a deadline (no measure: rendered when queued)
+    report = "report"  # a region's quarterly report pushed to the level above (upward/: body is the document)
 
 
 class Channel(StrEnum):
     webhook = "webhook"
     email = "email"
+    upward = "upward"  # the upper deployment's POST /api/v1/upward/reports (HAZARD_UPWARD_URL)
 
 
 class RecipientRole(StrEnum):
@@ -33,6 +35,7 @@ class RecipientRole(StrEnum):
     enterprise_controller = "enterprise_controller"  # 实际控制人
     officer = "officer"  # the hazard's officer (copy)
     department_head = "department_head"  # the head of the department concerned
+    upper_level = "upper_level"  # the deployment of the level above (upward reports)
 
 
 class NoticeStatus(StrEnum):
@@ -48,7 +51,8 @@ class Notice(Base):
     __tablename__ = "notices"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # m{measure}:{action}:{role}:{channel}; reminders r{rule}:{what}{id}:{due}:{role}:{channel}
+    # m{measure}:{action}:{role}:{channel}; reminders r{rule}:{what}{id}:{due}:{role}:{channel};
+    # upward reports u{region}:{period}:{revision}:upward
     dedup_key: Mapped[str] = mapped_column(String(96), unique=True)
     measure_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_measures.id"), index=True)
     action: Mapped[str] = mapped_column(String(16))

@@ -40,6 +40,7 @@ class Channels:
 
     webhook: bool = False
     email: bool = False
+    upward: bool = False  # not a channel to people: only the deliverer sends it (upward reports)
 
     @classmethod
     def every(cls) -> Channels:
@@ -47,10 +48,23 @@ class Channels:
 
     @classmethod
     def of(cls, settings: Any) -> Channels:
-        return cls(webhook=bool(settings.notice_webhook_url), email=bool(settings.smtp_host))
+        return cls(
+            webhook=bool(settings.notice_webhook_url),
+            email=bool(settings.smtp_host),
+            upward=bool(getattr(settings, "upward_url", "")),
+        )
 
     def enabled(self) -> list[Channel]:
+        """The channels to people that are on (what measures and reminders are queued for)."""
         return [c for c, on in ((Channel.email, self.email), (Channel.webhook, self.webhook)) if on]
+
+    def sendable(self) -> list[Channel]:
+        """Every channel a deliverer with these settings sends: those to people and the upward reports."""
+        return [*self.enabled(), *([Channel.upward] if self.upward else [])]
+
+
+# Who hears of a measure (the upper level hears of quarterly reports only: upward/).
+MEASURE_RECIPIENTS = tuple(r for r in RecipientRole if r is not RecipientRole.upper_level)
 
 
 def _blank_to_null(column: Any) -> ColumnElement[Any]:
@@ -106,7 +120,7 @@ def enqueue_for_measures(
     ch = union_all(*[select(literal(c.value, String).label("channel")) for c in enabled]).subquery("ch")
     ins = (pg_insert if is_postgres(session) else sqlite_insert)(Notice)
     queued = 0
-    for role in RecipientRole:
+    for role in MEASURE_RECIPIENTS:
         stmt, name, email_col, phone_col = _recipients(role)
         email, phone = _blank_to_null(email_col), _blank_to_null(phone_col)
         reachable = or_(

@@ -135,16 +135,10 @@ def region_report(
     cutoff: Cutoff,
     period: Annotated[str, Query(pattern=r"^\d{4}(Q[1-4])?$", description="2026Q3 or 2026 (annual)")],
 ) -> schemas.RegionReport:
-    """The same figures as the statistics tables, as of the period's last day, with its months' trend."""
-    p = parse_period(period)
-    months = 3 if p.kind == "quarterly" else 12
-    return schemas.RegionReport(
-        period=p.code,
-        summary=service.summary(session, actor, f, as_of=p.end, cutoff=cutoff),
-        by_region=service.breakdown(session, actor, f, "region", as_of=p.end, cutoff=cutoff),
-        by_sector=service.breakdown(session, actor, f, "sector", as_of=p.end, cutoff=cutoff),
-        trend=service.trend(session, actor, f, as_of=p.end, months=months),
-    )
+    """The same figures as the statistics tables, as of the period's last day, with its months' trend. Child
+    regions reported by a lower deployment (逐级上报) are counted in; `sources` says, per child region, whether
+    its figures are local or received (from which deployment, which revision, when)."""
+    return service.region_report(session, actor, f, parse_period(period), cutoff=cutoff)
 
 
 filings_router = APIRouter(prefix="/api/v1/filings", tags=["filings"], route_class=SessionRoute)

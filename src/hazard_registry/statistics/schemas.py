@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -128,12 +128,36 @@ class Campaign(BaseModel):
     in_time: list[CampaignInTime]
 
 
+class ReceivedRef(BaseModel):
+    """A report received from a lower deployment (逐级上报) whose figures are in this one."""
+
+    deployment_id: str
+    region_code: str
+    period: str
+    revision: int
+    generated_at: datetime
+    received_at: datetime
+
+
+class ChildSource(BaseModel):
+    key: str
+    name: str
+    source: Literal["local", "received", "mixed"] = Field(
+        description="local: this register's hazards; received: reports of a lower deployment; mixed: both"
+    )
+    received: list[ReceivedRef] = Field(default_factory=list)
+
+
 class RegionReport(BaseModel):
     period: str
     summary: Summary
     by_region: Breakdown
     by_sector: Breakdown
+    by_industry: Breakdown
     trend: Trend
+    sources: list[ChildSource] = Field(
+        default_factory=list, description="Where each child region's figures (by_region) came from"
+    )
 
 
 PeriodCode = Annotated[str, StringConstraints(pattern=r"^\d{4}(Q[1-4])?$")]

@@ -52,6 +52,7 @@ from hazard_registry.hazards.overdue import overdue_sql
 from hazard_registry.reference.models import Enterprise, Industry, Region, Sector
 from hazard_registry.statistics import schemas
 from hazard_registry.statistics.periods import Period, quarter_containing
+from hazard_registry.upward import received
 
 
 @dataclass(frozen=True)
@@ -490,3 +491,39 @@ def campaign(
         increment=increment,
         in_time=shares,
     )
+
+
+# --- a region's report to the level above ------------------------------------------------------------------------
+
+
+def region_report(
+    session: Session, actor: Actor, f: StatFilters, period: Period, *, cutoff: date
+) -> schemas.RegionReport:
+    """The same figures as the statistics tables, as of the period's last day, with its months' trend; child
+    regions whose reports a lower deployment sent up (upward.received) are counted with the local ones, and
+    ``sources`` says which child's figures came from where."""
+    months = 3 if period.kind == "quarterly" else 12
+    as_of = period.end
+    local = schemas.RegionReport(
+        period=period.code,
+        summary=summary(session, actor, f, as_of=as_of, cutoff=cutoff),
+        by_region=breakdown(session, actor, f, "region", as_of=as_of, cutoff=cutoff),
+        by_sector=breakdown(session, actor, f, "sector", as_of=as_of, cutoff=cutoff),
+        by_industry=breakdown(session, actor, f, "industry", as_of=as_of, cutoff=cutoff),
+        trend=trend(session, actor, f, as_of=as_of, months=months),
+    )
+    quarters = [p.code for p in quarters_ending(as_of, 1 if period.kind == "quarterly" else 4)]
+    got = received.share(
+        session,
+        actor,
+        region=f.region,
+        sector_code=f.sector_code,
+        industry_code=f.industry_code,
+        enterprise_id=f.enterprise_id,
+        period=period,
+        quarters=quarters,
+    )
+    if not got.sources and not got.trend:
+        return received.merge_report(local, got, {})
+    unnamed = {c for c, _ in got.children} - {r.key for r in local.by_region.rows} - set(got.names)
+    return received.merge_report(local, got, _names(session, "region", sorted(unnamed)))

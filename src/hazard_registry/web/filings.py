@@ -14,8 +14,10 @@ from hazard_registry import clock
 from hazard_registry.auth.principal import Actor, Role
 from hazard_registry.db import DbSession
 from hazard_registry.statistics import filings, schemas
+from hazard_registry.statistics import service as stats
 from hazard_registry.statistics.periods import parse_period, period_to_file
 from hazard_registry.supervision import inspections
+from hazard_registry.upward import received
 from hazard_registry.web.nav import NAV, NavItem
 from hazard_registry.web.page_forms import Failure, FormData, attempt, blank_to_none, parse
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
@@ -63,8 +65,19 @@ def _filing_page(
         today = clock.today_in_china()
         context["status"] = status or ""
         context["list"] = filings.status_list(session, actor, period, today=today, only=status, cursor=after, limit=100)
+        context["report"] = _with_received(session, actor, period, _cutoff(request))
         name = "filings/status.html"
     return render(request, name, context, status_code=failure.status if failure else 200)
+
+
+def _with_received(session: Session, actor: Actor, period: str, cutoff) -> schemas.RegionReport | None:
+    """The region's report for the period when child regions of it were reported by a lower deployment
+    (逐级上报), so the page can show them marked; None (and no report computed) when none was."""
+    p = parse_period(period)
+    quarters = [q.code for q in stats.quarters_ending(p.end, 1 if p.kind == "quarterly" else 4)]
+    if not actor.region_code or not received.counted(session, actor.region_code, quarters):
+        return None
+    return stats.region_report(session, actor, stats.StatFilters(region=actor.region_code), p, cutoff=cutoff)
 
 
 @router.get("/filings")
