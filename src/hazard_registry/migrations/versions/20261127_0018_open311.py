@@ -1,7 +1,7 @@
 """open311: partner platforms of the GeoReport v2 interface, their regions, and the requests they filed
 
-Revision ID: 0016_open311
-Revises: 0015_speed
+Revision ID: 0018_open311
+Revises: 0017_sso
 Create Date: 2026-11-27 21:00:00
 
 A partner's key is kept only as its SHA-256 (``key_hash``). A request is a complaint (channel ``open311``);
@@ -18,8 +18,8 @@ from alembic import op
 
 import hazard_registry.db
 
-revision: str = "0016_open311"
-down_revision: str | None = "0015_speed"
+revision: str = "0018_open311"
+down_revision: str | None = "0017_sso"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """sso: single sign-on (OpenID Connect) — links of provider subjects to users, administrators' claim rules, and
 the nonces already used (a replayed sign-in answer is refused)
 
-Revision ID: 0016_sso
-Revises: 0015_speed
+Revision ID: 0017_sso
+Revises: 0016_speed2
 Create Date: 2026-11-27 21:00:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import hazard_registry.db
 
-revision: str = "0016_sso"
-down_revision: str | None = "0015_speed"
+revision: str = "0017_sso"
+down_revision: str | None = "0016_speed2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

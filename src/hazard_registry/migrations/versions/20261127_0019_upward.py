@@ -1,7 +1,7 @@
 """upward: reports pushed to the level above, the deployments below and the reports received from them
 
-Revision ID: 0016_upward
-Revises: 0015_speed
+Revision ID: 0019_upward
+Revises: 0018_open311
 Create Date: 2026-11-27 21:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import hazard_registry.db
 
-revision: str = "0016_upward"
-down_revision: str | None = "0015_speed"
+revision: str = "0019_upward"
+down_revision: str | None = "0018_open311"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
