@@ -30,8 +30,8 @@ from hazard_registry.statistics.router import router as statistics_router
 from hazard_registry.supervision import listeners
 from hazard_registry.supervision.router import public as public_router
 from hazard_registry.supervision.router import router as supervision_router
-from hazard_registry.web import security as page_headers
 from hazard_registry.upward import router as upward
+from hazard_registry.web import security as page_headers
 from hazard_registry.worker import Worker
 
 HEALTH = {"status": "ok", "version": __version__}

@@ -13,14 +13,14 @@ from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import AdminActor, CurrentActor
 from hazard_registry.auth.principal import Actor
 from hazard_registry.config import AppSettings, Settings
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import InvalidInput, PayloadTooLarge
 from hazard_registry.imports import driver, enterprises, users
 from hazard_registry.imports.schemas import RegisterImport
 from hazard_registry.imports.templates import template
 from hazard_registry.ledgers.export import CSV_TYPE, XLSX_TYPE
 
-router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+router = APIRouter(prefix="/api/v1/imports", tags=["imports"], route_class=SessionRoute)
 
 Format = Literal["csv", "xlsx"]
 Upload = Annotated[UploadFile, File(description="XLSX or CSV, headings in the first row (Chinese or English)")]

@@ -21,7 +21,6 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,7 +30,7 @@ from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.complaints.router import VaultDep
 from hazard_registry.config import AppSettings, Settings
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.errors import (
     DatabaseUnavailable,
     DomainError,
@@ -113,8 +112,9 @@ def error_response(request: Request, exc: Exception) -> Response:
     return wire.errors(fmt, _status(exc), items, headers or None)
 
 
-class Open311Route(APIRoute):
-    """A route whose errors are answered in the GeoReport v2 error format."""
+class Open311Route(SessionRoute):
+    """A route whose errors are answered in the GeoReport v2 error format (closing its session as every API
+    route does)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -169,7 +169,7 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
-partners = APIRouter(prefix="/api/v1/open311/partners", tags=["open311"])
+partners = APIRouter(prefix="/api/v1/open311/partners", tags=["open311"], route_class=SessionRoute)
 
 Fmt = Annotated[Format, Path(description="xml (the spec's required format) or json")]
 ApiKey = Annotated[str | None, Query(max_length=200, description="The partner's key")]

@@ -13,7 +13,7 @@ from hazard_registry import clock
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.complaints.crypto import Vault
 from hazard_registry.config import AppSettings
-from hazard_registry.db import DbSession
+from hazard_registry.db import DbSession, SessionRoute
 from hazard_registry.notices.models import Notice
 from hazard_registry.pagination import Cursor, Page
 from hazard_registry.types import IdPath
@@ -31,7 +31,7 @@ from hazard_registry.upward.schemas import (
     ReportV1,
 )
 
-router = APIRouter(prefix="/api/v1/upward", tags=["upward"])
+router = APIRouter(prefix="/api/v1/upward", tags=["upward"], route_class=SessionRoute)
 PeriodFilter = Annotated[QuarterCode | None, Query(description="One quarter, e.g. 2026Q3")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
