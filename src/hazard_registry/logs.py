@@ -14,17 +14,23 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
+# (what a text must contain for the expression to match, the expression, its replacement): most lines (every
+# access-log line) contain none of the triggers and pass without running an expression.
 PATTERNS = [
-    (re.compile(r"\$argon2(?:id|i|d)\$[^\s'\",)\]]*"), "[hash]"),
-    (re.compile(r"\$2[aby]\$\d+\$[./A-Za-z0-9]{53}"), "[hash]"),
+    ("$", re.compile(r"\$argon2(?:id|i|d)\$[^\s'\",)\]]*"), "[hash]"),
+    ("$", re.compile(r"\$2[aby]\$\d+\$[./A-Za-z0-9]{53}"), "[hash]"),
     # PostgreSQL quotes the whole failing row, and the key of a duplicate.
-    (re.compile(r"Failing row contains \(.*?\)(?=\.?\s*$|\n|\s*\[)", re.S | re.M), "Failing row contains ([redacted])"),
-    (re.compile(r"Key \((.*?)\)=\(.*?\)", re.S), r"Key (\1)=([redacted])"),
+    (
+        "Failing row",
+        re.compile(r"Failing row contains \(.*?\)(?=\.?\s*$|\n|\s*\[)", re.S | re.M),
+        "Failing row contains ([redacted])",
+    ),
+    ("Key (", re.compile(r"Key \((.*?)\)=\(.*?\)", re.S), r"Key (\1)=([redacted])"),
     # SQLAlchemy's statement parameters, when an engine was made without hide_parameters.
-    (re.compile(r"\[parameters: .*?\](?=\n|$|\s*\()", re.S | re.M), "[parameters: redacted]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[e-mail]"),
+    ("[parameters:", re.compile(r"\[parameters: .*?\](?=\n|$|\s*\()", re.S | re.M), "[parameters: redacted]"),
+    ("@", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[e-mail]"),
     # An Open311 partner's key, sent in the query string of its GET requests (the access log's path).
-    (re.compile(r"(api_key=)[^&\s\"']+"), r"\1[redacted]"),
+    ("api_key=", re.compile(r"(api_key=)[^&\s\"']+"), r"\1[redacted]"),
 ]
 
 # The public desk: who reports is nobody's business, including the server log's.
@@ -42,16 +48,12 @@ LOGGERS = (
     "uvicorn.error",
     "alembic",
 )
-# Every pattern above needs one of these in the text: most lines (every access-log line) have none of them
-# and are passed through without running the expressions.
-TRIGGERS = ("$", "@", "Failing row", "Key (", "[parameters:")
 
 
 def scrub(text: str) -> str:
-    if not any(t in text for t in TRIGGERS):
-        return text
-    for pattern, replacement in PATTERNS:
-        text = pattern.sub(replacement, text)
+    for trigger, pattern, replacement in PATTERNS:
+        if trigger in text:
+            text = pattern.sub(replacement, text)
     return text
 
 
