@@ -98,7 +98,9 @@ def browser(chromium_path: str):
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
-    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"}
+    # LANGUAGE picks the interface language; LANG stays a locale every machine has (C.UTF-8): a missing
+    # zh_CN.UTF-8 locale would make Chromium lose non-ASCII file names (an upload of 现场.jpg arrives empty).
+    env = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN:zh"}
     chromium = pw.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True, env=env)
     yield chromium
     chromium.close()
