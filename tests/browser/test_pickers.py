@@ -9,6 +9,16 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_hazard_day import report_hazard
 
+# The cascade's level is swapped in by htmx, which wires the new <select> when the swap settles: a person cannot
+# choose faster than that, a test can, so it waits for htmx to finish as a person would.
+HTMX_IDLE = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+
+
+def choose(page: Page, select, label: str) -> None:
+    expect(select.locator("option", has_text=label)).to_have_count(1)
+    page.wait_for_function(HTMX_IDLE)
+    select.select_option(label=label)
+
 
 def test_a_national_administrator_narrows_the_ledger_by_region_and_enterprise(page: Page, sign_in) -> None:
     report_hazard(page, sign_in, title="南山罐区报警器失效")
@@ -17,9 +27,9 @@ def test_a_national_administrator_narrows_the_ledger_by_region_and_enterprise(pa
     sign_in(page, "national")
     page.goto("/hazards")
     filters = page.get_by_role("search", name="筛选隐患")
-    filters.get_by_label("省份").select_option(label="广东省")
-    filters.get_by_label("市（州、盟）").select_option(label="深圳市")
-    filters.get_by_label("区县").select_option(label="南山区")
+    choose(page, filters.get_by_label("省份"), "广东省")
+    choose(page, filters.get_by_label("市（州、盟）"), "深圳市")
+    choose(page, filters.get_by_label("区县"), "南山区")
     filters.get_by_label("企业", exact=True).fill("南山测试化")
     picked = filters.get_by_label("从查找结果中选择企业")
     expect(picked.locator("option", has_text="南山测试化工有限公司")).to_have_count(1)
