@@ -78,3 +78,24 @@ def test_the_list_shows_only_what_the_api_shows(client: TestClient, world: World
     page = client.get("/hazards")
     assert mine["number"] in page.text and "五金企业的隐患" not in page.text
     assert client.get("/hazards", params={"found_from": "not-a-date"}).status_code == 200
+
+
+def test_a_regulator_filters_the_list_by_a_colleague_of_its_bureau(client: TestClient, world: World) -> None:
+    flow = Flow(client, world)
+    deadline = (clock.today_in_china() + timedelta(days=30)).isoformat()
+    ours = flow.ok(
+        flow.report(title="交给同事的隐患"), "officer", "assign", officer_id=world.ids["officer2"], deadline=deadline
+    )
+    flow.ok(
+        flow.report(title="交给自己的隐患"), "officer", "assign", officer_id=world.ids["officer"], deadline=deadline
+    )
+    sign_in(client, "officer")
+    page = client.get("/hazards")
+    offered = re.findall(
+        r'<option value="(\d+)"[^>]*>', page.text.split('id="f-officer"', 1)[1].split("</select>", 1)[0]
+    )
+    assert str(world.ids["officer2"]) in offered  # a colleague of the same bureau
+    assert str(world.ids["builder"]) not in offered and str(world.ids["futian_officer"]) not in offered  # others'
+    narrowed = client.get("/hazards", params={"officer": str(world.ids["officer2"])})
+    assert ours["number"] in narrowed.text and "交给自己的隐患" not in narrowed.text
+    assert f'<option value="{world.ids["officer2"]}" selected>' in narrowed.text

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hazard_registry.auth.principal import NATIONAL, region_contains
+from hazard_registry.auth.models import User
+from hazard_registry.auth.principal import NATIONAL, Role, region_contains
 from hazard_registry.reference.models import Industry, Region, Sector
 
 TTL_SECONDS = 60.0
@@ -52,6 +53,17 @@ def sectors(session: Session) -> list[tuple[str, str]]:
 def industries(session: Session) -> list[tuple[str, str]]:
     stmt = select(Industry).where(Industry.level == "division").order_by(Industry.code)
     return _cached(("industries",), lambda: [(i.code, i.name) for i in session.scalars(stmt)])
+
+
+def colleagues(session: Session, department_id: int) -> list[tuple[int, str]]:
+    """The active regulators of a department, by name: a regulator's 经办人 filter offers its own bureau's
+    officers (the hazards it sees are its department's; the filter only narrows them)."""
+    stmt = (
+        select(User.id, User.display_name, User.username)
+        .where(User.department_id == department_id, User.role == Role.regulator, User.active.is_(True))
+        .order_by(User.username)
+    )
+    return _cached(("colleagues", department_id), lambda: [(i, d or u) for i, d, u in session.execute(stmt)])
 
 
 # --- the region cascade ---------------------------------------------------------------------------------------

@@ -159,6 +159,7 @@ def _filter_choices(session: Session, actor: Actor, query: ListQuery) -> dict[st
         "regions": pickers.region_cascade(session, actor, [query.region], name="region", id="f-region"),
         "sectors": choices.sectors(session),
         "industries": choices.industries(session),
+        "colleagues": choices.colleagues(session, actor.department_id) if actor.department_id else [],
         "enterprise": pickers.enterprise_picker(
             session, actor, query.enterprise_q, query.enterprise_id, id="f-enterprise"
         ),
