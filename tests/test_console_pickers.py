@@ -13,7 +13,7 @@ from hazard_registry.reference.models import Enterprise
 from hazard_registry.web import choices
 from tests.factories import World, uscc
 from tests.flow import Flow
-from tests.test_console import sign_in
+from tests.test_console import csrf_of, sign_in
 
 CHEM = f"南山测试化工有限公司（{uscc('91440300MA5T00001')}）"
 METAL = f"南山测试五金有限公司（{uscc('91440300MA5T00002')}）"
@@ -142,3 +142,26 @@ def test_the_cascade_fragment_follows_the_choice(client: TestClient, world: Worl
     )
     assert ">东城区<" not in changed.text and '<option value="110000" selected>' in changed.text
     assert client.get("/pick/regions", params={"target": 'x"><script>', "name": "region"}).status_code == 404
+
+
+def test_an_administrator_places_a_department_with_the_cascade_and_sees_region_names(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "admin_city")
+    page = client.get("/admin/departments")
+    assert 'name="region_code"' in page.text and "南山区" in page.text  # the counties of the city, by name
+    form = {"code": "T-NS-CASC", "name": "南山区级联测试局", "csrf_token": csrf_of(page.text)}
+    r = client.post(
+        "/admin/departments",
+        data={**form, "region_code": ["440305", ""]},  # the county chosen, the level below it left blank
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    listed = client.get("/admin/departments").text
+    row = listed.split("T-NS-CASC", 1)[1].split("</tr>", 1)[0]
+    assert "广东省深圳市南山区" in row  # the region by name, not 440305
+    outside = client.post(
+        "/admin/departments",
+        data={**form, "code": "T-FS-CASC", "csrf_token": csrf_of(listed), "region_code": ["440600"]},  # 佛山市
+    )
+    assert outside.status_code == 422

@@ -17,7 +17,7 @@ from hazard_registry.auth import schemas as auth_schemas
 from hazard_registry.auth import service as users
 from hazard_registry.auth import sso
 from hazard_registry.auth.deps import require_role
-from hazard_registry.auth.principal import Actor, Role
+from hazard_registry.auth.principal import NATIONAL, Actor, Role
 from hazard_registry.db import DbSession
 from hazard_registry.notices import service as notices
 from hazard_registry.reference import schemas as ref_schemas
@@ -26,6 +26,7 @@ from hazard_registry.reference.models import Department, Enterprise, Industry, S
 from hazard_registry.supervision import service as supervision
 from hazard_registry.supervision.router import CalendarYearIn, RuleCreate, RuleRevise
 from hazard_registry.types import IdPath
+from hazard_registry.web import choices, pickers
 from hazard_registry.web.nav import NAV, NavItem
 from hazard_registry.web.page_forms import Failure, FormData, FormLists, attempt, blank_to_none, parse
 from hazard_registry.web.pages import PageActor, page_router, redirect, render
@@ -150,14 +151,38 @@ def _sectors(session: Session) -> list[Sector]:
     return list(session.scalars(select(Sector).order_by(Sector.code)))
 
 
+def _cascade(session: Session, actor: Actor, form: dict, id: str) -> choices.Cascade | None:
+    """Where a department or an enterprise is: the province → city → county cascade below the administrator's
+    region (the form posts every level as ``region_code``; the deepest chosen one counts)."""
+    return pickers.region_cascade(session, actor, [str(form.get("region_code") or "")], name="region_code", id=id)
+
+
+def _region_names(session: Session, rows: list[Any]) -> dict[str, str]:
+    return {code: choices.region_path(session, code) for code in {r.region_code for r in rows if r.region_code}}
+
+
+def _chosen_region(actor: Actor, lists: dict[str, list[str]]) -> str | None:
+    """The deepest region the cascade names within the administrator's; the administrator's own when that is
+    what was sent or the cascade was left at its top (a city's own bureau); None for a region outside it."""
+    root = actor.region_code or NATIONAL
+    values = [v.strip() for v in lists.get("region_code", []) if v.strip()]
+    if not values:
+        return root
+    return choices.chosen_region(values, root) or (root if root in values else None)
+
+
 def _departments_page(
     request: Request, session: Session, actor: Actor, failure: Failure | None = None, form: dict | None = None
 ) -> HTMLResponse:
+    rows = reference.list_departments(session, actor, actor.region_code, None)
+    form = form or {"region_code": actor.region_code}
     context = {
-        "rows": reference.list_departments(session, actor, actor.region_code, None),
+        "rows": rows,
         "sectors": _sectors(session),
         "failure": failure,
-        "form": form or {"region_code": actor.region_code},
+        "form": form,
+        "cascade": _cascade(session, actor, form, "d-region"),
+        "region_names": _region_names(session, rows),
     }
     return render(request, "admin/departments.html", context, status_code=failure.status if failure else 200)
 
@@ -174,6 +199,7 @@ def create_department(
     admin_actor(actor)
     fields = blank_to_none(data) | {"is_default_lead": data.get("is_default_lead") == "on"}
     fields["sectors"] = lists.get("sectors", [])
+    fields["region_code"] = data["region_code"] = _chosen_region(actor, lists)
     body, failure = parse(ref_schemas.DepartmentCreate, fields)
     if body is not None:
         dept, failure = attempt(session, lambda: reference.create_department(session, actor, body))
@@ -194,12 +220,15 @@ def _enterprises_page(
         session, actor, region=None, industry_code=None, q=q or None, cursor=None, limit=200
     )
     divisions = list(session.scalars(select(Industry).where(Industry.level == "division").order_by(Industry.code)))
+    form = form or {"region_code": actor.region_code}
     context = {
         "rows": rows,
         "q": q or "",
         "divisions": divisions,
         "failure": failure,
-        "form": form or {"region_code": actor.region_code},
+        "form": form,
+        "cascade": _cascade(session, actor, form, "n-region"),
+        "region_names": _region_names(session, rows),
     }
     return render(request, "admin/enterprises.html", context, status_code=failure.status if failure else 200)
 
@@ -215,8 +244,11 @@ def enterprise_list(
 
 
 @router.post("/enterprises")
-def create_enterprise(request: Request, actor: PageActor, session: DbSession, data: FormData) -> Response:
+def create_enterprise(
+    request: Request, actor: PageActor, session: DbSession, data: FormData, lists: FormLists
+) -> Response:
     admin_actor(actor)
+    data["region_code"] = _chosen_region(actor, lists)
     body, failure = parse(ref_schemas.EnterpriseCreate, blank_to_none(data))
     if body is not None:
         ent, failure = attempt(session, lambda: reference.create_enterprise(session, actor, body))

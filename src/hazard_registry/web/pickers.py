@@ -28,7 +28,7 @@ router = page_router(prefix="/pick")
 MATCHES = 20
 TARGET = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 BLANKS = {"filter": "全部企业", "form": "请选择企业"}
-CASCADE_FIELDS = frozenset({"region"})
+CASCADE_FIELDS = frozenset({"region", "region_code"})
 
 
 @dataclass
