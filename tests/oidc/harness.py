@@ -190,8 +190,16 @@ def settings_changed(app, **update: object) -> Iterator[Settings]:
 @pytest.fixture
 def sso(app, world, oidc_provider: RunningProvider) -> Iterator[Settings]:
     """The app's settings pointed at the provider for this test, on the machine's clock (see the docstring).
-    Bearer tokens the run issued before, on a clock ahead of the machine's, would not be valid yet: dropped."""
+    Bearer tokens are dropped on the way in and on the way out: those issued on one clock are not valid on the
+    other (not yet valid on a clock behind it, expired on one ahead)."""
     world.tokens.clear()
+    try:
+        yield from _on_the_machines_clock(app, oidc_provider)
+    finally:
+        world.tokens.clear()
+
+
+def _on_the_machines_clock(app, oidc_provider: RunningProvider) -> Iterator[Settings]:
     with settings_changed(
         app,
         oidc_issuer=oidc_provider.issuer,
