@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from starlette.requests import Request
 from hazard_registry.db import make_engine
 from hazard_registry.ratelimit import DatabaseStorage, Limiter, client_address, parse_networks
 from tests.factories import PASSWORD
+from tests.live import free_port
 from tests.test_complaints import Desk, complaint_body
 
 PROXY = "10.9.9.9"
@@ -143,14 +143,8 @@ def test_common_and_trivial_passwords_are_refused(client, world, password):
 # --- four real workers (item 8) --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_four_workers_let_exactly_the_limit_through(tmp_path: Path, settings, db):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "HAZARD_DATA_DIR": str(tmp_path),

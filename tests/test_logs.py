@@ -19,8 +19,8 @@ import httpx
 from sqlalchemy import text
 
 from tests.factories import PASSWORD
+from tests.live import free_port
 from tests.test_complaints import complaint_body
-from tests.test_limits import _free_port
 
 BOOM_MAIL = "boom.secret@example.com"
 BOOM_TITLE = "举报标记-不应出现在日志"
@@ -95,7 +95,7 @@ def test_an_integrity_error_logs_no_hash_identity_or_complaint_text(client, app,
 
 
 def test_a_served_process_logs_neither_secrets_nor_reporters_addresses(tmp_path: Path, app, settings, world, db):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "HAZARD_DATA_DIR": str(tmp_path),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from hazard_registry.reference.models import Department, Enterprise
 from hazard_registry.supervision import service as sup
 from hazard_registry.supervision.models import SupervisionMeasure
 from hazard_registry.workdays import WorkCalendar
+from tests.live import free_port
 from tests.test_supervision_engine import Register, at
 
 SECRET = "receiver-shared-secret"
@@ -38,17 +38,11 @@ PRINCIPAL, CONTROLLER = "zhangsan@chem.example.com", "wangwu@chem.example.com"
 OFFICER, HEAD = "lisi@ns-yj.example.gov.cn", "zhao@ns-yj.example.gov.cn"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class SmtpReceiver:
     """aiosmtpd in its own thread; stop() and start() again on the same port to play an outage."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.controller: Controller | None = None
 

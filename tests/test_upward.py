@@ -12,9 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 import time_machine
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -38,6 +34,7 @@ from hazard_registry.upward.models import Downstream, ReceivedReport
 from tests import stats_data
 from tests.conftest import _wipe, new_database
 from tests.factories import World, make_world
+from tests.live import serving
 from tests.test_console import sign_in
 
 DISTRICT_ID = "nanshan-district"
@@ -45,27 +42,11 @@ NANSHAN_Q2 = {"found": 6, "open": 3, "overdue": 2, "closed": 3}
 FUTIAN_Q2 = {"found": 2, "open": 1, "overdue": 1, "closed": 1}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def province_url(app, world) -> Iterator[str]:
     """The suite's app (the province) behind a real uvicorn on localhost."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="province-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the province's server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, "province-uvicorn") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

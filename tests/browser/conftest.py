@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
 from tests.factories import PASSWORD
+from tests.live import serving
 
 CHROMIUM = os.environ.get("HAZARD_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("HAZARD_REQUIRE_BROWSER") == "1"
@@ -64,12 +61,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_sep("=", f"{SKIP_MESSAGE} ({len(_skipped)} tests; looked for {CHROMIUM})", yellow=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not os.path.exists(CHROMIUM):
@@ -79,18 +70,8 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def live_url(app, world) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="live-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, "live-uvicorn") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

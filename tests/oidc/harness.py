@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ import time_machine
 
 from hazard_registry.config import Settings
 from tests.browser.conftest import live_url  # noqa: F401  (the same live server fixture as the browser tests)
+from tests.live import free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -95,12 +95,6 @@ class RunningProvider:
     config_path: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _installed() -> Path:
     """The provider's directory with node_modules from the lock file (``npm ci`` the first time)."""
     lock = (HERE / "package-lock.json").read_bytes() + (HERE / "package.json").read_bytes()
@@ -125,7 +119,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningP
     if not (NODE and NPM):
         pytest.fail(f"{SKIP_MESSAGE}; HAZARD_REQUIRE_OIDC=1")
     directory = _installed()
-    port = _free_port()
+    port = free_port()
     work = tmp_path_factory.mktemp("oidc")
     config_path = work / "provider.json"
     config = {
