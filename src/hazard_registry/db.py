@@ -109,8 +109,43 @@ def _closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
 
 def make_sessionmaker(engine: Engine, settings: Any = None) -> sessionmaker[Session]:
     """``settings`` rides in every session's ``info``, for the few things deep inside a transaction that
-    depend on configuration (which notice channels are on) without threading it through every service."""
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info={"settings": settings})
+    depend on configuration (which notice channels are on) without threading it through every service.
+    Its sessions note whether their transaction wrote (``wrote``): see ``end_unit``."""
+    maker = sessionmaker(engine, expire_on_commit=False, autoflush=True, info={"settings": settings})
+    event.listen(maker, "after_flush", _flushed)
+    event.listen(maker, "do_orm_execute", _executed)
+    event.listen(maker, "after_commit", _settled)
+    event.listen(maker, "after_rollback", _settled)
+    return maker
+
+
+def _flushed(session: Session, _context: Any) -> None:
+    session.info[WROTE] = True
+
+
+def _executed(state: Any) -> None:
+    if not state.is_select:  # an INSERT, UPDATE or DELETE, or text we cannot read: counted as a write
+        state.session.info[WROTE] = True
+
+
+def _settled(session: Session) -> None:
+    session.info[WROTE] = False
+
+
+WROTE = "wrote"
+
+
+def end_unit(session: Session) -> None:
+    """Give the session's connection back at the end of a request that answered normally.
+
+    A transaction that wrote nothing ends with COMMIT, not ROLLBACK: the two are the same to the data, but on
+    PostgreSQL psycopg forgets every prepared statement of the connection at a ROLLBACK (an object the
+    transaction created may be gone), so reads that ended with one were parsed and planned afresh at every
+    request (a hazard's read planned for 0.5 ms to execute for 0.1; its generic plan takes 0.007). One that
+    wrote and did not commit is rolled back, as ``close`` always did."""
+    if session.in_transaction() and not session.info.get(WROTE):
+        session.commit()
+    session.close()
 
 
 def settings_of(session: Session) -> Any:
@@ -136,6 +171,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session. Making one does no I/O, so this runs on the event loop. A sync endpoint closes
     it in its own thread as it returns (``SessionRoute``); only a session still holding a
     connection after that (an endpoint that failed, or streams its answer) is closed here in the threadpool.
+    Either way a request that answered ends its transaction with ``end_unit``.
 
     Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
     A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
@@ -145,11 +181,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     session = state.sessionmaker(bind=bind)
     try:
         yield session
-    finally:
+    except BaseException:
         if session.in_transaction():
             await run_in_threadpool(session.close)
         else:
             session.close()
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(end_unit, session)
+    else:
+        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]
@@ -165,7 +206,7 @@ def _closing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         if isinstance(result, Response) and not isinstance(result, StreamingResponse):
             for value in values.values():
                 if isinstance(value, Session):
-                    value.close()
+                    end_unit(value)
         return result
 
     return run

@@ -1,0 +1,99 @@
+"""How a request's transaction ends: one that wrote nothing commits, so PostgreSQL keeps the connection's
+prepared statements (psycopg forgets them all at a ROLLBACK) and a read is not planned afresh every time;
+one that wrote and did not commit is rolled back as before (db.end_unit)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select, text, update
+from starlette.responses import Response
+
+from hazard_registry.db import SessionRoute, is_postgres
+from hazard_registry.hazards.models import Hazard
+from tests.flow import Flow
+
+
+@contextmanager
+def endings(app: Any) -> Iterator[Counter[str]]:
+    seen: Counter[str] = Counter()
+    engine = app.state.engine
+
+    def on_commit(_conn: Any) -> None:
+        seen["commit"] += 1
+
+    def on_rollback(_conn: Any) -> None:
+        seen["rollback"] += 1
+
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "rollback", on_rollback)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "commit", on_commit)
+        event.remove(engine, "rollback", on_rollback)
+
+
+def test_reading_a_hazard_or_a_page_ends_with_commit_and_keeps_the_prepared_statement(client, world, app):
+    flow = Flow(client, world)
+    hazard = flow.report()
+    with endings(app) as seen:
+        for _ in range(12):  # psycopg prepares a statement at its 5th run; the server plans it generically at 5 more
+            assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
+            assert client.get("/api/v1/hazards?state=reported&limit=5", headers=flow.h("admin")).status_code == 200
+    assert seen["rollback"] == 0 and seen["commit"] >= 24
+    if is_postgres(app.state.engine):
+        with app.state.engine.connect() as conn:  # one client one request at a time: one pooled connection
+            prepared = conn.execute(text("SELECT statement, generic_plans FROM pg_prepared_statements")).all()
+        reads = [generic for statement, generic in prepared if "JOIN standard_clauses" in statement]
+        assert reads and reads[0] > 0, prepared  # a generic plan: not planned again at each read
+
+
+def _endpoint(change: Any) -> Any:
+    """An endpoint run as SessionRoute runs it: it answers normally after ``change(session)``."""
+
+    def endpoint(session: Any) -> Response:
+        change(session)
+        return Response(status_code=200)
+
+    return SessionRoute("/t", endpoint).endpoint
+
+
+def test_a_request_that_wrote_and_did_not_commit_is_rolled_back(client, world, app):
+    flow = Flow(client, world)
+    hazard = flow.report()
+
+    def by_statement(session: Any) -> None:
+        session.execute(update(Hazard).where(Hazard.id == hazard["id"]).values(title="改了没提交"))
+
+    def by_flush(session: Any) -> None:
+        session.get(Hazard, hazard["id"]).title = "改了没提交"
+        session.flush()
+
+    for change in (by_statement, by_flush):
+        session = app.state.sessionmaker(bind=app.state.read_engine)
+        with endings(app) as seen:
+            assert _endpoint(change)(session=session).status_code == 200
+        assert seen == Counter(rollback=1)
+        with app.state.sessionmaker() as check:
+            assert check.scalar(select(Hazard.title).where(Hazard.id == hazard["id"])) == hazard["title"]
+
+
+def test_a_request_that_read_after_its_own_commit_ends_with_commit(client, world, app):
+    flow = Flow(client, world)
+    hazard = flow.report()
+
+    def write_then_read(session: Any) -> None:
+        session.execute(update(Hazard).where(Hazard.id == hazard["id"]).values(title="已提交的改动"))
+        session.commit()
+        session.scalar(select(Hazard.version).where(Hazard.id == hazard["id"]))
+
+    session = app.state.sessionmaker()
+    with endings(app) as seen:
+        _endpoint(write_then_read)(session=session)
+    assert seen == Counter(commit=2)
+    with app.state.sessionmaker() as check:
+        assert check.scalar(select(Hazard.title).where(Hazard.id == hazard["id"])) == "已提交的改动"
