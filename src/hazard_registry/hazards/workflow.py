@@ -20,6 +20,7 @@ from hazard_registry.auth.principal import Actor, Role, hazard_scope
 from hazard_registry.errors import GateFailed, WrongState
 from hazard_registry.hazards.audit import CHAIN
 from hazard_registry.hazards.models import Hazard, HazardAttachment
+from hazard_registry.reference.models import Enterprise, StandardClause
 from hazard_registry.workflow import Check, Context, SideAction, StateFacts, Transition, Workflow, no_gate
 
 
@@ -252,6 +253,11 @@ WORKFLOW = Workflow(
     scope=_scope,
     chain=CHAIN,
     not_found_code="hazard_not_found",
+    # The answer to an action is the hazard's detail: its enterprise and clause come with the locked row.
+    companions=(
+        (Enterprise, Enterprise.id == Hazard.enterprise_id),
+        (StandardClause, StandardClause.id == Hazard.clause_id),
+    ),
 )
 
 TERMINAL = WORKFLOW.terminal
