@@ -12,10 +12,11 @@ Saturday if that comes first.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import chinese_calendar
 
@@ -62,14 +63,22 @@ class WorkCalendar:
             raise CalendarYearUnknown(day.year) from None
 
     def add_working_days(self, start: date, n: int) -> date:
+        """The ``n``-th working day after ``start``, found in the years' running counts (as
+        ``working_days_between`` counts): a bisection per year reached, not a look-up per day. Only the years
+        of the days after ``start`` up to the answer are asked for, as a walk day by day would."""
         if n < 0:
             raise ValueError("n must not be negative")
-        day = start
-        while n:
-            day += timedelta(days=1)
-            if self.is_workday(day):
-                n -= 1
-        return day
+        if n == 0:
+            return start
+        first = start + timedelta(days=1)
+        year, index = first.year, first.timetuple().tm_yday - 1
+        running = self._year(year)
+        target = (running[index - 1] if index else 0) + n
+        while running[-1] < target:
+            target -= running[-1]
+            year += 1
+            running = self._year(year)
+        return date(year, 1, 1) + timedelta(days=bisect_left(running, target))
 
     def add_days(self, start: date, n: int, *, working: bool) -> date:
         return self.add_working_days(start, n) if working else start + timedelta(days=n)
@@ -91,11 +100,21 @@ class WorkCalendar:
         """``[n₀, n₁, …]``: working days of ``year`` from 1 January through its (i+1)-th day."""
         years: dict[int, list[int]] = self.__dict__.setdefault("_running", {})
         if year not in years:
-            years[year] = _running(self, year) if year in self.loaded else _package_running(year)
+            if year in self.loaded:
+                years[year] = _loaded_running(year, frozenset(self.loaded[year].items()))
+            else:
+                years[year] = _package_running(year)
         return years[year]
 
     def _through(self, day: date) -> int:
         return self._year(day.year)[day.timetuple().tm_yday - 1]
+
+
+@lru_cache(maxsize=32)
+def _loaded_running(year: int, exceptions: frozenset[tuple[date, bool]]) -> list[int]:
+    """A loaded year's running count, kept per content of its table: a calendar is made per change of a hazard,
+    the table it reads changes a few times a year."""
+    return _running(WorkCalendar({year: dict(exceptions)}), year)
 
 
 def _running(calendar: WorkCalendar, year: int) -> list[int]:
