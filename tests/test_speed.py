@@ -40,8 +40,8 @@ from tests.test_supervision_engine import Register, at
 
 READ, LIST, REPORT, TRANSITION = 2, 2, 6, 7
 # A transition's round trips: its statements and its transaction's BEGIN and COMMIT (one transaction, no
-# ROLLBACK: the answer is built before the commit).
-TRANSITION_TRIPS = TRANSITION + 2
+# ROLLBACK: the answer is built before the commit). On PostgreSQL the timers' DELETE and INSERT are one statement.
+TRANSITION_PG = TRANSITION - 1
 
 
 @contextmanager
@@ -124,7 +124,8 @@ def test_a_transition_is_at_most_seven_statements_in_one_transaction(client, wor
     """A transition on a warm worker (the caller, the rules and the holiday tables of the years a deadline
     reaches are cached): the hazard (locked) with the detail's enterprise and clause, the gate's officer, the
     versioned UPDATE carrying the chain's head, the event, the open measures to settle, the timers' DELETE and
-    INSERT (the entry into the state is the event just written, not read back); one BEGIN and one COMMIT."""
+    INSERT (the entry into the state is the event just written, not read back) — one statement on PostgreSQL —;
+    one BEGIN and one COMMIT."""
     flow = Flow(client, world)
     _steady(flow, "officer", "ent_chem")
     warm = flow.report()
@@ -134,8 +135,9 @@ def test_a_transition_is_at_most_seven_statements_in_one_transaction(client, wor
         assigned = flow.ok(hazard, "officer", "assign", **flow.body_for("assign", hazard))
     assert assigned["state"] == "assigned"
     assert assigned["enterprise"]["id"] == world.ids["chem"] and assigned["clause"]["standard"]["document_number"]
-    assert len(sql) <= TRANSITION_TRIPS, sql.listing()
-    assert len([s for s in sql.sql if not s.startswith("--")]) <= TRANSITION, sql.listing()
+    statements = TRANSITION_PG if is_postgres(app.state.engine) else TRANSITION
+    assert len(sql) <= statements + 2, sql.listing()
+    assert len([s for s in sql.sql if not s.startswith("--")]) <= statements, sql.listing()
 
 
 def test_the_list_by_region_and_state_reads_its_own_index(app, db, world):

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, not_, or_, select, tuple_
+from sqlalchemy import and_, bindparam, delete, not_, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -188,6 +188,35 @@ def _upsert(insert: Any) -> Any:
 
 
 _UPSERT = {True: _upsert(pg_insert), False: _upsert(sqlite_insert)}  # by is_postgres
+_TIMERS = SupervisionTimer.__table__.c
+# The unfired timers of a hazard not among ``keep`` (its wanted (rule, basis) pairs; none: every unfired one).
+_STALE = delete(SupervisionTimer.__table__).where(
+    _TIMERS.hazard_id == bindparam("hazard_id"),
+    _TIMERS.fired_at.is_(None),
+    not_(tuple_(_TIMERS.rule_id, _TIMERS.basis).in_(bindparam("keep", expanding=True))),
+)
+# On PostgreSQL the DELETE and the upsert are one statement (a data-modifying WITH), its rows as one array per
+# column: one round trip, one fixed text, prepared by the driver. The two parts touch different rows (the
+# DELETE those not wanted, the INSERT's conflicts those wanted), so they cannot see each other's work.
+_ROW = ("rule_id", "basis", "watch_state", "target_kind", "base_on", "due_on", "missing_year")
+_REBUILD_PG = text(
+    """
+    WITH stale AS (
+        DELETE FROM supervision_timers
+        WHERE hazard_id = :hazard_id AND fired_at IS NULL
+          AND (rule_id, basis) NOT IN (
+              SELECT * FROM unnest(CAST(:rule_ids AS integer[]), CAST(:basiss AS varchar[])))
+    )
+    INSERT INTO supervision_timers
+        (hazard_id, rule_id, basis, watch_state, target_kind, base_on, due_on, missing_year)
+    SELECT CAST(:hazard_id AS integer), * FROM unnest(
+        CAST(:rule_ids AS integer[]), CAST(:basiss AS varchar[]), CAST(:watch_states AS varchar[]),
+        CAST(:target_kinds AS varchar[]), CAST(:base_ons AS date[]), CAST(:due_ons AS date[]),
+        CAST(:missing_years AS integer[]))
+    ON CONFLICT (hazard_id, rule_id, basis) DO UPDATE SET watch_state = excluded.watch_state
+    WHERE supervision_timers.watch_state <> excluded.watch_state
+    """
+)
 
 
 def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool = False) -> None:
@@ -235,15 +264,16 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool
                 "fired_at": None,
             }
     # Those of a stall the hazard left go (fired ones stay: they are the record of a measure).
-    if not new:
-        stale = delete(SupervisionTimer).where(
-            SupervisionTimer.hazard_id == hazard.id, SupervisionTimer.fired_at.is_(None)
-        )
+    if new:
         if wanted:
-            stale = stale.where(not_(tuple_(SupervisionTimer.rule_id, SupervisionTimer.basis).in_(list(wanted))))
-        session.execute(stale.execution_options(synchronize_session=False))
-    if wanted:
-        session.execute(_UPSERT[is_postgres(session)], list(wanted.values()))
+            session.execute(_UPSERT[is_postgres(session)], list(wanted.values()))
+    elif is_postgres(session):
+        rows = list(wanted.values())
+        session.execute(_REBUILD_PG, {"hazard_id": hazard.id, **{f"{c}s": [r[c] for r in rows] for c in _ROW}})
+    else:
+        session.execute(_STALE, {"hazard_id": hazard.id, "keep": list(wanted)})
+        if wanted:
+            session.execute(_UPSERT[False], list(wanted.values()))
 
 
 # Per state of the hazard, the stalls it is not in; and the one SELECT of what a change settles: the proposals of
