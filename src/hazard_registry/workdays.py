@@ -13,7 +13,7 @@ Saturday if that comes first.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, lru_cache
@@ -35,7 +35,9 @@ class CalendarYearUnknown(DomainError):
         self.year = year
 
 
+@cache
 def _package_knows(year: int) -> bool:
+    """Asked once per year and process: the package's refusal costs a scan of its whole table each time."""
     try:
         chinese_calendar.is_workday(date(year, 6, 1))
     except NotImplementedError:
@@ -57,10 +59,9 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day.year in self.loaded:
             return self.loaded[day.year].get(day, day.weekday() < 5)
-        try:
-            return chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            raise CalendarYearUnknown(day.year) from None
+        index = day.timetuple().tm_yday - 1
+        running = _package_running(day.year)
+        return running[index] > (running[index - 1] if index else 0)
 
     def add_working_days(self, start: date, n: int) -> date:
         """The ``n``-th working day after ``start``, found in the years' running counts (as
@@ -114,22 +115,26 @@ class WorkCalendar:
 def _loaded_running(year: int, exceptions: frozenset[tuple[date, bool]]) -> list[int]:
     """A loaded year's running count, kept per content of its table: a calendar is made per change of a hazard,
     the table it reads changes a few times a year."""
-    return _running(WorkCalendar({year: dict(exceptions)}), year)
-
-
-def _running(calendar: WorkCalendar, year: int) -> list[int]:
-    running, n, day = [], 0, date(year, 1, 1)
-    while day.year == year:
-        n += calendar.is_workday(day)
-        running.append(n)
-        day += timedelta(days=1)
-    return running
+    table = dict(exceptions)
+    return _running(year, lambda day: table.get(day, day.weekday() < 5))
 
 
 @cache
 def _package_running(year: int) -> list[int]:
-    """A year the package knows never changes in this process: its running count is worked out once."""
-    return _running(WorkCalendar(), year)
+    """A year the package knows never changes in this process: its running count is worked out once, and every
+    question about one of its days is answered from it (the package scans its whole table on each call)."""
+    if not _package_knows(year):
+        raise CalendarYearUnknown(year)
+    return _running(year, chinese_calendar.is_workday)
+
+
+def _running(year: int, is_workday: Callable[[date], bool]) -> list[int]:
+    running, n, day = [], 0, date(year, 1, 1)
+    while day.year == year:
+        n += is_workday(day)
+        running.append(n)
+        day += timedelta(days=1)
+    return running
 
 
 def year_table(year: int, holidays: Iterable[date], workdays: Iterable[date]) -> dict[date, bool]:

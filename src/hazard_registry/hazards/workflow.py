@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, bindparam, select
 
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role, hazard_scope
@@ -106,14 +106,22 @@ NOT_THE_VERIFIER = Check(
 def officer_candidates(hazard: Any) -> ColumnElement[bool]:
     """Who may be made a hazard's officer, as a clause over ``User``: the active regulators of its lead
     department. The assign gate asks it of the chosen user; the assign form lists the users it admits."""
-    return and_(User.department_id == hazard.department_id, User.role == Role.regulator, User.active.is_(True))
+    return _candidates_of(hazard.department_id)
+
+
+def _candidates_of(department_id: Any) -> ColumnElement[bool]:
+    return and_(User.department_id == department_id, User.role == Role.regulator, User.active.is_(True))
+
+
+# The gate's question, built once: is this user one of the department's candidates?
+_IS_CANDIDATE = select(User.id).where(User.id == bindparam("officer_id"), _candidates_of(bindparam("department_id")))
 
 
 def _gate_assign(ctx: Context) -> None:
     deadline: date = ctx.payload["deadline"]
     _require(deadline >= ctx.today, "deadline_in_past", "the rectification deadline cannot be in the past")
     officer = ctx.session.scalar(
-        select(User.id).where(User.id == ctx.payload["officer_id"], officer_candidates(ctx.row))
+        _IS_CANDIDATE, {"officer_id": ctx.payload["officer_id"], "department_id": ctx.row.department_id}
     )
     _require(
         officer is not None,

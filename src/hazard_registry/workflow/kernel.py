@@ -27,7 +27,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 from transitions import Machine
 from transitions.core import MachineError
@@ -161,6 +161,7 @@ class Workflow:
     companions: tuple[tuple[type, ColumnElement[bool]], ...] = ()
     machine: Machine = field(init=False)
     rules: dict[str, Transition] = field(init=False)
+    _locking: Select[Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         missing = set(self.states) - set(self.facts)
@@ -168,6 +169,10 @@ class Workflow:
             raise ValueError(f"{self.name}: no facts for states {sorted(missing)}")
         self.machine = rule_machine.build(self.table, self.states, self.initial)
         self.rules = {t.action.value: t for t in self.table}
+        locking = select(self.model, *(entity for entity, _ in self.companions))
+        for entity, onclause in self.companions:
+            locking = locking.join(entity, onclause)
+        self._locking = locking.with_for_update(of=self.model)  # ``locked``'s statement, less its WHERE
 
     # --- facts about states, in one place --------------------------------------------------------------------
 
@@ -214,12 +219,7 @@ class Workflow:
         """``visible(..., lock=True)`` and the ``companions`` in the same statement; only the row is locked."""
         if not self.companions:
             return self.visible(session, actor, row_id, lock=True), ()
-        stmt = select(self.model, *(entity for entity, _ in self.companions))
-        for entity, onclause in self.companions:
-            stmt = stmt.join(entity, onclause)
-        found = session.execute(
-            stmt.where(self.model.id == row_id, self.scope(actor)).with_for_update(of=self.model)
-        ).first()
+        found = session.execute(self._locking.where(self.model.id == row_id, self.scope(actor))).first()
         if found is None:
             raise NotFound(f"{self.name} {row_id} not found", code=self.not_found_code)
         return found[0], tuple(found[1:])
