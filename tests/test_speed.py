@@ -136,6 +136,9 @@ def test_a_transition_is_at_most_seven_statements_in_one_transaction(client, wor
     assert assigned["state"] == "assigned"
     assert assigned["enterprise"]["id"] == world.ids["chem"] and assigned["clause"]["standard"]["document_number"]
     statements = TRANSITION_PG if is_postgres(app.state.engine) else TRANSITION
+    if is_postgres(app.state.engine):  # the enterprise and clause come with the hazard; only the hazard is locked
+        locking = next(s for s in sql.sql if "FOR UPDATE" in s)
+        assert "enterprises" in locking and " FOR UPDATE OF hazards" in locking, locking
     assert len(sql) <= statements + 2, sql.listing()
     assert len([s for s in sql.sql if not s.startswith("--")]) <= statements, sql.listing()
 
