@@ -196,8 +196,9 @@ _STALE = delete(SupervisionTimer.__table__).where(
     not_(tuple_(_TIMERS.rule_id, _TIMERS.basis).in_(bindparam("keep", expanding=True))),
 )
 # On PostgreSQL the DELETE and the upsert are one statement (a data-modifying WITH), its rows as one array per
-# column: one round trip, one fixed text, prepared by the driver. The two parts touch different rows (the
-# DELETE those not wanted, the INSERT's conflicts those wanted), so they cannot see each other's work.
+# column, each named after its column: one round trip, one fixed text, prepared by the driver. The two parts
+# touch different rows (the DELETE those not wanted, the INSERT's conflicts those wanted), so they cannot see
+# each other's work.
 _ROW = ("rule_id", "basis", "watch_state", "target_kind", "base_on", "due_on", "missing_year")
 _REBUILD_PG = text(
     """
@@ -205,14 +206,14 @@ _REBUILD_PG = text(
         DELETE FROM supervision_timers
         WHERE hazard_id = :hazard_id AND fired_at IS NULL
           AND (rule_id, basis) NOT IN (
-              SELECT * FROM unnest(CAST(:rule_ids AS integer[]), CAST(:basiss AS varchar[])))
+              SELECT * FROM unnest(CAST(:rule_id AS integer[]), CAST(:basis AS varchar[])))
     )
     INSERT INTO supervision_timers
         (hazard_id, rule_id, basis, watch_state, target_kind, base_on, due_on, missing_year)
     SELECT CAST(:hazard_id AS integer), * FROM unnest(
-        CAST(:rule_ids AS integer[]), CAST(:basiss AS varchar[]), CAST(:watch_states AS varchar[]),
-        CAST(:target_kinds AS varchar[]), CAST(:base_ons AS date[]), CAST(:due_ons AS date[]),
-        CAST(:missing_years AS integer[]))
+        CAST(:rule_id AS integer[]), CAST(:basis AS varchar[]), CAST(:watch_state AS varchar[]),
+        CAST(:target_kind AS varchar[]), CAST(:base_on AS date[]), CAST(:due_on AS date[]),
+        CAST(:missing_year AS integer[]))
     ON CONFLICT (hazard_id, rule_id, basis) DO UPDATE SET watch_state = excluded.watch_state
     WHERE supervision_timers.watch_state <> excluded.watch_state
     """
@@ -269,7 +270,7 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool
             session.execute(_UPSERT[is_postgres(session)], list(wanted.values()))
     elif is_postgres(session):
         rows = list(wanted.values())
-        session.execute(_REBUILD_PG, {"hazard_id": hazard.id, **{f"{c}s": [r[c] for r in rows] for c in _ROW}})
+        session.execute(_REBUILD_PG, {"hazard_id": hazard.id, **{c: [r[c] for r in rows] for c in _ROW}})
     else:
         session.execute(_STALE, {"hazard_id": hazard.id, "keep": list(wanted)})
         if wanted:
