@@ -12,10 +12,11 @@ Saturday if that comes first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import chinese_calendar
 
@@ -34,7 +35,9 @@ class CalendarYearUnknown(DomainError):
         self.year = year
 
 
+@cache
 def _package_knows(year: int) -> bool:
+    """Asked once per year and process: the package's refusal costs a scan of its whole table each time."""
     try:
         chinese_calendar.is_workday(date(year, 6, 1))
     except NotImplementedError:
@@ -56,20 +59,27 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day.year in self.loaded:
             return self.loaded[day.year].get(day, day.weekday() < 5)
-        try:
-            return chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            raise CalendarYearUnknown(day.year) from None
+        index = day.timetuple().tm_yday - 1
+        running = _package_running(day.year)
+        return running[index] > (running[index - 1] if index else 0)
 
     def add_working_days(self, start: date, n: int) -> date:
+        """The ``n``-th working day after ``start``, found in the years' running counts (as
+        ``working_days_between`` counts): a bisection per year reached, not a look-up per day. Only the years
+        of the days after ``start`` up to the answer are asked for, as a walk day by day would."""
         if n < 0:
             raise ValueError("n must not be negative")
-        day = start
-        while n:
-            day += timedelta(days=1)
-            if self.is_workday(day):
-                n -= 1
-        return day
+        if n == 0:
+            return start
+        first = start + timedelta(days=1)
+        year, index = first.year, first.timetuple().tm_yday - 1
+        running = self._year(year)
+        target = (running[index - 1] if index else 0) + n
+        while running[-1] < target:
+            target -= running[-1]
+            year += 1
+            running = self._year(year)
+        return date(year, 1, 1) + timedelta(days=bisect_left(running, target))
 
     def add_days(self, start: date, n: int, *, working: bool) -> date:
         return self.add_working_days(start, n) if working else start + timedelta(days=n)
@@ -91,26 +101,40 @@ class WorkCalendar:
         """``[n₀, n₁, …]``: working days of ``year`` from 1 January through its (i+1)-th day."""
         years: dict[int, list[int]] = self.__dict__.setdefault("_running", {})
         if year not in years:
-            years[year] = _running(self, year) if year in self.loaded else _package_running(year)
+            if year in self.loaded:
+                years[year] = _loaded_running(year, frozenset(self.loaded[year].items()))
+            else:
+                years[year] = _package_running(year)
         return years[year]
 
     def _through(self, day: date) -> int:
         return self._year(day.year)[day.timetuple().tm_yday - 1]
 
 
-def _running(calendar: WorkCalendar, year: int) -> list[int]:
-    running, n, day = [], 0, date(year, 1, 1)
-    while day.year == year:
-        n += calendar.is_workday(day)
-        running.append(n)
-        day += timedelta(days=1)
-    return running
+@lru_cache(maxsize=32)
+def _loaded_running(year: int, exceptions: frozenset[tuple[date, bool]]) -> list[int]:
+    """A loaded year's running count, kept per content of its table: a calendar is made per change of a hazard,
+    the table it reads changes a few times a year."""
+    table = dict(exceptions)
+    return _running(year, lambda day: table.get(day, day.weekday() < 5))
 
 
 @cache
 def _package_running(year: int) -> list[int]:
-    """A year the package knows never changes in this process: its running count is worked out once."""
-    return _running(WorkCalendar(), year)
+    """A year the package knows never changes in this process: its running count is worked out once, and every
+    question about one of its days is answered from it (the package scans its whole table on each call)."""
+    if not _package_knows(year):
+        raise CalendarYearUnknown(year)
+    return _running(year, chinese_calendar.is_workday)
+
+
+def _running(year: int, is_workday: Callable[[date], bool]) -> list[int]:
+    running, n, day = [], 0, date(year, 1, 1)
+    while day.year == year:
+        n += is_workday(day)
+        running.append(n)
+        day += timedelta(days=1)
+    return running
 
 
 def year_table(year: int, holidays: Iterable[date], workdays: Iterable[date]) -> dict[date, bool]:

@@ -107,12 +107,10 @@ def transition_hazard(
     session: DbSession,
     if_match: IfMatch = None,
 ) -> Response:
-    now = clock.now()
-    hazard = service.transition(
-        session, actor, hazard_id, body, expected_version=expected_version(if_match, body.version), now=now
+    detail = service.transition_detail(
+        session, actor, hazard_id, body, expected_version=expected_version(if_match, body.version), now=clock.now()
     )
     session.commit()
-    detail = service.to_detail(session, hazard, actor, clock.today_in_china(now))
     return json_response(detail, headers={"ETag": f'"{detail.version}"'})
 
 

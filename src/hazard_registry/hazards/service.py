@@ -501,15 +501,30 @@ def transition(
     session: Session, actor: Actor, hazard_id: int, body: Any, *, expected_version: int | None, now: datetime
 ) -> Hazard:
     """Take one workflow action on a hazard and record it in its history, in the caller's transaction."""
+    hazard: Hazard = _act(session, actor, hazard_id, body, expected_version=expected_version, now=now).row
+    return hazard
+
+
+def transition_detail(
+    session: Session, actor: Actor, hazard_id: int, body: Any, *, expected_version: int | None, now: datetime
+) -> schemas.HazardDetail:
+    """``transition`` answered with the hazard's detail, built before the caller commits: the enterprise and
+    clause were read with the locked row, so the answer costs no statement and no second transaction."""
+    done = _act(session, actor, hazard_id, body, expected_version=expected_version, now=now)
+    ent, clause = done.companions
+    return detail_of(done.row, ent, clause, actor, clock.today_in_china(now))
+
+
+def _act(
+    session: Session, actor: Actor, hazard_id: int, body: Any, *, expected_version: int | None, now: datetime
+) -> kernel.Outcome:
     payload = body.model_dump(exclude={"action", "version", "note"})
     if "plan" in payload:
         payload["plan"] = body.plan.model_dump()
-    done = kernel.act(
+    return kernel.act(
         session, WORKFLOW, actor, hazard_id, body.action, payload, expected_version=expected_version, now=now,
         note=body.note,
     )  # fmt: skip
-    hazard: Hazard = done.row
-    return hazard
 
 
 # --- attachments -------------------------------------------------------------------------------------------

@@ -13,13 +13,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, bindparam, select
 
 from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role, hazard_scope
 from hazard_registry.errors import GateFailed, WrongState
 from hazard_registry.hazards.audit import CHAIN
 from hazard_registry.hazards.models import Hazard, HazardAttachment
+from hazard_registry.reference.models import Enterprise, StandardClause
 from hazard_registry.workflow import Check, Context, SideAction, StateFacts, Transition, Workflow, no_gate
 
 
@@ -105,14 +106,22 @@ NOT_THE_VERIFIER = Check(
 def officer_candidates(hazard: Any) -> ColumnElement[bool]:
     """Who may be made a hazard's officer, as a clause over ``User``: the active regulators of its lead
     department. The assign gate asks it of the chosen user; the assign form lists the users it admits."""
-    return and_(User.department_id == hazard.department_id, User.role == Role.regulator, User.active.is_(True))
+    return _candidates_of(hazard.department_id)
+
+
+def _candidates_of(department_id: Any) -> ColumnElement[bool]:
+    return and_(User.department_id == department_id, User.role == Role.regulator, User.active.is_(True))
+
+
+# The gate's question, built once: is this user one of the department's candidates?
+_IS_CANDIDATE = select(User.id).where(User.id == bindparam("officer_id"), _candidates_of(bindparam("department_id")))
 
 
 def _gate_assign(ctx: Context) -> None:
     deadline: date = ctx.payload["deadline"]
     _require(deadline >= ctx.today, "deadline_in_past", "the rectification deadline cannot be in the past")
     officer = ctx.session.scalar(
-        select(User.id).where(User.id == ctx.payload["officer_id"], officer_candidates(ctx.row))
+        _IS_CANDIDATE, {"officer_id": ctx.payload["officer_id"], "department_id": ctx.row.department_id}
     )
     _require(
         officer is not None,
@@ -252,6 +261,11 @@ WORKFLOW = Workflow(
     scope=_scope,
     chain=CHAIN,
     not_found_code="hazard_not_found",
+    # The answer to an action is the hazard's detail: its enterprise and clause come with the locked row.
+    companions=(
+        (Enterprise, Enterprise.id == Hazard.enterprise_id),
+        (StandardClause, StandardClause.id == Hazard.clause_id),
+    ),
 )
 
 TERMINAL = WORKFLOW.terminal

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, not_, or_, select, tuple_
+from sqlalchemy import and_, bindparam, delete, not_, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -172,6 +174,52 @@ def due_day(calendar: WorkCalendar, base: date, days: int, working: bool) -> tup
         return None, exc.year
 
 
+def _upsert(insert: Any) -> Any:
+    """The timers' INSERT: an existing one keeps its episode and follows the hazard into the state it watches.
+    Built once per dialect (``excluded`` makes an alias with column proxies each time it is asked for); its
+    rows go as one multi-row INSERT."""
+    stmt = insert(SupervisionTimer.__table__)
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=["hazard_id", "rule_id", "basis"],
+        set_={"watch_state": excluded.watch_state},
+        where=SupervisionTimer.__table__.c.watch_state != excluded.watch_state,
+    )
+
+
+_UPSERT = {True: _upsert(pg_insert), False: _upsert(sqlite_insert)}  # by is_postgres
+_TIMERS = SupervisionTimer.__table__.c
+# The unfired timers of a hazard not among ``keep`` (its wanted (rule, basis) pairs; none: every unfired one).
+_STALE = delete(SupervisionTimer.__table__).where(
+    _TIMERS.hazard_id == bindparam("hazard_id"),
+    _TIMERS.fired_at.is_(None),
+    not_(tuple_(_TIMERS.rule_id, _TIMERS.basis).in_(bindparam("keep", expanding=True))),
+)
+# On PostgreSQL the DELETE and the upsert are one statement (a data-modifying WITH), its rows as one array per
+# column, each named after its column: one round trip, one fixed text, prepared by the driver. The two parts
+# touch different rows (the DELETE those not wanted, the INSERT's conflicts those wanted), so they cannot see
+# each other's work.
+_ROW = ("rule_id", "basis", "watch_state", "target_kind", "base_on", "due_on", "missing_year")
+_REBUILD_PG = text(
+    """
+    WITH stale AS (
+        DELETE FROM supervision_timers
+        WHERE hazard_id = :hazard_id AND fired_at IS NULL
+          AND (rule_id, basis) NOT IN (
+              SELECT * FROM unnest(CAST(:rule_id AS integer[]), CAST(:basis AS varchar[])))
+    )
+    INSERT INTO supervision_timers
+        (hazard_id, rule_id, basis, watch_state, target_kind, base_on, due_on, missing_year)
+    SELECT CAST(:hazard_id AS integer), * FROM unnest(
+        CAST(:rule_id AS integer[]), CAST(:basis AS varchar[]), CAST(:watch_state AS varchar[]),
+        CAST(:target_kind AS varchar[]), CAST(:base_on AS date[]), CAST(:due_on AS date[]),
+        CAST(:missing_year AS integer[]))
+    ON CONFLICT (hazard_id, rule_id, basis) DO UPDATE SET watch_state = excluded.watch_state
+    WHERE supervision_timers.watch_state <> excluded.watch_state
+    """
+)
+
+
 def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool = False) -> None:
     """Bring the hazard's timers and open measures in line with its new state (same transaction).
 
@@ -217,48 +265,54 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool
                 "fired_at": None,
             }
     # Those of a stall the hazard left go (fired ones stay: they are the record of a measure).
-    if not new:
-        stale = delete(SupervisionTimer).where(
-            SupervisionTimer.hazard_id == hazard.id, SupervisionTimer.fired_at.is_(None)
-        )
+    if new:
         if wanted:
-            stale = stale.where(not_(tuple_(SupervisionTimer.rule_id, SupervisionTimer.basis).in_(list(wanted))))
-        session.execute(stale.execution_options(synchronize_session=False))
-    if wanted:
-        insert = pg_insert if is_postgres(session) else sqlite_insert
-        # One compiled statement (cached), its rows sent as one multi-row INSERT by the driver.
-        stmt = insert(SupervisionTimer.__table__)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["hazard_id", "rule_id", "basis"],
-            set_={"watch_state": stmt.excluded.watch_state},
-            where=SupervisionTimer.__table__.c.watch_state != stmt.excluded.watch_state,
-        )
-        session.execute(stmt, list(wanted.values()))
+            session.execute(_UPSERT[is_postgres(session)], list(wanted.values()))
+    elif is_postgres(session):
+        rows = list(wanted.values())
+        session.execute(_REBUILD_PG, {"hazard_id": hazard.id, **{c: [r[c] for r in rows] for c in _ROW}})
+    else:
+        session.execute(_STALE, {"hazard_id": hazard.id, "keep": list(wanted)})
+        if wanted:
+            session.execute(_UPSERT[False], list(wanted.values()))
+
+
+# Per state of the hazard, the stalls it is not in; and the one SELECT of what a change settles: the proposals of
+# those stalls, and — when closing — the standing listing and exposure too.
+@cache
+def _ended(state: str) -> tuple[str, ...]:
+    return tuple(s.value for s, (watched, _) in STALLS.items() if state not in watched)
+
+
+_MOOT = and_(
+    SupervisionMeasure.state == MeasureState.proposed,
+    SupervisionMeasure.stall.in_(bindparam("ended", expanding=True)),
+)
+_STANDING = and_(
+    SupervisionMeasure.measure.in_(list(TAKEN_DOWN_ON_CLOSE)),
+    SupervisionMeasure.state.in_([MeasureState.issued, MeasureState.acknowledged]),
+)
+_SETTLED = {
+    closing: select(SupervisionMeasure).where(
+        SupervisionMeasure.hazard_id == bindparam("hazard_id"), or_(_MOOT, _STANDING) if closing else _MOOT
+    )
+    for closing in (False, True)
+}
 
 
 def _settle_measures(session: Session, hazard: Hazard, now: datetime) -> None:
     """Proposals for a stall that has ended are withdrawn; closing a hazard lifts its listing (摘牌) and
     takes down its public exposure."""
-    ended = [s for s, (watched, _) in STALLS.items() if hazard.state not in watched]
-    moot = session.scalars(
-        select(SupervisionMeasure).where(
-            SupervisionMeasure.hazard_id == hazard.id,
-            SupervisionMeasure.state == MeasureState.proposed,
-            SupervisionMeasure.stall.in_(ended),
-        )
-    ).all()
+    ended = _ended(hazard.state)
+    closing = hazard.state == "closed"
+    settled = session.scalars(_SETTLED[closing], {"hazard_id": hazard.id, "ended": ended}).all()
+    moot = [m for m in settled if m.state == MeasureState.proposed and m.stall in ended]
+    standing = [m for m in settled if m.state != MeasureState.proposed] if closing else []
     for m in moot:
         record(session, m, SYSTEM, "withdraw", now, note="督办事由已消除，建议自动撤回")
         m.state, m.withdrawn_reason = MeasureState.withdrawn, "stall ended before the measure was issued"
-    if hazard.state != "closed":
+    if not closing:
         return
-    standing = session.scalars(
-        select(SupervisionMeasure).where(
-            SupervisionMeasure.hazard_id == hazard.id,
-            SupervisionMeasure.measure.in_(list(TAKEN_DOWN_ON_CLOSE)),
-            SupervisionMeasure.state.in_([MeasureState.issued, MeasureState.acknowledged]),
-        )
-    ).all()
     for m in standing:
         outcome = TAKEN_DOWN_ON_CLOSE[Measure(m.measure)]
         m.state, m.resolved_at, m.taken_down_at, m.outcome = MeasureState.resolved, now, now, outcome

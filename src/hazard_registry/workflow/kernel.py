@@ -3,7 +3,8 @@
 A ``Workflow`` holds a transition table, the facts of each state, its scope (the visible-rows clause), its
 audit chain and its listeners. ``act`` does, in this order and nowhere else:
 
-1. load the row within the actor's scope, with its row lock — outside the scope it does not exist (404);
+1. load the row within the actor's scope, with its row lock — outside the scope it does not exist (404) —
+   and, in the same statement, the workflow's ``companions`` (rows the answer shows beside it, not locked);
 2. who may take the action: the transition's ``who`` checks (403, each with its own code);
 3. version, always: missing → 428 ``version_required``, stale → 409 ``version_conflict``;
 4. state (409 ``wrong_state``) and the gates — ``guards`` on actor and row, then the payload ``gate`` — run
@@ -26,7 +27,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 from transitions import Machine
 from transitions.core import MachineError
@@ -154,8 +155,13 @@ class Workflow:
     chain: Chain
     not_found_code: str
     listeners: list[Listener] = field(default_factory=list)
+    # Rows read with the locked row, joined into its SELECT but not locked (``FOR UPDATE OF`` the row's table):
+    # what the answer to an action shows beside the row (a hazard's enterprise and clause), so the answer needs
+    # no statement, and no transaction, of its own. Each is (entity, join condition on the workflow's model).
+    companions: tuple[tuple[type, ColumnElement[bool]], ...] = ()
     machine: Machine = field(init=False)
     rules: dict[str, Transition] = field(init=False)
+    _locking: Select[Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         missing = set(self.states) - set(self.facts)
@@ -163,6 +169,10 @@ class Workflow:
             raise ValueError(f"{self.name}: no facts for states {sorted(missing)}")
         self.machine = rule_machine.build(self.table, self.states, self.initial)
         self.rules = {t.action.value: t for t in self.table}
+        locking = select(self.model, *(entity for entity, _ in self.companions))
+        for entity, onclause in self.companions:
+            locking = locking.join(entity, onclause)
+        self._locking = locking.with_for_update(of=self.model)  # ``locked``'s statement, less its WHERE
 
     # --- facts about states, in one place --------------------------------------------------------------------
 
@@ -205,6 +215,15 @@ class Workflow:
             raise NotFound(f"{self.name} {row_id} not found", code=self.not_found_code)
         return row
 
+    def locked(self, session: Session, actor: Actor, row_id: int) -> tuple[Any, tuple[Any, ...]]:
+        """``visible(..., lock=True)`` and the ``companions`` in the same statement; only the row is locked."""
+        if not self.companions:
+            return self.visible(session, actor, row_id, lock=True), ()
+        found = session.execute(self._locking.where(self.model.id == row_id, self.scope(actor))).first()
+        if found is None:
+            raise NotFound(f"{self.name} {row_id} not found", code=self.not_found_code)
+        return found[0], tuple(found[1:])
+
     def allowed_actions(self, row: Any, actor: Actor | None) -> list[str]:
         """What ``actor`` may do to ``row`` now: the same ``who`` checks and guards ``act`` applies, in table
         order. Gates on what the caller will send (a plan, evidence) are not judged here."""
@@ -217,6 +236,7 @@ class Outcome:
     before: str
     result: dict[str, Any]
     event: Any
+    companions: tuple[Any, ...] = ()  # the workflow's companions, read with the row (none when ``row`` was given)
 
 
 def check_version(workflow: Workflow, row: Any, expected: int | None) -> None:
@@ -247,9 +267,10 @@ def act(
     ``row`` instead of ``row_id``: a row the caller already found and locked another way (the reporter's
     receipt), whose scope is that way of finding it.
     """
+    companions: tuple[Any, ...] = ()
     if row is None:
         assert actor is not None and row_id is not None
-        row = workflow.visible(session, actor, row_id, lock=True)
+        row, companions = workflow.locked(session, actor, row_id)
     rule = workflow.rules.get(action)
     if rule is None:
         raise WrongState(f"{action} is not an action on a {workflow.name}", state=row.state)
@@ -271,7 +292,7 @@ def act(
     )  # fmt: skip
     flush_versioned(session, f"the {workflow.name} was changed by someone else meanwhile; reload and retry")
     workflow.changed(session, row, action, now)
-    return Outcome(row=row, before=before, result=result, event=ev)
+    return Outcome(row=row, before=before, result=result, event=ev, companions=companions)
 
 
 def record(
