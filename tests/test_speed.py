@@ -33,7 +33,7 @@ from hazard_registry.supervision import engine
 from hazard_registry.supervision.models import CalendarDay, CalendarYear, SupervisionTimer
 from tests.factories import FUTIAN, NANSHAN, SHENZHEN, hazard_body
 from tests.flow import Flow
-from tests.statements import count_statements
+from tests.statements import count_round_trips, count_statements
 from tests.test_supervision_engine import Register, at
 
 READ, LIST, REPORT, TRANSITION = 2, 2, 6, 8
@@ -58,6 +58,23 @@ def test_reading_one_hazard_is_at_most_two_statements(client, world, app):
     with count_statements(app) as sql:
         assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
     assert len(sql) <= READ, sql.listing()
+
+
+def test_a_read_is_one_round_trip_on_postgresql(client, world, app, db):
+    """The API's reads run in autocommit on PostgreSQL (``db.reads_only``): the SELECT alone, no BEGIN before
+    it nor ROLLBACK after. On SQLite nothing crosses a network; the statements are the same."""
+    flow = Flow(client, world)
+    hazard = flow.report()
+    _steady(flow, "officer")
+    reads = (f"/api/v1/hazards/{hazard['id']}", f"/api/v1/hazards?region={SHENZHEN}&state=reported&limit=2")
+    for url in reads:
+        with count_statements(app) as sql:
+            assert client.get(url, headers=flow.h("officer")).status_code == 200
+        assert len(sql) == 1, sql.listing()
+        if is_postgres(db):
+            with count_round_trips(app) as trips:
+                assert client.get(url, headers=flow.h("officer")).status_code == 200
+            assert trips == ["Sync"], trips
 
 
 def test_a_list_page_is_at_most_two_statements(client, world, app):

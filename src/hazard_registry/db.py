@@ -132,6 +132,24 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_deferred=True)
 
 
+def autocommit_reader(engine: Engine) -> Engine:
+    """The engine of the API's read-only routes (``reads_only``): on PostgreSQL in autocommit, so a read is its
+    own statement's round trip, without BEGIN before it and ROLLBACK after (under READ COMMITTED each statement
+    has its own snapshot anyway: a one-statement read gains nothing from the transaction). On SQLite the
+    deferred reader, as for any GET."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return reader(engine)
+
+
+def reads_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks an API endpoint (of a ``SessionRoute``) that only reads, and needs no snapshot shared by its
+    statements: its session runs in autocommit on PostgreSQL (``autocommit_reader``). Opt in per route, never
+    on a GET that writes (an audit event, a reveal, a counter), which must stay one transaction."""
+    endpoint.reads_only = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session. Making one does no I/O, so this runs on the event loop. A sync endpoint closes
     it in its own thread as it returns (``SessionRoute``); only a session still holding a
@@ -139,9 +157,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
     Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
     A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
-    answers "locked" and the client gets 503 with Retry-After."""
+    answers "locked" and the client gets 503 with Retry-After. A route marked ``reads_only`` reads in
+    autocommit on PostgreSQL."""
     state = request.app.state
-    bind = state.read_engine if request.method in ("GET", "HEAD") else state.engine
+    if request.method not in ("GET", "HEAD"):
+        bind = state.engine
+    elif getattr(request.scope.get("route"), "reads_only", False):
+        bind = state.autocommit_engine
+    else:
+        bind = state.read_engine
     session = state.sessionmaker(bind=bind)
     try:
         yield session
@@ -178,6 +202,7 @@ class SessionRoute(APIRoute):
     closes it. Every API router is made with ``route_class=SessionRoute`` (tests/test_speed.py checks)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.reads_only = getattr(endpoint, "reads_only", False)
         if not inspect.iscoroutinefunction(endpoint):
             endpoint = _closing(endpoint)
         super().__init__(path, endpoint, **kwargs)
