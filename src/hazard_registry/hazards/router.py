@@ -83,9 +83,7 @@ def list_hazards(
 ) -> Response:
     today = clock.today_in_china()
     rows, next_cursor = service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=today)
-    return json_response(
-        schemas.HazardPage(items=[service.to_out(h, actor, today) for h in rows], next_cursor=next_cursor)
-    )
+    return json_response(service.hazard_page(rows, actor, today, next_cursor))
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")

@@ -9,12 +9,13 @@ role (403), then version (428 missing, 409 stale), then state and gate (409) —
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, String, any_, case, false, func, literal, or_, select
+from sqlalchemy import Row, Select, String, any_, case, false, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -80,6 +81,9 @@ def get_visible(session: Session, actor: Actor, hazard_id: int, *, lock: bool = 
 
 
 _OUT_COLUMNS = [name for name in schemas.HazardOut.model_fields if name not in ("overdue", "allowed_actions")]
+# The same columns selected as plain rows (no ORM instances): what a list page reads. The workflow's checks read
+# a row's attributes only (state, reporter, verifier), so a Row answers ``allowed_actions`` as a Hazard does.
+_OUT_SELECT = tuple(getattr(Hazard, name) for name in _OUT_COLUMNS)
 
 
 def _out_values(hazard: Hazard, actor: Actor, today: date) -> dict[str, Any]:
@@ -91,6 +95,19 @@ def _out_values(hazard: Hazard, actor: Actor, today: date) -> dict[str, Any]:
 
 def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
     return schemas.HazardOut.model_validate(_out_values(hazard, actor, today))
+
+
+def hazard_page(rows: Sequence[Any], actor: Actor, today: date, next_cursor: str | None) -> schemas.HazardPage:
+    """A list page validated in one pass: each row's columns (``list_hazards``), its overdue flag and what the
+    caller may do to it, as plain values, checked together instead of a model per row."""
+    allowed = WORKFLOW.allowed_actions
+    items = []
+    for row in rows:
+        values = row._asdict()
+        values["overdue"] = is_overdue(row.state, row.deadline, today)
+        values["allowed_actions"] = allowed(row, actor)
+        items.append(values)
+    return schemas.HazardPage.model_validate({"items": items, "next_cursor": next_cursor})
 
 
 def detail_of(
@@ -191,8 +208,9 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
 
 def list_hazards(
     session: Session, actor: Actor, f: HazardFilters, *, cursor: str | None, limit: int, today: date
-) -> tuple[list[Hazard], str | None]:
-    """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs.
+) -> tuple[list[Row[Any]], str | None]:
+    """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs. The
+    page's rows carry the columns a list shows (``HazardOut``'s), not ORM instances: nothing to track or expunge.
 
     The page's ids are chosen first and only then its rows read (a "deferred join", still one statement): the
     ids of a region and state come from the index (state, region prefix, id) alone, so a rare state costs what
@@ -212,7 +230,7 @@ def list_hazards(
     ids = keyset(stmt, Hazard.id, cursor, limit)
     if one_state:
         ids = ids.order_by(None).order_by(Hazard.state.desc(), Hazard.id.desc())
-    rows = session.scalars(select(Hazard).where(Hazard.id.in_(ids)).order_by(Hazard.id.desc())).all()
+    rows = session.execute(select(*_OUT_SELECT).where(Hazard.id.in_(ids)).order_by(Hazard.id.desc())).all()
     return cut(rows, limit)
 
 
