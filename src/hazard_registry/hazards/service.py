@@ -68,6 +68,7 @@ from hazard_registry.reference.models import (
     Enterprise,
     Industry,
     Region,
+    Standard,
     StandardClause,
 )
 
@@ -136,17 +137,51 @@ def to_detail(session: Session, hazard: Hazard, actor: Actor, today: date) -> sc
     return detail_of(hazard, ent, clause, actor, today)
 
 
+_DETAIL_SELECT = (
+    *_OUT_SELECT,
+    Enterprise.name.label("_enterprise_name"),
+    Enterprise.uscc.label("_enterprise_uscc"),
+    StandardClause.number.label("_clause_number"),
+    StandardClause.title.label("_clause_title"),
+    Standard.id.label("_standard_id"),
+    Standard.title.label("_standard_title"),
+    Standard.edition.label("_standard_edition"),
+    Standard.document_number.label("_standard_document_number"),
+)
+
+
 def get_detail(session: Session, actor: Actor, hazard_id: int, today: date) -> schemas.HazardDetail:
-    """Read one hazard as ``actor`` may see it (else 404), with its enterprise and clause: one statement."""
+    """Read one hazard as ``actor`` may see it (else 404), with its enterprise and clause: one statement, its
+    columns as a plain row (what ``detail_of`` shows, without ORM instances to build and expunge)."""
     row = session.execute(
-        select(Hazard, Enterprise, StandardClause)
+        select(*_DETAIL_SELECT)
         .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
         .join(StandardClause, StandardClause.id == Hazard.clause_id)
+        .join(Standard, Standard.id == StandardClause.standard_id)
         .where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
     ).first()
     if row is None:
         raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
-    return detail_of(row[0], row[1], row[2], actor, today)
+    values = row._asdict()
+    values["overdue"] = is_overdue(row.state, row.deadline, today)
+    values["allowed_actions"] = WORKFLOW.allowed_actions(row, actor)
+    values["enterprise"] = {
+        "id": row.enterprise_id,
+        "name": values.pop("_enterprise_name"),
+        "uscc": values.pop("_enterprise_uscc"),
+    }
+    values["clause"] = {
+        "id": row.clause_id,
+        "number": values.pop("_clause_number"),
+        "title": values.pop("_clause_title"),
+        "standard": {
+            "id": values.pop("_standard_id"),
+            "title": values.pop("_standard_title"),
+            "edition": values.pop("_standard_edition"),
+            "document_number": values.pop("_standard_document_number"),
+        },
+    }
+    return schemas.HazardDetail.model_validate(values)
 
 
 @dataclass
