@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 import inspect
 import select
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
@@ -150,10 +151,15 @@ def reads_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return endpoint
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> Session:
     """The request's session. Making one does no I/O, so this runs on the event loop. A sync endpoint closes
     it in its own thread as it returns (``SessionRoute``); only a session still holding a
-    connection after that (an endpoint that failed, or streams its answer) is closed here in the threadpool.
+    connection after that (an endpoint that failed, or streams its answer) is closed by ``_release`` in the
+    threadpool, after the response is sent.
+
+    Not a generator dependency: FastAPI wraps one in an async context manager, a cancel scope and an exit
+    stack entry (~15 % of a read's event-loop time); this registers one callback on the request's exit stack
+    instead, the stack FastAPI closes a generator dependency's ``finally`` on, at the same moment.
 
     Reads (GET/HEAD) begin deferred, so on SQLite they run beside a writer instead of queueing for its lock.
     A GET that writes anyway (counting a reading) still works; if a writer committed in between, SQLite
@@ -167,13 +173,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     else:
         bind = state.read_engine
     session = state.sessionmaker(bind=bind)
-    try:
-        yield session
-    finally:
-        if session.in_transaction():
+    # The request-scoped exit stack FastAPI keeps in the scope (a KeyError here fails every test at once).
+    request.scope["fastapi_inner_astack"].push_async_callback(_release, session)
+    return session
+
+
+async def _release(session: Session) -> None:
+    if session.in_transaction():
+        with anyio.CancelScope(shield=True):  # a client gone meanwhile must not leave the connection checked out
             await run_in_threadpool(session.close)
-        else:
-            session.close()
+    elif session.identity_map or session.new:
+        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]
