@@ -18,6 +18,7 @@ from datetime import date
 import anyio.to_thread
 from fastapi.routing import APIRoute
 from sqlalchemy import event, select, text
+from starlette.routing import Match
 
 from hazard_registry import __version__, cache, clock
 from hazard_registry.auth.deps import ACTORS, admin_actor, current_actor
@@ -471,3 +472,38 @@ def test_a_state_under_newer_rows_of_another_state_comes_from_its_index_too(clie
     plan = "\n".join(str(row[-1]) for row in db.connection().exec_driver_sql(explain + statement, parameters))
     assert re.search(r"ix_hazards_state_(province|prefecture|county)_id", plan), plan  # the district admin's: county
     assert "Index Scan Backward using pk_hazards" not in plan, plan
+
+
+def _chosen(app, path: str, method: str, *, prefiltered: bool) -> tuple[int, str] | None:
+    """The top-level route the app's router hands ``method path`` to (the first FULL, else the first PARTIAL)."""
+    scope = {"type": "http", "path": path, "root_path": "", "method": method, "headers": [], "query_string": b""}
+    partial = None
+    for i, route in enumerate(app.router.routes):
+        match, _ = route.matches(scope) if prefiltered else type(route).matches(route, scope)
+        if match is Match.FULL:
+            return i, "full"
+        if match is Match.PARTIAL and partial is None:
+            partial = (i, "partial")
+    return partial
+
+
+def test_routing_by_prefix_chooses_the_route_fastapi_would(app):
+    """main._skip_by_prefix passes over an included router whose routes cannot match a path; every route's own
+    path (parameters filled), with and without a trailing slash, under every method, and paths no route has,
+    reach the same route (or none) as FastAPI's own matching."""
+    paths = {"/", "/nothing", "/api/v1/nothing", "/api/v1/hazards/1/nothing", "/static/x.css", "/docs"}
+    every = []
+    for route in app.router.routes:
+        every += list(route.effective_route_contexts()) if hasattr(route, "effective_route_contexts") else [route]
+    for route in every:
+        path = getattr(route, "path_format", None) or getattr(route, "path", None)
+        if isinstance(path, str):
+            filled = re.sub(r"\{[^}]+\}", "1", path)
+            paths |= {filled, filled.rstrip("/") + "/", filled.rstrip("/") or "/"}
+    assert len(paths) > 300 and any("prefiltered" in getattr(r.matches, "__qualname__", "") for r in app.router.routes)
+    for path in sorted(paths):
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            assert _chosen(app, path, method, prefiltered=True) == _chosen(app, path, method, prefiltered=False), (
+                method,
+                path,
+            )
