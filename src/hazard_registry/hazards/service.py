@@ -82,9 +82,12 @@ def get_visible(session: Session, actor: Actor, hazard_id: int, *, lock: bool = 
 
 
 _OUT_COLUMNS = [name for name in schemas.HazardOut.model_fields if name not in ("overdue", "allowed_actions")]
-# The same columns selected as plain rows (no ORM instances): what a list page reads. The workflow's checks read
-# a row's attributes only (state, reporter, verifier), so a Row answers ``allowed_actions`` as a Hazard does.
-_OUT_SELECT = tuple(getattr(Hazard, name) for name in _OUT_COLUMNS)
+# The same columns selected as plain rows (no ORM instances): what a list page and a read select. The table's
+# columns, not the mapped attributes: the ORM sets up a loader per mapped column at every execution, which for
+# these 31 columns cost more than building the instance did. The workflow's checks read a row's attributes
+# only (state, reporter, verifier), so a Row answers ``allowed_actions`` as a Hazard does.
+_HAZARDS = Hazard.__table__
+_OUT_SELECT = tuple(_HAZARDS.c[name] for name in _OUT_COLUMNS)
 
 
 def _out_values(hazard: Hazard, actor: Actor, today: date) -> dict[str, Any]:
@@ -137,16 +140,22 @@ def to_detail(session: Session, hazard: Hazard, actor: Actor, today: date) -> sc
     return detail_of(hazard, ent, clause, actor, today)
 
 
+_ENTERPRISES, _CLAUSES, _STANDARDS = Enterprise.__table__, StandardClause.__table__, Standard.__table__
 _DETAIL_SELECT = (
     *_OUT_SELECT,
-    Enterprise.name.label("_enterprise_name"),
-    Enterprise.uscc.label("_enterprise_uscc"),
-    StandardClause.number.label("_clause_number"),
-    StandardClause.title.label("_clause_title"),
-    Standard.id.label("_standard_id"),
-    Standard.title.label("_standard_title"),
-    Standard.edition.label("_standard_edition"),
-    Standard.document_number.label("_standard_document_number"),
+    _ENTERPRISES.c.name.label("_enterprise_name"),
+    _ENTERPRISES.c.uscc.label("_enterprise_uscc"),
+    _CLAUSES.c.number.label("_clause_number"),
+    _CLAUSES.c.title.label("_clause_title"),
+    _STANDARDS.c.id.label("_standard_id"),
+    _STANDARDS.c.title.label("_standard_title"),
+    _STANDARDS.c.edition.label("_standard_edition"),
+    _STANDARDS.c.document_number.label("_standard_document_number"),
+)
+_DETAIL_FROM = (
+    _HAZARDS.join(_ENTERPRISES, _ENTERPRISES.c.id == _HAZARDS.c.enterprise_id)
+    .join(_CLAUSES, _CLAUSES.c.id == _HAZARDS.c.clause_id)
+    .join(_STANDARDS, _STANDARDS.c.id == _CLAUSES.c.standard_id)
 )
 
 
@@ -154,11 +163,7 @@ def get_detail(session: Session, actor: Actor, hazard_id: int, today: date) -> s
     """Read one hazard as ``actor`` may see it (else 404), with its enterprise and clause: one statement, its
     columns as a plain row (what ``detail_of`` shows, without ORM instances to build and expunge)."""
     row = session.execute(
-        select(*_DETAIL_SELECT)
-        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-        .join(StandardClause, StandardClause.id == Hazard.clause_id)
-        .join(Standard, Standard.id == StandardClause.standard_id)
-        .where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
+        select(*_DETAIL_SELECT).select_from(_DETAIL_FROM).where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
     ).first()
     if row is None:
         raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
