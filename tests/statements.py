@@ -7,6 +7,7 @@ the database, BEGIN/COMMIT and savepoints excluded: those are what a driver does
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,3 +46,33 @@ def count_statements(app: Any) -> Iterator[Statements]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", _record)
+
+
+@contextmanager
+def count_round_trips(app: Any) -> Iterator[list[str]]:
+    """On PostgreSQL, the round trips the app's connections make: each simple query (BEGIN, COMMIT, ROLLBACK)
+    and each extended-protocol statement (up to its Sync) waits for the server once. Read from libpq's own
+    protocol trace of every connection checked out meanwhile, so BEGIN and ROLLBACK count, which
+    ``before_cursor_execute`` never sees."""
+    seen: list[str] = []
+    engine = app.state.engine
+    with tempfile.TemporaryFile(mode="w+") as trace:
+
+        def _checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            dbapi_conn.pgconn.trace(trace.fileno())
+
+        def _checkin(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.pgconn.untrace()
+
+        event.listen(engine, "checkout", _checkout)
+        event.listen(engine, "checkin", _checkin)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "checkout", _checkout)
+            event.remove(engine, "checkin", _checkin)
+            trace.seek(0)
+            for line in trace.read().splitlines():
+                parts = line.split("\t")
+                if len(parts) > 3 and parts[1] == "F" and parts[3] in ("Query", "Sync"):
+                    seen.append(parts[3] + (parts[4] if parts[3] == "Query" else ""))

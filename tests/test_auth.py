@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
 import jwt
+import pytest
+import time_machine
 
 from hazard_registry import clock
+from hazard_registry.auth import security
+from hazard_registry.auth.security import decode_token, issue_token
+from hazard_registry.errors import Unauthorized
 from tests.factories import PASSWORD, uscc
 
 
@@ -60,6 +66,41 @@ def test_requests_without_a_valid_token_are_refused(client, world, settings):
         {"sub": str(world.ids["admin"]), "gen": 0, "role": "admin"}, "another-secret-" + "y" * 32, algorithm="HS256"
     )
     assert client.get("/api/v1/users", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_a_token_verified_before_is_still_refused_once_expired(client, world, settings):
+    """A worker keeps the tokens it has verified (auth/security.py), and still checks the expiry at every use."""
+    now = clock.now()
+    token = issue_token(
+        user_id=world.ids["officer"],
+        generation=0,
+        role="regulator",
+        secret=settings.effective_jwt_secret,
+        now=now - timedelta(seconds=5),
+        ttl=timedelta(minutes=10),
+    )
+    h = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/hazards?limit=1", headers=h).status_code == 200
+    assert (settings.effective_jwt_secret, token) in security._VERIFIED
+    with time_machine.travel(now + timedelta(minutes=11), tick=False):
+        r = client.get("/api/v1/hazards?limit=1", headers=h)
+    assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+    assert (settings.effective_jwt_secret, token) not in security._VERIFIED
+
+
+def test_a_tampered_token_is_refused_and_never_kept(client, world, settings):
+    token = world.headers(client, "officer")["Authorization"].removeprefix("Bearer ")
+    assert client.get("/api/v1/hazards?limit=1", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    header, payload, signature = token.split(".")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    admin = jwt.utils.base64url_encode(json.dumps({**claims, "sub": str(world.ids["admin"])}).encode()).decode()
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    for bad in (f"{header}.{admin}.{signature}", f"{header}.{payload}.{flipped}", token + "x"):
+        r = client.get("/api/v1/hazards?limit=1", headers={"Authorization": f"Bearer {bad}"})
+        assert r.status_code == 401 and r.json()["code"] == "invalid_token", bad
+        assert (settings.effective_jwt_secret, bad) not in security._VERIFIED
+    with pytest.raises(Unauthorized):  # the same, verified token under another deployment's secret
+        decode_token(token, "another-secret-" + "z" * 32)
 
 
 def test_admin_creates_users_in_its_region_only(client, world):

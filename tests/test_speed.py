@@ -20,6 +20,7 @@ from datetime import date
 import anyio.to_thread
 from fastapi.routing import APIRoute
 from sqlalchemy import event, select, text
+from starlette.routing import Match
 
 from hazard_registry import __version__, cache, clock
 from hazard_registry.auth.deps import ACTORS, admin_actor, current_actor
@@ -35,7 +36,7 @@ from hazard_registry.supervision import engine
 from hazard_registry.supervision.models import CalendarDay, CalendarYear, SupervisionTimer
 from tests.factories import FUTIAN, NANSHAN, SHENZHEN, hazard_body
 from tests.flow import Flow
-from tests.statements import Statements, count_statements
+from tests.statements import Statements, count_round_trips, count_statements
 from tests.test_supervision_engine import Register, at
 
 READ, LIST, REPORT, TRANSITION = 2, 2, 6, 7
@@ -45,7 +46,7 @@ TRANSITION_PG = TRANSITION - 1
 
 
 @contextmanager
-def count_round_trips(app) -> Iterator[Statements]:
+def count_with_transaction_ends(app) -> Iterator[Statements]:
     """The statements ``count_statements`` sees, and every BEGIN, COMMIT and ROLLBACK (each its own round trip)."""
     engine = app.state.engine
     with count_statements(app) as seen:
@@ -81,6 +82,23 @@ def test_reading_one_hazard_is_at_most_two_statements(client, world, app):
     with count_statements(app) as sql:
         assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
     assert len(sql) <= READ, sql.listing()
+
+
+def test_a_read_is_one_round_trip_on_postgresql(client, world, app, db):
+    """The API's reads run in autocommit on PostgreSQL (``db.reads_only``): the SELECT alone, no BEGIN before
+    it nor ROLLBACK after. On SQLite nothing crosses a network; the statements are the same."""
+    flow = Flow(client, world)
+    hazard = flow.report()
+    _steady(flow, "officer")
+    reads = (f"/api/v1/hazards/{hazard['id']}", f"/api/v1/hazards?region={SHENZHEN}&state=reported&limit=2")
+    for url in reads:
+        with count_statements(app) as sql:
+            assert client.get(url, headers=flow.h("officer")).status_code == 200
+        assert len(sql) == 1, sql.listing()
+        if is_postgres(db):
+            with count_round_trips(app) as trips:
+                assert client.get(url, headers=flow.h("officer")).status_code == 200
+            assert trips == ["Sync"], trips
 
 
 def test_a_list_page_is_at_most_two_statements(client, world, app):
@@ -131,7 +149,7 @@ def test_a_transition_is_at_most_seven_statements_in_one_transaction(client, wor
     warm = flow.report()
     flow.ok(warm, "officer", "assign", **flow.body_for("assign", warm))  # the deadline's years, as a server has
     hazard = flow.report()
-    with count_round_trips(app) as sql:
+    with count_with_transaction_ends(app) as sql:
         assigned = flow.ok(hazard, "officer", "assign", **flow.body_for("assign", hazard))
     assert assigned["state"] == "assigned"
     assert assigned["enterprise"]["id"] == world.ids["chem"] and assigned["clause"]["standard"]["document_number"]
@@ -323,7 +341,7 @@ def test_health_and_cheap_dependencies_run_on_the_event_loop(app):
     health = next(r for r in app.routes if getattr(r, "path", None) == "/healthz")
     for fn in (health.endpoint, current_actor, admin_actor, hazard_filters):
         assert inspect.iscoroutinefunction(fn), fn
-    assert inspect.isasyncgenfunction(get_session)
+    assert inspect.iscoroutinefunction(get_session), "a plain coroutine: no generator machinery per request"
 
 
 def test_a_region_filter_and_the_callers_region_meet_as_before(client, world):
@@ -484,3 +502,38 @@ def test_a_state_under_newer_rows_of_another_state_comes_from_its_index_too(clie
     plan = "\n".join(str(row[-1]) for row in db.connection().exec_driver_sql(explain + statement, parameters))
     assert re.search(r"ix_hazards_state_(province|prefecture|county)_id", plan), plan  # the district admin's: county
     assert "Index Scan Backward using pk_hazards" not in plan, plan
+
+
+def _chosen(app, path: str, method: str, *, prefiltered: bool) -> tuple[int, str] | None:
+    """The top-level route the app's router hands ``method path`` to (the first FULL, else the first PARTIAL)."""
+    scope = {"type": "http", "path": path, "root_path": "", "method": method, "headers": [], "query_string": b""}
+    partial = None
+    for i, route in enumerate(app.router.routes):
+        match, _ = route.matches(scope) if prefiltered else type(route).matches(route, scope)
+        if match is Match.FULL:
+            return i, "full"
+        if match is Match.PARTIAL and partial is None:
+            partial = (i, "partial")
+    return partial
+
+
+def test_routing_by_prefix_chooses_the_route_fastapi_would(app):
+    """main._skip_by_prefix passes over an included router whose routes cannot match a path; every route's own
+    path (parameters filled), with and without a trailing slash, under every method, and paths no route has,
+    reach the same route (or none) as FastAPI's own matching."""
+    paths = {"/", "/nothing", "/api/v1/nothing", "/api/v1/hazards/1/nothing", "/static/x.css", "/docs"}
+    every = []
+    for route in app.router.routes:
+        every += list(route.effective_route_contexts()) if hasattr(route, "effective_route_contexts") else [route]
+    for route in every:
+        path = getattr(route, "path_format", None) or getattr(route, "path", None)
+        if isinstance(path, str):
+            filled = re.sub(r"\{[^}]+\}", "1", path)
+            paths |= {filled, filled.rstrip("/") + "/", filled.rstrip("/") or "/"}
+    assert len(paths) > 300 and any("prefiltered" in getattr(r.matches, "__qualname__", "") for r in app.router.routes)
+    for path in sorted(paths):
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            assert _chosen(app, path, method, prefiltered=True) == _chosen(app, path, method, prefiltered=False), (
+                method,
+                path,
+            )

@@ -20,7 +20,6 @@ from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role
 from hazard_registry.auth.security import decode_token
 from hazard_registry.cache import TtlCache
-from hazard_registry.db import DbSession
 from hazard_registry.errors import Forbidden, Unauthorized
 from hazard_registry.reference.models import Department, DepartmentSector
 
@@ -91,16 +90,23 @@ def cached_actor(session: Session, user_id: int, generation: int) -> Actor | Non
     return ACTORS.get_or_load((user_id, generation), lambda: load_actor(session, user_id, generation))
 
 
-async def current_actor(request: Request, session: DbSession, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
-    """Async: a cached caller costs no thread hop; a miss reads the database (in the request's session) in the
-    threadpool."""
+def _read_actor(state: Any, user_id: int, generation: int) -> Actor | None:
+    """A miss: the caller read in a session of its own, on the read-only engine (one round trip on
+    PostgreSQL), before the request's own session has begun."""
+    with state.sessionmaker(bind=state.autocommit_engine) as session:
+        return cached_actor(session, user_id, generation)
+
+
+async def current_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
+    """Async, and without the request's session as a dependency (one sub-dependency fewer to solve per
+    request): a cached caller costs no thread hop; a miss reads the database in the threadpool."""
     if not token:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'")
-    user_id, generation = decode_token(token, request.app.state.settings.effective_jwt_secret)
-    key = (user_id, generation)
-    actor = ACTORS.get(key)
+    state = request.app.state
+    user_id, generation = decode_token(token, state.settings.effective_jwt_secret)
+    actor = ACTORS.get((user_id, generation))
     if actor is None:
-        actor = await run_in_threadpool(cached_actor, session, user_id, generation)
+        actor = await run_in_threadpool(_read_actor, state, user_id, generation)
     if actor is None:
         raise Unauthorized("the bearer token is no longer valid", code="invalid_token")
     return actor

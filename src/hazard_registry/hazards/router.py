@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, Response
 from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.config import AppSettings, Settings
-from hazard_registry.db import DbSession, SessionRoute
+from hazard_registry.db import DbSession, SessionRoute, reads_only
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
@@ -73,6 +73,7 @@ HazardFiltersQuery = Annotated[service.HazardFilters, Depends(hazard_filters)]
 
 
 @router.get("", response_model=schemas.HazardPage, operation_id="list_hazards", summary="List hazards")
+@reads_only
 def list_hazards(
     actor: CurrentActor,
     session: DbSession,
@@ -82,12 +83,11 @@ def list_hazards(
 ) -> Response:
     today = clock.today_in_china()
     rows, next_cursor = service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=today)
-    return json_response(
-        schemas.HazardPage(items=[service.to_out(h, actor, today) for h in rows], next_cursor=next_cursor)
-    )
+    return json_response(service.hazard_page(rows, actor, today, next_cursor))
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")
+@reads_only
 def get_hazard(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
     detail = service.get_detail(session, actor, hazard_id, clock.today_in_china())
     return json_response(detail, headers={"ETag": f'"{detail.version}"'})

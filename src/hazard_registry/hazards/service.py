@@ -9,12 +9,13 @@ role (403), then version (428 missing, 409 stale), then state and gate (409) —
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, String, any_, case, false, func, literal, or_, select
+from sqlalchemy import Row, Select, String, any_, case, false, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -67,6 +68,7 @@ from hazard_registry.reference.models import (
     Enterprise,
     Industry,
     Region,
+    Standard,
     StandardClause,
 )
 
@@ -80,6 +82,12 @@ def get_visible(session: Session, actor: Actor, hazard_id: int, *, lock: bool = 
 
 
 _OUT_COLUMNS = [name for name in schemas.HazardOut.model_fields if name not in ("overdue", "allowed_actions")]
+# The same columns selected as plain rows (no ORM instances): what a list page and a read select. The table's
+# columns, not the mapped attributes: the ORM sets up a loader per mapped column at every execution, which for
+# these 31 columns cost more than building the instance did. The workflow's checks read a row's attributes
+# only (state, reporter, verifier), so a Row answers ``allowed_actions`` as a Hazard does.
+_HAZARDS = Hazard.__table__
+_OUT_SELECT = tuple(_HAZARDS.c[name] for name in _OUT_COLUMNS)
 
 
 def _out_values(hazard: Hazard, actor: Actor, today: date) -> dict[str, Any]:
@@ -91,6 +99,19 @@ def _out_values(hazard: Hazard, actor: Actor, today: date) -> dict[str, Any]:
 
 def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
     return schemas.HazardOut.model_validate(_out_values(hazard, actor, today))
+
+
+def hazard_page(rows: Sequence[Any], actor: Actor, today: date, next_cursor: str | None) -> schemas.HazardPage:
+    """A list page validated in one pass: each row's columns (``list_hazards``), its overdue flag and what the
+    caller may do to it, as plain values, checked together instead of a model per row."""
+    allowed = WORKFLOW.allowed_actions
+    items = []
+    for row in rows:
+        values = row._asdict()
+        values["overdue"] = is_overdue(row.state, row.deadline, today)
+        values["allowed_actions"] = allowed(row, actor)
+        items.append(values)
+    return schemas.HazardPage.model_validate({"items": items, "next_cursor": next_cursor})
 
 
 def detail_of(
@@ -119,17 +140,53 @@ def to_detail(session: Session, hazard: Hazard, actor: Actor, today: date) -> sc
     return detail_of(hazard, ent, clause, actor, today)
 
 
+_ENTERPRISES, _CLAUSES, _STANDARDS = Enterprise.__table__, StandardClause.__table__, Standard.__table__
+_DETAIL_SELECT = (
+    *_OUT_SELECT,
+    _ENTERPRISES.c.name.label("_enterprise_name"),
+    _ENTERPRISES.c.uscc.label("_enterprise_uscc"),
+    _CLAUSES.c.number.label("_clause_number"),
+    _CLAUSES.c.title.label("_clause_title"),
+    _STANDARDS.c.id.label("_standard_id"),
+    _STANDARDS.c.title.label("_standard_title"),
+    _STANDARDS.c.edition.label("_standard_edition"),
+    _STANDARDS.c.document_number.label("_standard_document_number"),
+)
+_DETAIL_FROM = (
+    _HAZARDS.join(_ENTERPRISES, _ENTERPRISES.c.id == _HAZARDS.c.enterprise_id)
+    .join(_CLAUSES, _CLAUSES.c.id == _HAZARDS.c.clause_id)
+    .join(_STANDARDS, _STANDARDS.c.id == _CLAUSES.c.standard_id)
+)
+
+
 def get_detail(session: Session, actor: Actor, hazard_id: int, today: date) -> schemas.HazardDetail:
-    """Read one hazard as ``actor`` may see it (else 404), with its enterprise and clause: one statement."""
+    """Read one hazard as ``actor`` may see it (else 404), with its enterprise and clause: one statement, its
+    columns as a plain row (what ``detail_of`` shows, without ORM instances to build and expunge)."""
     row = session.execute(
-        select(Hazard, Enterprise, StandardClause)
-        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-        .join(StandardClause, StandardClause.id == Hazard.clause_id)
-        .where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
+        select(*_DETAIL_SELECT).select_from(_DETAIL_FROM).where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
     ).first()
     if row is None:
         raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
-    return detail_of(row[0], row[1], row[2], actor, today)
+    values = row._asdict()
+    values["overdue"] = is_overdue(row.state, row.deadline, today)
+    values["allowed_actions"] = WORKFLOW.allowed_actions(row, actor)
+    values["enterprise"] = {
+        "id": row.enterprise_id,
+        "name": values.pop("_enterprise_name"),
+        "uscc": values.pop("_enterprise_uscc"),
+    }
+    values["clause"] = {
+        "id": row.clause_id,
+        "number": values.pop("_clause_number"),
+        "title": values.pop("_clause_title"),
+        "standard": {
+            "id": values.pop("_standard_id"),
+            "title": values.pop("_standard_title"),
+            "edition": values.pop("_standard_edition"),
+            "document_number": values.pop("_standard_document_number"),
+        },
+    }
+    return schemas.HazardDetail.model_validate(values)
 
 
 @dataclass
@@ -191,8 +248,9 @@ def filtered(actor: Actor, f: HazardFilters, today: date) -> Select[tuple[Hazard
 
 def list_hazards(
     session: Session, actor: Actor, f: HazardFilters, *, cursor: str | None, limit: int, today: date
-) -> tuple[list[Hazard], str | None]:
-    """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs.
+) -> tuple[list[Row[Any]], str | None]:
+    """One keyset page, newest first, and the next page's cursor. Page 10,000 costs what page 1 costs. The
+    page's rows carry the columns a list shows (``HazardOut``'s), not ORM instances: nothing to track or expunge.
 
     The page's ids are chosen first and only then its rows read (a "deferred join", still one statement): the
     ids of a region and state come from the index (state, region prefix, id) alone, so a rare state costs what
@@ -212,7 +270,7 @@ def list_hazards(
     ids = keyset(stmt, Hazard.id, cursor, limit)
     if one_state:
         ids = ids.order_by(None).order_by(Hazard.state.desc(), Hazard.id.desc())
-    rows = session.scalars(select(Hazard).where(Hazard.id.in_(ids)).order_by(Hazard.id.desc())).all()
+    rows = session.execute(select(*_OUT_SELECT).where(Hazard.id.in_(ids)).order_by(Hazard.id.desc())).all()
     return cut(rows, limit)
 
 
