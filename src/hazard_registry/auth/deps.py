@@ -20,6 +20,7 @@ from hazard_registry.auth.models import User
 from hazard_registry.auth.principal import Actor, Role
 from hazard_registry.auth.security import decode_token
 from hazard_registry.cache import TtlCache
+from hazard_registry.db import end_unit
 from hazard_registry.errors import Forbidden, Unauthorized
 from hazard_registry.reference.models import Department, DepartmentSector
 
@@ -93,8 +94,11 @@ def cached_actor(session: Session, user_id: int, generation: int) -> Actor | Non
 def _read_actor(state: Any, user_id: int, generation: int) -> Actor | None:
     """A miss: the caller read in a session of its own, on the read-only engine (one round trip on
     PostgreSQL), before the request's own session has begun."""
-    with state.sessionmaker(bind=state.autocommit_engine) as session:
+    session = state.sessionmaker(bind=state.autocommit_engine)
+    try:
         return cached_actor(session, user_id, generation)
+    finally:
+        end_unit(session)
 
 
 async def current_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
