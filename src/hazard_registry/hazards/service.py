@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, String, any_, case, false, func, literal, or_, select
+from sqlalchemy import Select, String, any_, case, false, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -311,15 +311,18 @@ def _report_refs(
     return row[0], row.sector_code, row[2], bool(row.region_known), row.lead_id
 
 
-def _next_number(session: Session, region_code: str, year: int) -> str:
-    """The next number of the county's register for the year: ``<county>-<year>-<sequence>``.
+def _next_number(session: Session, region_code: str, year: int) -> tuple[str, int]:
+    """The next number of the county's register for the year (``<county>-<year>-<sequence>``) and the id the new
+    hazard will have, in one statement: its chain's head goes into its own INSERT (``audit.append(born=True)``).
 
     On PostgreSQL the counter is bumped in its own short transaction (autocommit, one statement), so its row
     lock is held for that statement, not until the report commits: reports of one county run side by side.
     The price is a gap when a report fails after taking its number (it is taken after every check, so only a
     lost database or the loser of two racing retries with one Idempotency-Key leaves one); numbers stay
-    unique and increasing. SQLite has one writer at a time anyway, and a second connection would wait for
-    this transaction's own write lock, so there the counter moves inside the report's transaction."""
+    unique and increasing. The id is the next of the hazards' sequence (``nextval``, as the INSERT's default
+    would have taken it). SQLite has one writer at a time anyway, and a second connection would wait for
+    this transaction's own write lock, so there the counter moves inside the report's transaction, which from
+    then on holds the write lock: the id is the one SQLite would give the row, the largest plus one."""
     county = region_code[:6]
     postgres = is_postgres(session)
     insert = pg_insert if postgres else sqlite_insert
@@ -327,14 +330,18 @@ def _next_number(session: Session, region_code: str, year: int) -> str:
         insert(HazardCounter)
         .values(region_code=county, year=year, last=1)
         .on_conflict_do_update(index_elements=["region_code", "year"], set_={"last": HazardCounter.last + 1})
-        .returning(HazardCounter.last)
+        .returning(HazardCounter.last, _NEXT_ID_PG if postgres else _NEXT_ID_SQLITE)
     )
     if postgres:
         with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            seq = conn.execute(stmt).scalar_one()
+            seq, hazard_id = conn.execute(stmt).one()
     else:
-        seq = session.execute(stmt).scalar_one()
-    return f"{county}-{year}-{seq:06d}"
+        seq, hazard_id = session.execute(stmt).one()
+    return f"{county}-{year}-{seq:06d}", hazard_id
+
+
+_NEXT_ID_PG = func.nextval(literal_column("'hazards_id_seq'")).label("next_id")
+_NEXT_ID_SQLITE = select(func.coalesce(func.max(Hazard.id), 0) + 1).scalar_subquery().label("next_id")
 
 
 _SOURCES_BY_ROLE = {
@@ -456,8 +463,11 @@ def _report(
                 errors=[{"field": "recurrence_of_id", "message": "invalid"}],
             )
 
+    number, hazard_id = _next_number(session, region_code, data.found_at.year)  # last: every check has passed
     hazard = Hazard(
-        number=_next_number(session, region_code, data.found_at.year),  # last: every check has passed
+        id=hazard_id,
+        number=number,
+        grade="major",
         state=State.reported.value,
         source=source,
         enterprise_id=ent.id,
@@ -474,12 +484,12 @@ def _report(
         reported_by_id=actor.user_id,
         reported_by_role=str(actor.role),
         recurrence_of_id=data.recurrence_of_id,
+        failed_verifications=0,
         created_at=now,
         updated_at=now,
+        version=1,
     )
-    session.add(hazard)
-    session.flush()
-    append_event(
+    append_event(  # inserts the hazard with its chain's head, then the event
         session,
         hazard,
         actor,
@@ -488,8 +498,8 @@ def _report(
         from_state=None,
         to_state=State.reported.value,
         data={"source": source, "clause_id": clause.id, "department_id": lead_id},
+        born=True,
     )
-    session.flush()
     WORKFLOW.changed(session, hazard, "report", now)
     return hazard, ent, clause
 
