@@ -92,6 +92,23 @@ def test_reporting_a_hazard_is_at_most_five_statements_timers_and_audit_included
     assert [(e["seq"], e["action"]) for e in events] == [(1, "report")]
 
 
+def test_a_keyed_report_is_two_statements_more_and_its_replay_one(client, world, app):
+    """An Idempotency-Key adds its lookup and its row (Core, no ORM flush at commit); a retry with the key reads
+    the stored answer and nothing else."""
+    flow = Flow(client, world)
+    flow.report()
+    headers = {**flow.h("ent_chem"), "Idempotency-Key": "report-0001-abcdef"}
+    with count_statements(app) as sql:
+        first = client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
+    assert first.status_code == 201 and len(sql) <= REPORT + 2, sql.listing()
+    with count_statements(app) as sql:
+        again = client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true", again.text
+    assert again.json() == first.json() and len(sql) == 1, sql.listing()
+    other = client.post("/api/v1/hazards", json=hazard_body(world, title="另一处隐患"), headers=headers)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused", other.text
+
+
 def test_a_transition_stays_within_its_current_count(client, world, app):
     """A worker that has not yet read the holiday table of the year the new deadline's timers reach: that one
     read more than the steady transition of the next test."""
