@@ -74,15 +74,18 @@ def test_a_list_page_is_at_most_two_statements(client, world, app):
 
 def test_reporting_a_hazard_is_at_most_five_statements_timers_and_audit_included(client, world, app, db):
     """The references (one SELECT), the county's number with the new id, the hazard with its chain's head, its
-    first event, its timers. The head is in the hazard's own INSERT: no UPDATE follows."""
+    first event (on PostgreSQL one statement with the hazard's INSERT), its timers. The head is in the hazard's
+    own INSERT: no UPDATE follows."""
     flow = Flow(client, world)
     flow.report()  # the caller, the rules of Nanshan and this year's holiday table are now cached
     with count_statements(app) as sql:
         hazard = flow.report()
-    assert len(sql) <= REPORT, sql.listing()
+    assert len(sql) <= REPORT - is_postgres(db), sql.listing()
     assert not [s for s in sql.sql if s.lstrip().upper().startswith("UPDATE")], sql.listing()
     row = db.get(Hazard, hazard["id"])
-    assert (row.chain_seq, row.version, row.number) == (1, 1, hazard["number"]) and row.plan is None
+    assert (row.chain_seq, row.version, row.number) == (1, 1, hazard["number"])
+    unset = db.scalar(select(Hazard.plan.is_(None) & Hazard.completion.is_(None)).where(Hazard.id == hazard["id"]))
+    assert unset, "an unset JSON column is SQL NULL, as a flush leaves it, not JSON 'null'"
     assert list(verify_chains(db, hazard["id"])) == []
     assert hazard["department_id"] == world.ids["T-NS-YJ"] and hazard["allowed_actions"] == []
     assert hazard["clause"]["standard"]["document_number"]
@@ -92,7 +95,7 @@ def test_reporting_a_hazard_is_at_most_five_statements_timers_and_audit_included
     assert [(e["seq"], e["action"]) for e in events] == [(1, "report")]
 
 
-def test_a_keyed_report_is_two_statements_more_and_its_replay_one(client, world, app):
+def test_a_keyed_report_is_two_statements_more_and_its_replay_one(client, world, app, db):
     """An Idempotency-Key adds its lookup and its row (Core, no ORM flush at commit); a retry with the key reads
     the stored answer and nothing else."""
     flow = Flow(client, world)
@@ -100,7 +103,7 @@ def test_a_keyed_report_is_two_statements_more_and_its_replay_one(client, world,
     headers = {**flow.h("ent_chem"), "Idempotency-Key": "report-0001-abcdef"}
     with count_statements(app) as sql:
         first = client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
-    assert first.status_code == 201 and len(sql) <= REPORT + 2, sql.listing()
+    assert first.status_code == 201 and len(sql) <= REPORT - is_postgres(db) + 2, sql.listing()
     with count_statements(app) as sql:
         again = client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true", again.text
