@@ -48,11 +48,14 @@ def append_event(
     to_state: str | None,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    born: bool = False,
 ) -> HazardEvent:
-    """Add the next event of ``hazard``'s chain (the caller holds its row lock and commits it)."""
+    """Add the next event of ``hazard``'s chain (the caller holds its row lock and commits it). ``born``: the
+    hazard is new and inserted here with its first event (``audit.append``)."""
     return audit.append(
-        session, CHAIN, hazard, actor, action, now=now, from_state=from_state, to_state=to_state, note=note, data=data
-    )
+        session, CHAIN, hazard, actor, action, now=now, from_state=from_state, to_state=to_state, note=note,
+        data=data, born=born,
+    )  # fmt: skip
 
 
 def verify_chains(session: Session, hazard_id: int | None = None) -> Iterator[Break]:

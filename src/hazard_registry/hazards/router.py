@@ -33,7 +33,9 @@ def report_hazard(
     def create() -> tuple[int, dict]:
         return 201, service.report_detail(session, actor, data, clock.now()).model_dump(mode="json")
 
-    return run_once(session, actor, idempotency_key, fingerprint("report", data.model_dump(mode="json")), create)
+    return run_once(
+        session, actor, idempotency_key, lambda: fingerprint("report", data.model_dump(mode="json")), create
+    )
 
 
 async def hazard_filters(

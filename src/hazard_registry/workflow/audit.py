@@ -9,6 +9,9 @@ longer ends where its owner says it does. The event tables are append-only in th
 Writing an event never bumps the owner's version: when the owner is changing anyway (a transition) the head
 rides in its versioned UPDATE; otherwise (a file, a message) one UPDATE of the two head columns compares
 and sets the head, leaving ``version`` alone so the next action of whoever holds the row is not a conflict.
+An owner being born with its first event (a reported hazard, ``append(..., born=True)``) is inserted with its
+head already in the row, and the event after it: one statement on PostgreSQL (the owner's INSERT in a WITH),
+two INSERTs on SQLite; no UPDATE, no ORM flush.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, bindparam, event, inspect, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hazard_registry.auth.principal import Actor
@@ -146,12 +149,21 @@ def append(
     note: str | None = None,
     data: dict[str, Any] | None = None,
     actor_name: str | None = None,
+    born: bool = False,
 ) -> Any:
     """Add the next event of ``owner``'s chain and move the owner's head (the caller commits both).
 
     The caller holds the owner's row lock (or created it), so the head cannot move under us; the head's
     compare-and-set and the unique (owner, seq) constraint are the last lines should that ever fail.
+
+    ``born``: ``owner`` is a new, transient object whose id the caller has already drawn (the hazards' id
+    sequence on PostgreSQL) and every column of which it has set; it is inserted here with the head of its
+    one-event chain (``chain_seq`` 1), then the event (Core: one statement on PostgreSQL, two on SQLite), and
+    joins the session as if loaded. The rows are the ones an ORM flush and the head's UPDATE would have left.
     """
+    if born:
+        return _born(session, chain, owner, actor, action, now=now, from_state=from_state, to_state=to_state,
+                     note=note, data=data, actor_name=actor_name)  # fmt: skip
     seq, prev = (owner.chain_seq or 0) + 1, owner.chain_head or GENESIS
     ev = chain.new_event(
         owner.id,
@@ -186,6 +198,73 @@ def append(
     return ev
 
 
+def _born(
+    session: Session,
+    chain: Chain,
+    owner: Any,
+    actor: Actor | None,
+    action: str,
+    *,
+    now: datetime,
+    from_state: str | None,
+    to_state: str | None,
+    note: str | None,
+    data: dict[str, Any] | None,
+    actor_name: str | None,
+) -> Any:
+    if owner.id is None or inspect(owner).transient is False:
+        raise ValueError("a born owner is transient and has its id")
+    ev = chain.new_event(owner.id, 1, GENESIS, actor, action, now=now, from_state=from_state, to_state=to_state,
+                         note=note, data=data, actor_name=actor_name)  # fmt: skip
+    for column, value in (chain.stamp(owner) if chain.stamp else {}).items():
+        setattr(ev, column, value)
+    owner.chain_seq, owner.chain_head = 1, ev.hash
+    row: dict[str, Any] = {}
+    for prop in inspect(chain.owner).column_attrs:
+        if prop.key not in owner.__dict__:
+            default = prop.columns[0].default
+            if default is not None and not default.is_scalar:
+                raise ValueError(f"a born {chain.name} sets {prop.key} itself")
+            setattr(owner, prop.key, default.arg if default is not None else None)
+        row[prop.columns[0].key] = getattr(owner, prop.key)
+    if session.get_bind().dialect.name == "postgresql":  # one statement: the owner in a WITH, then the event
+        params = {f"o_{k}": v for k, v in row.items()}
+        params.update((f"e_{k}", v) for k, v in _event_row(chain, ev).items())
+        session.execute(_born_statement(chain), params)
+    else:
+        # None left out, as a flush leaves it: SQL NULL (a JSON column would store 'null')
+        session.execute(chain.owner.__table__.insert(), {k: v for k, v in row.items() if v is not None})
+        session.execute(chain.event.__table__.insert(), _event_row(chain, ev))
+    make_transient_to_detached(owner)  # its columns as stored: no reload, no flush
+    session.add(owner)
+    return ev
+
+
+_BORN: dict[str, Any] = {}
+
+
+def _born_statement(chain: Chain) -> Any:
+    """``WITH born AS (INSERT INTO <owners> …) INSERT INTO <events> …``, built once per chain: every column a
+    bind parameter (``None`` is SQL NULL, JSON's too). The event's foreign key is checked at the end of the
+    statement, when the owner's row is there."""
+    stmt = _BORN.get(chain.name)
+    if stmt is None:
+
+        def param(prefix: str, column: Any) -> Any:
+            kind = JSON(none_as_null=True) if isinstance(column.type, JSON) else column.type
+            return bindparam(prefix + column.key, type_=kind)
+
+        owners, events = chain.owner.__table__, chain.event.__table__
+        born = owners.insert().values({c.key: param("o_", c) for c in owners.columns}).cte("born")
+        stmt = events.insert().values({c.key: param("e_", c) for c in events.columns if c.key != "id"}).add_cte(born)
+        _BORN[chain.name] = stmt
+    return stmt
+
+
+def _event_row(chain: Chain, ev: Any) -> dict[str, Any]:
+    return {c.key: getattr(ev, c.key) for c in chain.event.__table__.columns if c.key != "id"}
+
+
 def append_many(
     session: Session,
     chain: Chain,
@@ -214,7 +293,7 @@ def append_many(
             note=note,
             data=None,
         )
-        events.append({c.key: getattr(ev, c.key) for c in chain.event.__table__.columns if c.key != "id"})
+        events.append(_event_row(chain, ev))
         moved.append({"b_id": owner_id, "b_seq": (seq or 0), "b_new": (seq or 0) + 1, "b_head": ev.hash})
     if not events:
         return 0
