@@ -42,6 +42,7 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
     which ends with COMMIT. Neither ends with a ROLLBACK, so their statements stay prepared."""
     flow = Flow(client, world)
     hazard = flow.report()
+    app.state.engine.dispose()  # one request at a time from here: one connection serves them all
     with endings(app) as seen:
         for _ in range(12):  # psycopg prepares a statement at its 5th run; the server plans it generically at 5 more
             assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
