@@ -62,7 +62,7 @@ def utcnow() -> datetime:
     return clock.now()
 
 
-def make_engine(url: str, pool_size: int = 20) -> Engine:
+def make_engine(url: str, pool_size: int = 32, max_overflow: int = 8) -> Engine:
     if url.startswith("sqlite"):
         # hide_parameters: an error's message never quotes the values bound (hashes, e-mails, complaint text).
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
@@ -85,7 +85,7 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("sqlite_deferred") else "BEGIN IMMEDIATE")
 
         return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True)
     event.listen(engine, "checkout", _closed_by_server)
     return engine
 

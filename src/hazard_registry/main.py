@@ -70,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     cache.configure(settings.cache_seconds)
-    app.state.engine = make_engine(settings.effective_database_url, settings.database_pool_size)
+    app.state.engine = make_engine(
+        settings.effective_database_url, settings.database_pool_size, settings.database_max_overflow
+    )
     app.state.read_engine = reader(app.state.engine)  # made once: GET requests and exports bind to it
     app.state.autocommit_engine = autocommit_reader(app.state.engine)  # the API's routes marked reads_only
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
