@@ -39,7 +39,12 @@ def test_worker_sweeps_on_its_interval_and_stops_cleanly_on_sigterm(env):
                 break
         assert any("sweep 2:" in x for x in lines), lines
         proc.send_signal(signal.SIGTERM)
-        _, rest = proc.communicate(timeout=30)
+        try:
+            _, rest = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # say where it was: the worker's log after the signal
+            proc.kill()
+            _, rest = proc.communicate()
+            raise AssertionError(f"the worker did not stop within 30 s of SIGTERM; its log since:\n{rest}") from None
     finally:
         if proc.poll() is None:
             proc.kill()
