@@ -8,6 +8,7 @@ the database, BEGIN/COMMIT and savepoints excluded: those are what a driver does
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,3 +77,24 @@ def count_round_trips(app: Any) -> Iterator[list[str]]:
                 parts = line.split("\t")
                 if len(parts) > 3 and parts[1] == "F" and parts[3] in ("Query", "Sync"):
                     seen.append(parts[3] + (parts[4] if parts[3] == "Query" else ""))
+
+
+@contextmanager
+def transaction_ends(app: Any) -> Iterator[Counter[str]]:
+    """Every BEGIN, COMMIT and ROLLBACK of the app's engine meanwhile, counted by kind: the round trips
+    ``count_statements`` leaves out, and how the transactions ended (a ROLLBACK also makes psycopg forget the
+    connection's prepared statements)."""
+    seen: Counter[str] = Counter()
+    engine = app.state.engine
+
+    def counter(kind: str) -> Any:
+        return lambda *_args: seen.update([kind])
+
+    listeners = {kind: counter(kind) for kind in ("begin", "commit", "rollback")}
+    for kind, listener in listeners.items():
+        event.listen(engine, kind, listener)
+    try:
+        yield seen
+    finally:
+        for kind, listener in listeners.items():
+            event.remove(engine, kind, listener)

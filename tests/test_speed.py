@@ -13,8 +13,7 @@ import asyncio
 import inspect
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import Counter
 from datetime import date
 
 import anyio.to_thread
@@ -37,31 +36,13 @@ from hazard_registry.supervision import engine
 from hazard_registry.supervision.models import CalendarDay, CalendarYear, SupervisionTimer
 from tests.factories import FUTIAN, NANSHAN, SHENZHEN, hazard_body
 from tests.flow import Flow
-from tests.statements import Statements, count_round_trips, count_statements
+from tests.statements import count_round_trips, count_statements, transaction_ends
 from tests.test_supervision_engine import Register, at
 
 READ, LIST, REPORT, TRANSITION = 2, 2, 5, 7
 # A transition's round trips: its statements and its transaction's BEGIN and COMMIT (one transaction, no
 # ROLLBACK: the answer is built before the commit). On PostgreSQL the timers' DELETE and INSERT are one statement.
 TRANSITION_PG = TRANSITION - 1
-
-
-@contextmanager
-def count_with_transaction_ends(app) -> Iterator[Statements]:
-    """The statements ``count_statements`` sees, and every BEGIN, COMMIT and ROLLBACK (each its own round trip)."""
-    engine = app.state.engine
-    with count_statements(app) as seen:
-
-        def _end(_conn, *_rest) -> None:
-            seen.sql.append("-- transaction begin/commit/rollback")
-
-        for name in ("begin", "commit", "rollback"):
-            event.listen(engine, name, _end)
-        try:
-            yield seen
-        finally:
-            for name in ("begin", "commit", "rollback"):
-                event.remove(engine, name, _end)
 
 
 def _steady(flow: Flow, *users: str) -> None:
@@ -176,7 +157,7 @@ def test_a_transition_is_at_most_seven_statements_in_one_transaction(client, wor
     warm = flow.report()
     flow.ok(warm, "officer", "assign", **flow.body_for("assign", warm))  # the deadline's years, as a server has
     hazard = flow.report()
-    with count_with_transaction_ends(app) as sql:
+    with count_statements(app) as sql, transaction_ends(app) as ends:
         assigned = flow.ok(hazard, "officer", "assign", **flow.body_for("assign", hazard))
     assert assigned["state"] == "assigned"
     assert assigned["enterprise"]["id"] == world.ids["chem"] and assigned["clause"]["standard"]["document_number"]
@@ -184,8 +165,8 @@ def test_a_transition_is_at_most_seven_statements_in_one_transaction(client, wor
     if is_postgres(app.state.engine):  # the enterprise and clause come with the hazard; only the hazard is locked
         locking = next(s for s in sql.sql if "FOR UPDATE" in s)
         assert "enterprises" in locking and " FOR UPDATE OF hazards" in locking, locking
-    assert len(sql) <= statements + 2, sql.listing()
-    assert len([s for s in sql.sql if not s.startswith("--")]) <= statements, sql.listing()
+    assert len(sql) <= statements, sql.listing()
+    assert ends == Counter(begin=1, commit=1), ends  # one transaction: BEGIN, the statements, COMMIT
 
 
 def test_the_list_by_region_and_state_reads_its_own_index(app, db, world):

@@ -5,36 +5,16 @@ one that wrote and did not commit is rolled back as before (db.end_unit)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 from starlette.responses import Response
 
 from hazard_registry.db import SessionRoute, is_postgres
 from hazard_registry.hazards.models import Hazard
 from tests.flow import Flow
-
-
-@contextmanager
-def endings(app: Any) -> Iterator[Counter[str]]:
-    seen: Counter[str] = Counter()
-    engine = app.state.engine
-
-    def on_commit(_conn: Any) -> None:
-        seen["commit"] += 1
-
-    def on_rollback(_conn: Any) -> None:
-        seen["rollback"] += 1
-
-    event.listen(engine, "commit", on_commit)
-    event.listen(engine, "rollback", on_rollback)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "commit", on_commit)
-        event.remove(engine, "rollback", on_rollback)
+from tests.statements import transaction_ends
 
 
 def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client, world, app):
@@ -43,7 +23,7 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
     flow = Flow(client, world)
     hazard = flow.report()
     app.state.engine.dispose()  # one request at a time from here: one connection serves them all
-    with endings(app) as seen:
+    with transaction_ends(app) as seen:
         for _ in range(12):  # psycopg prepares a statement at its 5th run; the server plans it generically at 5 more
             assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
             assert client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("officer")).status_code == 200
@@ -84,9 +64,9 @@ def test_a_request_that_wrote_and_did_not_commit_is_rolled_back(client, world, a
 
     for change in (by_statement, by_flush):
         session = app.state.sessionmaker(bind=app.state.read_engine)
-        with endings(app) as seen:
+        with transaction_ends(app) as seen:
             assert _endpoint(change)(session=session).status_code == 200
-        assert seen == Counter(rollback=1)
+        assert seen == Counter(begin=1, rollback=1)
         with app.state.sessionmaker() as check:
             assert check.scalar(select(Hazard.title).where(Hazard.id == hazard["id"])) == hazard["title"]
 
@@ -101,8 +81,8 @@ def test_a_request_that_read_after_its_own_commit_ends_with_commit(client, world
         session.scalar(select(Hazard.version).where(Hazard.id == hazard["id"]))
 
     session = app.state.sessionmaker()
-    with endings(app) as seen:
+    with transaction_ends(app) as seen:
         _endpoint(write_then_read)(session=session)
-    assert seen == Counter(commit=2)
+    assert seen == Counter(begin=2, commit=2)
     with app.state.sessionmaker() as check:
         assert check.scalar(select(Hazard.title).where(Hazard.id == hazard["id"])) == "已提交的改动"
