@@ -161,10 +161,9 @@ def append(
     one-event chain (``chain_seq`` 1), then the event (Core: one statement on PostgreSQL, two on SQLite), and
     joins the session as if loaded. The rows are the ones an ORM flush and the head's UPDATE would have left.
     """
-    if born:
-        return _born(session, chain, owner, actor, action, now=now, from_state=from_state, to_state=to_state,
-                     note=note, data=data, actor_name=actor_name)  # fmt: skip
-    seq, prev = (owner.chain_seq or 0) + 1, owner.chain_head or GENESIS
+    if born and (owner.id is None or inspect(owner).transient is False):
+        raise ValueError("a born owner is transient and has its id")
+    seq, prev = (1, GENESIS) if born else ((owner.chain_seq or 0) + 1, owner.chain_head or GENESIS)
     ev = chain.new_event(
         owner.id,
         seq,
@@ -180,6 +179,10 @@ def append(
     )
     for column, value in (chain.stamp(owner) if chain.stamp else {}).items():
         setattr(ev, column, value)
+    if born:
+        owner.chain_seq, owner.chain_head = seq, ev.hash
+        _insert_born(session, chain, owner, ev)
+        return ev
     state = inspect(owner)
     if state.persistent and session.is_modified(owner, include_collections=False):
         owner.chain_seq, owner.chain_head = seq, ev.hash  # carried by the owner's own versioned UPDATE
@@ -198,27 +201,9 @@ def append(
     return ev
 
 
-def _born(
-    session: Session,
-    chain: Chain,
-    owner: Any,
-    actor: Actor | None,
-    action: str,
-    *,
-    now: datetime,
-    from_state: str | None,
-    to_state: str | None,
-    note: str | None,
-    data: dict[str, Any] | None,
-    actor_name: str | None,
-) -> Any:
-    if owner.id is None or inspect(owner).transient is False:
-        raise ValueError("a born owner is transient and has its id")
-    ev = chain.new_event(owner.id, 1, GENESIS, actor, action, now=now, from_state=from_state, to_state=to_state,
-                         note=note, data=data, actor_name=actor_name)  # fmt: skip
-    for column, value in (chain.stamp(owner) if chain.stamp else {}).items():
-        setattr(ev, column, value)
-    owner.chain_seq, owner.chain_head = 1, ev.hash
+def _insert_born(session: Session, chain: Chain, owner: Any, ev: Any) -> None:
+    """Insert a born owner, its head already set, and its first event; the owner then joins the session as if
+    loaded."""
     row: dict[str, Any] = {}
     for prop in inspect(chain.owner).column_attrs:
         if prop.key not in owner.__dict__:
@@ -237,7 +222,6 @@ def _born(
         session.execute(chain.event.__table__.insert(), _event_row(chain, ev))
     make_transient_to_detached(owner)  # its columns as stored: no reload, no flush
     session.add(owner)
-    return ev
 
 
 _BORN: dict[str, Any] = {}
