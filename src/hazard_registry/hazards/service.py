@@ -91,11 +91,16 @@ _HAZARDS = Hazard.__table__
 _OUT_SELECT = tuple(_HAZARDS.c[name] for name in _OUT_COLUMNS)
 
 
-def _out_values(hazard: Hazard, actor: Actor, today: date) -> dict[str, Any]:
-    values = {name: getattr(hazard, name) for name in _OUT_COLUMNS}
+def _judged(values: dict[str, Any], hazard: Any, actor: Actor, today: date) -> dict[str, Any]:
+    """``values`` (a hazard's shown columns) with what is judged, not stored: whether it is overdue ``today``
+    and what ``actor`` may do to it. ``hazard`` is a Hazard or a row of its columns."""
     values["overdue"] = is_overdue(hazard.state, hazard.deadline, today)
     values["allowed_actions"] = WORKFLOW.allowed_actions(hazard, actor)
     return values
+
+
+def _out_values(hazard: Hazard, actor: Actor, today: date) -> dict[str, Any]:
+    return _judged({name: getattr(hazard, name) for name in _OUT_COLUMNS}, hazard, actor, today)
 
 
 def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
@@ -105,13 +110,7 @@ def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
 def hazard_page(rows: Sequence[Any], actor: Actor, today: date, next_cursor: str | None) -> schemas.HazardPage:
     """A list page validated in one pass: each row's columns (``list_hazards``), its overdue flag and what the
     caller may do to it, as plain values, checked together instead of a model per row."""
-    allowed = WORKFLOW.allowed_actions
-    items = []
-    for row in rows:
-        values = row._asdict()
-        values["overdue"] = is_overdue(row.state, row.deadline, today)
-        values["allowed_actions"] = allowed(row, actor)
-        items.append(values)
+    items = [_judged(row._asdict(), row, actor, today) for row in rows]
     return schemas.HazardPage.model_validate({"items": items, "next_cursor": next_cursor})
 
 
@@ -168,9 +167,7 @@ def get_detail(session: Session, actor: Actor, hazard_id: int, today: date) -> s
     ).first()
     if row is None:
         raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
-    values = row._asdict()
-    values["overdue"] = is_overdue(row.state, row.deadline, today)
-    values["allowed_actions"] = WORKFLOW.allowed_actions(row, actor)
+    values = _judged(row._asdict(), row, actor, today)
     values["enterprise"] = {
         "id": row.enterprise_id,
         "name": values.pop("_enterprise_name"),
