@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,25 +31,38 @@ def test_worker_sweeps_on_its_interval_and_stops_cleanly_on_sigterm(env):
     proc = subprocess.Popen(
         [*CLI, "worker", "--interval", "0.2", "--no-migrate"], env=env, stderr=subprocess.PIPE, text=True
     )
+    log: queue.Queue[str] = queue.Queue()  # read by a thread, so no wait below can outlast its deadline
+
+    def read() -> None:
+        for line in proc.stderr:
+            log.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            lines.append(line)
-            if "sweep 2:" in line:
-                break
-        assert any("sweep 2:" in x for x in lines), lines
+        while not any("sweep 2:" in x for x in lines):
+            left = deadline - time.monotonic()
+            try:
+                lines.append(log.get(timeout=max(left, 0)))
+            except queue.Empty:
+                raise AssertionError(f"no second sweep within 60 s; the worker's log:\n{''.join(lines)}") from None
         proc.send_signal(signal.SIGTERM)
         try:
-            _, rest = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # say where it was: the worker's log after the signal
             proc.kill()
-            _, rest = proc.communicate()
+            proc.wait()
+            reader.join(timeout=5)
+            rest = "".join(log.queue)
             raise AssertionError(f"the worker did not stop within 30 s of SIGTERM; its log since:\n{rest}") from None
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+    reader.join(timeout=5)
+    rest = "".join(log.queue)
     assert proc.returncode == 0
     assert "worker stopped after" in rest, rest
 
