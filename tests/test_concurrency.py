@@ -6,8 +6,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from hazard_registry.hazards.audit import verify_chains
+from hazard_registry.hazards.service import _COUNT_PG
 from tests.factories import hazard_body
 from tests.flow import Flow
 
@@ -57,3 +59,30 @@ def test_racing_reports_with_one_idempotency_key_make_one_hazard(client, world, 
     assert len({r.json()["id"] for r in ok}) == 1
     listed = client.get("/api/v1/hazards", headers=flow.h("ent_chem")).json()
     assert len(listed["items"]) == 1
+
+
+def test_racing_reports_of_one_county_take_consecutive_numbers(client, world, app):
+    flow = Flow(client, world)
+    responses = _race(app, "/api/v1/hazards", [(flow.h("ent_chem"), hazard_body(world))] * RACERS)
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses if r.status_code != 201]
+    assert len({tuple(r.json()["number"].split("-")[:2]) for r in responses}) == 1  # one county, one year
+    seqs = sorted(int(r.json()["number"].rsplit("-", 1)[1]) for r in responses)
+    assert seqs == list(range(seqs[0], seqs[0] + RACERS)), seqs
+    assert len({r.json()["id"] for r in responses}) == RACERS
+
+
+def test_the_counter_commits_asynchronously_for_its_own_transaction_only(app):
+    """The county counter's short transaction does not wait for its WAL flush (the report's commit flushes it);
+    the setting is local to that transaction, so the pool's connections keep committing synchronously."""
+    engine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn.execute(_COUNT_PG, {"region_code": "999999", "year": 2099}).one()
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
+        conn.rollback()
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(_COUNT_PG, {"region_code": "999999", "year": 2099}).one()
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+        conn.execute(text("DELETE FROM hazard_counters WHERE region_code = '999999'"))

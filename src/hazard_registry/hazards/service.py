@@ -15,7 +15,22 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Row, Select, String, any_, bindparam, case, false, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    String,
+    any_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -403,9 +418,14 @@ def _next_number(session: Session, region_code: str, year: int) -> tuple[str, in
     The price is a gap when a report fails after taking its number (it is taken after every check, so only a
     lost database or the loser of two racing retries with one Idempotency-Key leaves one); numbers stay
     unique and increasing. The id is the next of the hazards' sequence (``nextval``, as the INSERT's default
-    would have taken it). SQLite has one writer at a time anyway, and a second connection would wait for
-    this transaction's own write lock, so there the counter moves inside the report's transaction, which from
-    then on holds the write lock: the id is the one SQLite would give the row, the largest plus one."""
+    would have taken it). That short transaction commits asynchronously (``synchronous_commit = off`` for it
+    alone): it does not wait for its own WAL flush, and it need not, since its commit record comes before the
+    report's in the WAL, so the report's own (synchronous) commit flushes it too. A crash can lose only a bump
+    whose report never committed: that number is given again, and no committed hazard ever shares one.
+
+    SQLite has one writer at a time anyway, and a second connection would wait for this transaction's own write
+    lock, so there the counter moves inside the report's transaction, which from then on holds the write lock:
+    the id is the one SQLite would give the row, the largest plus one."""
     county = region_code[:6]
     params = {"region_code": county, "year": year}
     if is_postgres(session):
@@ -416,14 +436,22 @@ def _next_number(session: Session, region_code: str, year: int) -> tuple[str, in
     return f"{county}-{year}-{seq:06d}", hazard_id
 
 
-def _count_statement(insert: Any, next_id: Any) -> Any:
-    stmt = insert(HazardCounter).values(region_code=bindparam("region_code"), year=bindparam("year"), last=1)
+def _count_statement(insert: Any, next_id: Any, *, asynchronous_commit: bool = False) -> Any:
+    stmt = insert(HazardCounter)
+    if asynchronous_commit:
+        # INSERT … SELECT … WHERE set_config(…) IS NOT NULL: the WHERE is evaluated for the one row, so the setting
+        # holds (is_local: for this statement's own transaction only, then it reverts) when that transaction commits.
+        only = func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true()).is_not(None)
+        row = select(bindparam("region_code", type_=String), bindparam("year", type_=Integer), literal(1)).where(only)
+        stmt = stmt.from_select(["region_code", "year", "last"], row)
+    else:
+        stmt = stmt.values(region_code=bindparam("region_code"), year=bindparam("year"), last=1)
     return stmt.on_conflict_do_update(
         index_elements=["region_code", "year"], set_={"last": HazardCounter.last + 1}
     ).returning(HazardCounter.last, next_id.label("next_id"))
 
 
-_COUNT_PG = _count_statement(pg_insert, func.nextval(literal_column("'hazards_id_seq'")))
+_COUNT_PG = _count_statement(pg_insert, func.nextval(literal_column("'hazards_id_seq'")), asynchronous_commit=True)
 _COUNT_SQLITE = _count_statement(sqlite_insert, select(func.coalesce(func.max(Hazard.id), 0) + 1).scalar_subquery())
 
 
