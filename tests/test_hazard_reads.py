@@ -164,3 +164,28 @@ def test_the_parts_of_a_hazard_read_as_their_models_write_them(client, world, ap
     assert [
         e["seq"] for e in client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("admin")).json()["items"]
     ] == list(range(1, 6))
+
+
+def test_a_list_page_shows_each_row_as_its_read_does(client, world):
+    """Every row of a page, with its overdue flag and the caller's actions, is what reading that hazard alone
+    shows (less its enterprise and clause), for callers whose actions depend on the row (its reporter, its
+    verifier) and not only on its state; and the page is ``HazardPage``'s JSON, byte for byte."""
+    flow = Flow(client, world)
+    for state in ("reported", "assigned", "rectifying", "verification_requested", "verified", "closed", "rejected"):
+        flow.to_state(state)
+    own = flow.report("officer", enterprise_id=world.ids["chem"])  # the officer may not verify what he reported
+    own = flow.ok(own, "officer2", "assign", **flow.body_for("assign", own))
+    for action in ("start_rectification", "request_verification"):
+        own = flow.ok(own, "ent_chem", action, **flow.body_for(action, own))
+    twice = flow.to_state("verification_requested")  # the chief verified it: only the other chief may close it
+    flow.ok(twice, "chief", "verify", **flow.body_for("verify", twice))
+    for user in ("officer", "officer2", "chief", "chief2", "ent_chem", "admin"):
+        r = client.get("/api/v1/hazards?limit=200", headers=flow.h(user))
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.content == schemas.HazardPage.model_validate_json(r.content).model_dump_json().encode()
+        items = r.json()["items"]
+        assert len(items) >= 9 and (user == "admin" or len({tuple(i["allowed_actions"]) for i in items}) > 1), user
+        for item in items:
+            read = client.get(f"/api/v1/hazards/{item['id']}", headers=flow.h(user)).json()
+            del read["enterprise"], read["clause"]
+            assert item == read, (user, item["state"])

@@ -85,7 +85,7 @@ def list_hazards(
 ) -> Response:
     today = clock.today_in_china()
     rows, next_cursor = service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=today)
-    return json_response(service.hazard_page(rows, actor, today, next_cursor))
+    return Response(service.hazard_page_json(rows, actor, today, next_cursor), media_type="application/json")
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")

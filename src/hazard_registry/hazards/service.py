@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pydantic_core import to_json
 from sqlalchemy import Row, Select, String, any_, bindparam, case, false, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -107,11 +108,68 @@ def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
     return schemas.HazardOut.model_validate(_out_values(hazard, actor, today))
 
 
-def hazard_page(rows: Sequence[Any], actor: Actor, today: date, next_cursor: str | None) -> schemas.HazardPage:
-    """A list page validated in one pass: each row's columns (``list_hazards``), its overdue flag and what the
-    caller may do to it, as plain values, checked together instead of a model per row."""
-    items = [_judged(row._asdict(), row, actor, today) for row in rows]
-    return schemas.HazardPage.model_validate({"items": items, "next_cursor": next_cursor})
+# A list page's JSON keys, in ``HazardOut``'s order: a page row's columns with the overdue flag in its place
+# and the allowed actions last.
+_PAGE_KEYS = tuple(schemas.HazardOut.model_fields)
+_OVERDUE_AT = _PAGE_KEYS.index("overdue")
+assert _PAGE_KEYS[-1] == "allowed_actions"  # the row's columns are the others, in this order (_OUT_COLUMNS)
+
+
+class _Reads:
+    """A row as the workflow's checks see it, noting each attribute they read and the value they found."""
+
+    __slots__ = ("_row", "seen")
+
+    def __init__(self, row: Any) -> None:
+        self._row, self.seen = row, {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._row, name)
+        self.seen[name] = value
+        return value
+
+
+_JUDGED_PATHS = 8  # a page's distinct answers remembered (a state, a reporter…); beyond them rows are judged afresh
+
+
+def _actions_judge(actor: Actor) -> Any:
+    """``WORKFLOW.allowed_actions(row, actor)`` for the rows of one page, judged once per distinct answer: the
+    checks are functions of the actor and of the row's attributes they read, so a row that has the same values
+    as an earlier one in every attribute its judging read (the state; the reporter or verifier where a check
+    looks at them) gets the same actions. The attributes come from the checks themselves, as they run, not
+    from a list kept beside them."""
+    known: list[tuple[tuple[tuple[str, Any], ...], list[str]]] = []
+
+    def judge(row: Any) -> list[str]:
+        for reads, actions in known:
+            if all(getattr(row, name) == value for name, value in reads):
+                return actions
+        seen = _Reads(row)
+        actions = WORKFLOW.allowed_actions(seen, actor)
+        if len(known) < _JUDGED_PATHS:
+            known.append((tuple(seen.seen.items()), actions))
+        return actions
+
+    return judge
+
+
+def hazard_page_json(rows: Sequence[Any], actor: Actor, today: date, next_cursor: str | None) -> bytes:
+    """A list page as the JSON of ``HazardPage``, byte for byte what validating it and dumping it wrote, without
+    the validation: each row is ``list_hazards``' columns straight from the table (typed by it), put in the
+    model's order with its overdue flag and what the caller may do to it. The actions are judged once per
+    distinct answer on the page (``_actions_judge``), not once per row."""
+    judge, at = _actions_judge(actor), _OVERDUE_AT
+    items = [
+        dict(
+            zip(
+                _PAGE_KEYS,
+                (*row[:at], is_overdue(row.state, row.deadline, today), *row[at:], judge(row)),
+                strict=True,
+            )
+        )
+        for row in rows
+    ]
+    return to_json({"items": items, "next_cursor": next_cursor})
 
 
 def detail_of(
