@@ -16,7 +16,21 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pydantic_core import to_json
-from sqlalchemy import Row, Select, String, any_, bindparam, case, false, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    Row,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -64,7 +78,7 @@ from hazard_registry.hazards.workflow import (
     officer_candidates,
     side_actions,
 )
-from hazard_registry.pagination import cut, keyset
+from hazard_registry.pagination import Page, cut, keyset
 from hazard_registry.reference.lead import lead_department_sql
 from hazard_registry.reference.models import (
     Enterprise,
@@ -396,6 +410,96 @@ def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEv
     return list(
         session.scalars(select(HazardEvent).where(HazardEvent.hazard_id == hazard_id).order_by(HazardEvent.seq))
     )
+
+
+# A hazard's parts as the API reads them: each in one statement, the hazard LEFT JOINed to its part's rows
+# under the caller's scope, so a hazard the caller does not see is a 404 (no row at all) and one without any
+# part an empty list (one row of NULLs). Plain rows, validated once by the page model: no ORM instances. The
+# console reads the same parts as ORM objects (list_events, list_attachments…): its templates walk them.
+_EVENTS, _LINKS, _BLOBS, _EXTENSIONS, _USERS = (
+    HazardEvent.__table__,
+    HazardAttachment.__table__,
+    Attachment.__table__,
+    Extension.__table__,
+    User.__table__,
+)
+
+
+def _columns(table: Any, model: type[Any], **renamed: Any) -> tuple[Any, ...]:
+    """The columns that fill ``model``'s fields, in its order: the table's own, or ``renamed`` ones."""
+    return tuple(renamed[name].label(name) if name in renamed else table.c[name] for name in model.model_fields)
+
+
+_EVENT_PART = select(*_columns(_EVENTS, schemas.EventOut)).select_from(
+    _HAZARDS.outerjoin(_EVENTS, _EVENTS.c.hazard_id == _HAZARDS.c.id)
+)
+_ATTACHMENT_PART = select(
+    *_columns(_LINKS, schemas.AttachmentOut, media_type=_BLOBS.c.media_type, size=_BLOBS.c.size, sha256=_BLOBS.c.sha256)
+).select_from(
+    _HAZARDS.outerjoin(_LINKS, _LINKS.c.hazard_id == _HAZARDS.c.id).outerjoin(
+        _BLOBS, _BLOBS.c.id == _LINKS.c.attachment_id
+    )
+)
+_EXTENSION_PART = select(*_columns(_EXTENSIONS, schemas.ExtensionOut)).select_from(
+    _HAZARDS.outerjoin(_EXTENSIONS, _EXTENSIONS.c.hazard_id == _HAZARDS.c.id)
+)
+# The assign gate's own clause over the hazard's columns: the active regulators of its lead department.
+_OFFICER_PART = select(*_columns(_USERS, schemas.OfficerOut)).select_from(
+    _HAZARDS.outerjoin(_USERS, officer_candidates(Hazard))
+)
+
+
+# One file of a hazard, for its download: the link joined on its id too, so a hazard out of sight is a 404 of
+# the hazard and a link that is not the hazard's a 404 of the attachment.
+_FILE = select(_LINKS.c.id, _LINKS.c.filename, _BLOBS.c.sha256, _BLOBS.c.media_type).select_from(
+    _HAZARDS.outerjoin(
+        _LINKS, and_(_LINKS.c.hazard_id == _HAZARDS.c.id, _LINKS.c.id == bindparam("link_id"))
+    ).outerjoin(_BLOBS, _BLOBS.c.id == _LINKS.c.attachment_id)
+)
+
+
+def attachment_file(session: Session, actor: Actor, hazard_id: int, link_id: int) -> Row[Any]:
+    """The name, content address and type of one of a hazard's files (``get_attachment``), in one statement."""
+    row = session.execute(
+        _FILE.where(Hazard.id == hazard_id, hazard_scope(actor, Hazard)), {"link_id": link_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
+    if row.id is None:
+        raise NotFound(f"attachment {link_id} not found", code="attachment_not_found")
+    return row
+
+
+def _part(session: Session, actor: Actor, hazard_id: int, stmt: Select[Any], *order_by: Any) -> list[dict[str, Any]]:
+    rows = session.execute(stmt.where(Hazard.id == hazard_id, hazard_scope(actor, Hazard)).order_by(*order_by)).all()
+    if not rows:
+        raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
+    return [row._asdict() for row in rows if row[0] is not None]
+
+
+def events_page(session: Session, actor: Actor, hazard_id: int) -> Page[schemas.EventOut]:
+    """A hazard's history, oldest first (``list_events``), in one statement."""
+    return Page[schemas.EventOut].model_validate(
+        {"items": _part(session, actor, hazard_id, _EVENT_PART, _EVENTS.c.seq)}
+    )
+
+
+def attachments_page(session: Session, actor: Actor, hazard_id: int) -> Page[schemas.AttachmentOut]:
+    """A hazard's files in the order they came (``list_attachments``), in one statement."""
+    items = _part(session, actor, hazard_id, _ATTACHMENT_PART, _LINKS.c.id)
+    return Page[schemas.AttachmentOut].model_validate({"items": items})
+
+
+def extensions_page(session: Session, actor: Actor, hazard_id: int) -> Page[schemas.ExtensionOut]:
+    """A hazard's extension requests in the order they came (``list_extensions``), in one statement."""
+    items = _part(session, actor, hazard_id, _EXTENSION_PART, _EXTENSIONS.c.id)
+    return Page[schemas.ExtensionOut].model_validate({"items": items})
+
+
+def officers_page(session: Session, actor: Actor, hazard_id: int) -> Page[schemas.OfficerOut]:
+    """Who may be made the hazard's officer (``assignable_officers``), by username, in one statement."""
+    items = _part(session, actor, hazard_id, _OFFICER_PART, _USERS.c.username)
+    return Page[schemas.OfficerOut].model_validate({"items": items})
 
 
 # --- reporting ---------------------------------------------------------------------------------------------
