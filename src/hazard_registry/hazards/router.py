@@ -85,7 +85,7 @@ def list_hazards(
 ) -> Response:
     today = clock.today_in_china()
     rows, next_cursor = service.list_hazards(session, actor, filters, cursor=cursor, limit=limit, today=today)
-    return json_response(service.hazard_page(rows, actor, today, next_cursor))
+    return Response(service.hazard_page_json(rows, actor, today, next_cursor), media_type="application/json")
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")
@@ -122,17 +122,15 @@ def transition_hazard(
     operation_id="list_assignable_officers",
     summary="Who may be assigned as the hazard's officer (the lead department's active regulators)",
 )
-def list_officers(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.OfficerOut]:
-    return Page[schemas.OfficerOut](
-        items=[schemas.OfficerOut.model_validate(u) for u in service.assignable_officers(session, actor, hazard_id)]
-    )
+@reads_only
+def list_officers(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
+    return json_response(service.officers_page(session, actor, hazard_id))
 
 
 @router.get("/{hazard_id}/events", response_model=Page[schemas.EventOut], operation_id="list_hazard_events")
-def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.EventOut]:
-    return Page[schemas.EventOut](
-        items=[schemas.EventOut.model_validate(e) for e in service.list_events(session, actor, hazard_id)]
-    )
+@reads_only
+def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
+    return json_response(service.events_page(session, actor, hazard_id))
 
 
 @router.post(
@@ -173,10 +171,9 @@ def add_attachment(
 @router.get(
     "/{hazard_id}/attachments", response_model=Page[schemas.AttachmentOut], operation_id="list_hazard_attachments"
 )
-def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.AttachmentOut]:
-    return Page[schemas.AttachmentOut](
-        items=[service.attachment_out(link, blob) for link, blob in service.list_attachments(session, actor, hazard_id)]
-    )
+@reads_only
+def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
+    return json_response(service.attachments_page(session, actor, hazard_id))
 
 
 @router.get(
@@ -185,12 +182,13 @@ def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession)
     response_class=FileResponse,
     responses=uploads.file_responses(Settings.model_fields["attachment_types"].default),
 )
+@reads_only
 def download_attachment(
     hazard_id: IdPath, attachment_id: IdPath, settings: AppSettings, actor: CurrentActor, session: DbSession
 ) -> FileResponse:
-    link, blob = service.get_attachment(session, actor, hazard_id, attachment_id)
-    path = uploads.blob_path(settings.effective_attachments_dir, blob.sha256)
-    return uploads.download(path, blob.media_type, link.filename)
+    file = service.attachment_file(session, actor, hazard_id, attachment_id)
+    path = uploads.blob_path(settings.effective_attachments_dir, file.sha256)
+    return uploads.download(path, file.media_type, file.filename)
 
 
 @router.post(
@@ -217,10 +215,9 @@ def request_extension(
 
 
 @router.get("/{hazard_id}/extensions", response_model=Page[schemas.ExtensionOut], operation_id="list_extensions")
-def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Page[schemas.ExtensionOut]:
-    return Page[schemas.ExtensionOut](
-        items=[schemas.ExtensionOut.model_validate(e) for e in service.list_extensions(session, actor, hazard_id)]
-    )
+@reads_only
+def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
+    return json_response(service.extensions_page(session, actor, hazard_id))
 
 
 @router.post(

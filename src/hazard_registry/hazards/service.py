@@ -15,11 +15,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pydantic_core import to_json
 from sqlalchemy import (
     Integer,
     Row,
     Select,
     String,
+    and_,
     any_,
     bindparam,
     case,
@@ -78,7 +80,7 @@ from hazard_registry.hazards.workflow import (
     officer_candidates,
     side_actions,
 )
-from hazard_registry.pagination import cut, keyset
+from hazard_registry.pagination import Page, cut, keyset
 from hazard_registry.reference.lead import lead_department_sql
 from hazard_registry.reference.models import (
     Enterprise,
@@ -106,6 +108,13 @@ _HAZARDS = Hazard.__table__
 _OUT_SELECT = tuple(_HAZARDS.c[name] for name in _OUT_COLUMNS)
 
 
+def _read(session: Session, stmt: Select[Any]) -> Any:
+    """The result of a SELECT of table columns (no mapped entities), run on the session's connection: the same
+    rows as ``session.execute`` gives, without the ORM's compile and loading steps around them (a quarter of a
+    page of rows' execution), which only ORM entities need. The reads of the API's hazards go this way."""
+    return session.connection().execute(stmt)
+
+
 def _judged(values: dict[str, Any], hazard: Any, actor: Actor, today: date) -> dict[str, Any]:
     """``values`` (a hazard's shown columns) with what is judged, not stored: whether it is overdue ``today``
     and what ``actor`` may do to it. ``hazard`` is a Hazard or a row of its columns."""
@@ -122,11 +131,68 @@ def to_out(hazard: Hazard, actor: Actor, today: date) -> schemas.HazardOut:
     return schemas.HazardOut.model_validate(_out_values(hazard, actor, today))
 
 
-def hazard_page(rows: Sequence[Any], actor: Actor, today: date, next_cursor: str | None) -> schemas.HazardPage:
-    """A list page validated in one pass: each row's columns (``list_hazards``), its overdue flag and what the
-    caller may do to it, as plain values, checked together instead of a model per row."""
-    items = [_judged(row._asdict(), row, actor, today) for row in rows]
-    return schemas.HazardPage.model_validate({"items": items, "next_cursor": next_cursor})
+# A list page's JSON keys, in ``HazardOut``'s order: a page row's columns with the overdue flag in its place
+# and the allowed actions last.
+_PAGE_KEYS = tuple(schemas.HazardOut.model_fields)
+_OVERDUE_AT = _PAGE_KEYS.index("overdue")
+assert _PAGE_KEYS[-1] == "allowed_actions"  # the row's columns are the others, in this order (_OUT_COLUMNS)
+
+
+class _Reads:
+    """A row as the workflow's checks see it, noting each attribute they read and the value they found."""
+
+    __slots__ = ("_row", "seen")
+
+    def __init__(self, row: Any) -> None:
+        self._row, self.seen = row, {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._row, name)
+        self.seen[name] = value
+        return value
+
+
+_JUDGED_PATHS = 8  # a page's distinct answers remembered (a state, a reporter…); beyond them rows are judged afresh
+
+
+def _actions_judge(actor: Actor) -> Any:
+    """``WORKFLOW.allowed_actions(row, actor)`` for the rows of one page, judged once per distinct answer: the
+    checks are functions of the actor and of the row's attributes they read, so a row that has the same values
+    as an earlier one in every attribute its judging read (the state; the reporter or verifier where a check
+    looks at them) gets the same actions. The attributes come from the checks themselves, as they run, not
+    from a list kept beside them."""
+    known: list[tuple[tuple[tuple[str, Any], ...], list[str]]] = []
+
+    def judge(row: Any) -> list[str]:
+        for reads, actions in known:
+            if all(getattr(row, name) == value for name, value in reads):
+                return actions
+        seen = _Reads(row)
+        actions = WORKFLOW.allowed_actions(seen, actor)
+        if len(known) < _JUDGED_PATHS:
+            known.append((tuple(seen.seen.items()), actions))
+        return actions
+
+    return judge
+
+
+def hazard_page_json(rows: Sequence[Any], actor: Actor, today: date, next_cursor: str | None) -> bytes:
+    """A list page as the JSON of ``HazardPage``, byte for byte what validating it and dumping it wrote, without
+    the validation: each row is ``list_hazards``' columns straight from the table (typed by it), put in the
+    model's order with its overdue flag and what the caller may do to it. The actions are judged once per
+    distinct answer on the page (``_actions_judge``), not once per row."""
+    judge, at = _actions_judge(actor), _OVERDUE_AT
+    items = [
+        dict(
+            zip(
+                _PAGE_KEYS,
+                (*row[:at], is_overdue(row.state, row.deadline, today), *row[at:], judge(row)),
+                strict=True,
+            )
+        )
+        for row in rows
+    ]
+    return to_json({"items": items, "next_cursor": next_cursor})
 
 
 def detail_of(
@@ -177,8 +243,9 @@ _DETAIL_FROM = (
 def get_detail(session: Session, actor: Actor, hazard_id: int, today: date) -> schemas.HazardDetail:
     """Read one hazard as ``actor`` may see it (else 404), with its enterprise and clause: one statement, its
     columns as a plain row (what ``detail_of`` shows, without ORM instances to build and expunge)."""
-    row = session.execute(
-        select(*_DETAIL_SELECT).select_from(_DETAIL_FROM).where(Hazard.id == hazard_id, hazard_scope(actor, Hazard))
+    row = _read(
+        session,
+        select(*_DETAIL_SELECT).select_from(_DETAIL_FROM).where(Hazard.id == hazard_id, hazard_scope(actor, Hazard)),
     ).first()
     if row is None:
         raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
@@ -283,7 +350,7 @@ def list_hazards(
     ids = keyset(stmt, Hazard.id, cursor, limit)
     if one_state:
         ids = ids.order_by(None).order_by(Hazard.state.desc(), Hazard.id.desc())
-    rows = session.execute(select(*_OUT_SELECT).where(Hazard.id.in_(ids)).order_by(Hazard.id.desc())).all()
+    rows = _read(session, select(*_OUT_SELECT).where(Hazard.id.in_(ids)).order_by(Hazard.id.desc())).all()
     return cut(rows, limit)
 
 
@@ -353,6 +420,96 @@ def list_events(session: Session, actor: Actor, hazard_id: int) -> list[HazardEv
     return list(
         session.scalars(select(HazardEvent).where(HazardEvent.hazard_id == hazard_id).order_by(HazardEvent.seq))
     )
+
+
+# A hazard's parts as the API reads them: each in one statement, the hazard LEFT JOINed to its part's rows
+# under the caller's scope, so a hazard the caller does not see is a 404 (no row at all) and one without any
+# part an empty list (one row of NULLs). Plain rows, validated once by the page model: no ORM instances. The
+# console reads the same parts as ORM objects (list_events, list_attachments…): its templates walk them.
+_EVENTS, _LINKS, _BLOBS, _EXTENSIONS, _USERS = (
+    HazardEvent.__table__,
+    HazardAttachment.__table__,
+    Attachment.__table__,
+    Extension.__table__,
+    User.__table__,
+)
+
+
+def _columns(table: Any, model: type[Any], **renamed: Any) -> tuple[Any, ...]:
+    """The columns that fill ``model``'s fields, in its order: the table's own, or ``renamed`` ones."""
+    return tuple(renamed[name].label(name) if name in renamed else table.c[name] for name in model.model_fields)
+
+
+_EVENT_PART = select(*_columns(_EVENTS, schemas.EventOut)).select_from(
+    _HAZARDS.outerjoin(_EVENTS, _EVENTS.c.hazard_id == _HAZARDS.c.id)
+)
+_ATTACHMENT_PART = select(
+    *_columns(_LINKS, schemas.AttachmentOut, media_type=_BLOBS.c.media_type, size=_BLOBS.c.size, sha256=_BLOBS.c.sha256)
+).select_from(
+    _HAZARDS.outerjoin(_LINKS, _LINKS.c.hazard_id == _HAZARDS.c.id).outerjoin(
+        _BLOBS, _BLOBS.c.id == _LINKS.c.attachment_id
+    )
+)
+_EXTENSION_PART = select(*_columns(_EXTENSIONS, schemas.ExtensionOut)).select_from(
+    _HAZARDS.outerjoin(_EXTENSIONS, _EXTENSIONS.c.hazard_id == _HAZARDS.c.id)
+)
+# The assign gate's own clause over the hazard's columns: the active regulators of its lead department.
+_OFFICER_PART = select(*_columns(_USERS, schemas.OfficerOut)).select_from(
+    _HAZARDS.outerjoin(_USERS, officer_candidates(Hazard))
+)
+
+
+# One file of a hazard, for its download: the link joined on its id too, so a hazard out of sight is a 404 of
+# the hazard and a link that is not the hazard's a 404 of the attachment.
+_FILE = select(_LINKS.c.id, _LINKS.c.filename, _BLOBS.c.sha256, _BLOBS.c.media_type).select_from(
+    _HAZARDS.outerjoin(
+        _LINKS, and_(_LINKS.c.hazard_id == _HAZARDS.c.id, _LINKS.c.id == bindparam("link_id"))
+    ).outerjoin(_BLOBS, _BLOBS.c.id == _LINKS.c.attachment_id)
+)
+
+
+def attachment_file(session: Session, actor: Actor, hazard_id: int, link_id: int) -> Row[Any]:
+    """The name, content address and type of one of a hazard's files (``get_attachment``), in one statement."""
+    row = session.execute(
+        _FILE.where(Hazard.id == hazard_id, hazard_scope(actor, Hazard)), {"link_id": link_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
+    if row.id is None:
+        raise NotFound(f"attachment {link_id} not found", code="attachment_not_found")
+    return row
+
+
+def _part(session: Session, actor: Actor, hazard_id: int, stmt: Select[Any], *order_by: Any) -> list[dict[str, Any]]:
+    rows = _read(session, stmt.where(Hazard.id == hazard_id, hazard_scope(actor, Hazard)).order_by(*order_by)).all()
+    if not rows:
+        raise NotFound(f"hazard {hazard_id} not found", code="hazard_not_found")
+    return [row._asdict() for row in rows if row[0] is not None]
+
+
+def events_page(session: Session, actor: Actor, hazard_id: int) -> Page[schemas.EventOut]:
+    """A hazard's history, oldest first (``list_events``), in one statement."""
+    return Page[schemas.EventOut].model_validate(
+        {"items": _part(session, actor, hazard_id, _EVENT_PART, _EVENTS.c.seq)}
+    )
+
+
+def attachments_page(session: Session, actor: Actor, hazard_id: int) -> Page[schemas.AttachmentOut]:
+    """A hazard's files in the order they came (``list_attachments``), in one statement."""
+    items = _part(session, actor, hazard_id, _ATTACHMENT_PART, _LINKS.c.id)
+    return Page[schemas.AttachmentOut].model_validate({"items": items})
+
+
+def extensions_page(session: Session, actor: Actor, hazard_id: int) -> Page[schemas.ExtensionOut]:
+    """A hazard's extension requests in the order they came (``list_extensions``), in one statement."""
+    items = _part(session, actor, hazard_id, _EXTENSION_PART, _EXTENSIONS.c.id)
+    return Page[schemas.ExtensionOut].model_validate({"items": items})
+
+
+def officers_page(session: Session, actor: Actor, hazard_id: int) -> Page[schemas.OfficerOut]:
+    """Who may be made the hazard's officer (``assignable_officers``), by username, in one statement."""
+    items = _part(session, actor, hazard_id, _OFFICER_PART, _USERS.c.username)
+    return Page[schemas.OfficerOut].model_validate({"items": items})
 
 
 # --- reporting ---------------------------------------------------------------------------------------------
