@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 from hazard_registry import main
+from hazard_registry.edge import Inbound
 
 
 def test_a_started_app_has_frozen_what_it_built_and_collects_young_objects_less_often(client):
@@ -23,3 +25,33 @@ def test_settling_the_collector_happens_once_per_process(client, monkeypatch):
     monkeypatch.setattr(gc, "collect", lambda *a: collected.append(1) or 0)
     main.settle_gc()
     assert collected == []
+
+
+def _scope(method: str, headers: list[tuple[bytes, bytes]], query: bytes = b"") -> dict:
+    return {"type": "http", "method": method, "path": "/api/v1/x", "query_string": query, "headers": headers}
+
+
+def test_a_request_without_a_body_crosses_the_edge_with_its_own_receive_and_send():
+    """Size and NUL checks are one layer (edge.Inbound); a GET is not wrapped at all, a body is counted."""
+    seen: list[tuple] = []
+
+    async def inner(scope, receive, send):
+        seen.append((receive, send))
+
+    async def receive():
+        return {"type": "http.request", "body": b"x" * 10, "more_body": False}
+
+    async def send(message):
+        pass
+
+    layer = Inbound(inner, max_bytes=5)
+    asyncio.run(layer(_scope("GET", [(b"host", b"x")], b"a=1"), receive, send))
+    assert seen == [(receive, send)]
+    seen.clear()
+    asyncio.run(layer(_scope("POST", [(b"transfer-encoding", b"chunked")]), receive, send))
+    assert len(seen) == 1 and seen[0] != (receive, send), "a chunked body is counted as it is received"
+
+
+def test_the_app_has_one_edge_layer_for_size_and_nul(app):
+    layers = [m.cls for m in app.user_middleware]
+    assert layers.count(Inbound) == 1

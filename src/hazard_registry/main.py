@@ -20,7 +20,7 @@ from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
 from hazard_registry.db import autocommit_reader, make_engine, make_sessionmaker, reader
 from hazard_registry.documents.router import router as documents_router
-from hazard_registry.edge import BodyLimit, Liveness, RejectNul
+from hazard_registry.edge import Inbound, Liveness
 from hazard_registry.errors import DatabaseUnavailable, install_handlers
 from hazard_registry.hazards.router import router as hazards_router
 from hazard_registry.imports.router import router as imports_router
@@ -112,8 +112,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     openapi.install(app)
 
-    app.add_middleware(RejectNul, skip_prefixes=(open311.router.prefix,))  # Open311 answers in its own format
-    app.add_middleware(BodyLimit, max_bytes=settings.attachment_max_bytes + 1024 * 1024)  # outermost
+    app.add_middleware(
+        Inbound,
+        max_bytes=settings.attachment_max_bytes + 1024 * 1024,
+        skip_nul_prefixes=(open311.router.prefix,),  # Open311 answers in its own format
+    )
     app.include_router(auth_router)
     app.include_router(reference_router)
     app.include_router(hazards_router)
