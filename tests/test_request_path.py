@@ -55,3 +55,15 @@ def test_a_request_without_a_body_crosses_the_edge_with_its_own_receive_and_send
 def test_the_app_has_one_edge_layer_for_size_and_nul(app):
     layers = [m.cls for m in app.user_middleware]
     assert layers.count(Inbound) == 1
+
+
+def test_fastapis_telemetry_is_off_unless_asked_for(app, settings):
+    """Off, FastAPI does not look for an OpenTelemetry provider at every request; HAZARD_OPENTELEMETRY turns
+    its spans, metrics and logs back on for a process where one is configured."""
+    assert not settings.opentelemetry and not app._native_telemetry.enabled()
+    assert app._telemetry["tracing"] is app._telemetry["metrics"] is app._telemetry["logs"] is False
+    on = main.create_app(settings.model_copy(update={"opentelemetry": True}))
+    try:
+        assert on._telemetry["tracing"] is on._telemetry["metrics"] is on._telemetry["logs"] is True
+    finally:
+        on.state.engine.dispose()

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.routing import Match, get_route_path
@@ -39,6 +40,8 @@ from hazard_registry.web import security as page_headers
 from hazard_registry.worker import Worker
 
 HEALTH = {"status": "ok", "version": __version__}
+# FastAPI's OpenTelemetry instrumentation, off unless HAZARD_OPENTELEMETRY (config.Settings.opentelemetry).
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 # The cyclic collector's thresholds once the app is up (see settle_gc). CPython's 700 for the youngest
 # generation dates from 2000, when few types were tracked: a read allocates a few hundred tracked objects, so
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "reported → assigned → rectifying → verification_requested → verified → closed, each step taken "
         "only by the role allowed to take it and recorded in a tamper-evident history. "
         "Errors are application/problem+json with a stable `code`.",
+        telemetry=None if settings.opentelemetry else NO_TELEMETRY,
     )
     app.state.settings = settings
     cache.configure(settings.cache_seconds)
