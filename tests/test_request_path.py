@@ -7,6 +7,7 @@ import gc
 
 from hazard_registry import main
 from hazard_registry.edge import Inbound
+from tests.flow import Flow
 
 
 def test_a_started_app_has_frozen_what_it_built_and_collects_young_objects_less_often(client):
@@ -67,3 +68,19 @@ def test_fastapis_telemetry_is_off_unless_asked_for(app, settings):
         assert on._telemetry["tracing"] is on._telemetry["metrics"] is on._telemetry["logs"] is True
     finally:
         on.state.engine.dispose()
+
+
+def test_the_chosen_router_matches_its_routes_once_per_request(app, client, world, monkeypatch):
+    """FastAPI matched an included router's routes twice (to choose it, then to find the route); the second
+    pass now takes the first's result, and what answers is unchanged."""
+    hazards = next(r for r in app.router.routes if "/api/v1/hazards" in getattr(r.matches, "beginnings", ()))
+    passes: list[str] = []
+    real = hazards._match.inner  # FastAPI's own, wrapped by main._matched_once
+    monkeypatch.setattr(hazards, "_match", main._matched_once(hazards, lambda s: passes.append(s["path"]) or real(s)))
+    token = Flow(client, world).h("admin")
+    assert client.get("/api/v1/hazards?limit=1", headers=token).status_code == 200
+    assert passes == ["/api/v1/hazards"]
+    passes.clear()
+    assert client.get("/api/v1/hazards/999999", headers=token).status_code == 404
+    assert client.put("/api/v1/hazards", headers=token).status_code == 405
+    assert client.get("/api/v1/hazards/", headers=token).status_code in (200, 307, 404)

@@ -171,8 +171,9 @@ def _skip_by_prefix(app: FastAPI) -> None:
     each time, ~20 % of its event-loop time. A router whose routes are all API routes cannot match a path
     that starts with none of their literal beginnings (the path up to its first parameter), so its ``matches``
     answers NONE for such a path without trying them; any other path is matched as before, in the same order,
-    so which route answers, the 404s and 405s, and the OpenAPI document are unchanged. Done once the app's
-    routes are all in place (a route added to a router later would need this to run again)."""
+    so which route answers, the 404s and 405s, and the OpenAPI document are unchanged. The router that is
+    chosen finds its route once (``_matched_once``). Done once the app's routes are all in place (a route added
+    to a router later would need this to run again)."""
     for route in app.router.routes:
         contexts = getattr(route, "effective_route_contexts", None)
         if contexts is None:
@@ -184,6 +185,8 @@ def _skip_by_prefix(app: FastAPI) -> None:
             continue  # mounts, static files, frontends: matched as FastAPI does
         beginnings = tuple(sorted({c.path_format.split("{", 1)[0] for c in found}))
         route.matches = _prefiltered(route.matches, beginnings)
+        if callable(getattr(route, "_match", None)):
+            route._match = _matched_once(route, route._match)
 
 
 def _prefiltered(matches: Any, beginnings: tuple[str, ...]) -> Any:
@@ -192,7 +195,33 @@ def _prefiltered(matches: Any, beginnings: tuple[str, ...]) -> Any:
             return Match.NONE, {}
         return matches(scope)
 
+    prefiltered.beginnings = beginnings  # type: ignore[attr-defined]
     return prefiltered
+
+
+MATCHED = "hazard_registry.matched"  # the scope's key for an included router's last match (_matched_once)
+
+
+def _matched_once(router: Any, match_routes: Any) -> Any:
+    """An included router's routes matched once per request, not twice.
+
+    FastAPI matches a path against the included router's routes to answer ``matches`` (is this router the one?),
+    keeps only the verdict, and matches them all again in ``handle`` to find the route: ~4 % of a read's
+    event-loop time for the second pass. The first result is kept in the request's scope, beside the router,
+    path and method it was found for, and the second call takes it (once); any other call (another router,
+    the redirect FastAPI tries with or without a trailing slash, a changed path) matches as before."""
+
+    def matched(scope: Scope) -> Any:
+        kept = scope.pop(MATCHED, None)
+        path, method = scope.get("path"), scope.get("method")
+        if kept is not None and kept[0] is router and kept[1] == path and kept[2] == method:
+            return kept[3]
+        result = match_routes(scope)
+        scope[MATCHED] = (router, path, method, result)
+        return result
+
+    matched.inner = match_routes  # type: ignore[attr-defined]
+    return matched
 
 
 def document() -> dict[str, Any]:
