@@ -46,8 +46,9 @@ NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fal
 # The cyclic collector's thresholds once the app is up (see settle_gc). CPython's 700 for the youngest
 # generation dates from 2000, when few types were tracked: a read allocates a few hundred tracked objects, so
 # eight requests in flight passed 700 and started a collection that freed nothing (their objects are freed by
-# reference counting as each request ends). At 10,000 a read or a list page starts none; what cyclic garbage a
-# request leaves is still collected, in pauses of a few milliseconds (50,000 saved no more CPU and paused ~30 ms).
+# reference counting as each request ends). At 10,000 reads start none; the ~30 objects a list page leaves in
+# cycles are collected once per ~300 pages, in pauses of a few milliseconds (50,000 saved no more CPU and
+# paused ~30 ms).
 GC_THRESHOLDS = (10_000, 10, 10)
 _gc_settled = False
 
