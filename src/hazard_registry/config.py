@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # when something goes wrong, for ≈0.02 ms of CPU a line (under 1 % of an API call). Off behind a proxy that
     # already logs every request, and when benchmarking beside a server that logs nothing.
     access_log: bool = True
+    # FastAPI's own OpenTelemetry spans, metrics and logs, for a process where a provider is configured (by
+    # ``opentelemetry-instrument`` or an SDK set up before the app). Off, FastAPI no longer looks for a provider
+    # at every request: ≈0.02 ms of CPU, 2 % of a read, spent although this project configures none.
+    opentelemetry: bool = False
     jwt_secret: str = ""
     jwt_ttl_minutes: int = 8 * 60
     attachments_dir: Path | None = None
