@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, bindparam, event, inspect, select, update
@@ -256,9 +257,7 @@ def _moved_columns(session: Session, chain: Chain, state: Any) -> tuple[str, ...
     changed = state.committed_state
     if (
         not state.persistent
-        or mapper.version_id_col is None
-        or not callable(mapper.version_id_generator)
-        or len(mapper.tables) != 1
+        or not _plain(mapper)
         or not changed
         or session.new
         or session.deleted
@@ -269,6 +268,18 @@ def _moved_columns(session: Session, chain: Chain, state: Any) -> tuple[str, ...
     if any(key not in columns for key in changed):
         return None
     return tuple(sorted(changed))
+
+
+@cache
+def _plain(mapper: Any) -> bool:
+    """A mapper whose flush of changed columns is one UPDATE this module can write: one table, a version counted
+    by the mapper, no column the UPDATE itself would compute (``onupdate``)."""
+    return (
+        mapper.version_id_col is not None
+        and callable(mapper.version_id_generator)
+        and len(mapper.tables) == 1
+        and not any(c.onupdate is not None or c.server_onupdate is not None for c in mapper.local_table.columns)
+    )
 
 
 def _write_moved(session: Session, chain: Chain, owner: Any, ev: Any, changed: tuple[str, ...], conflict: str) -> None:
