@@ -4,7 +4,7 @@ append-only guard in the database itself, and the seam between hazards and super
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from hazard_registry import clock
 from hazard_registry import workflow as kernel
 from hazard_registry.complaints.models import ComplaintEvent
 from hazard_registry.complaints.workflow import CHAIN as COMPLAINTS
@@ -20,10 +21,11 @@ from hazard_registry.errors import Forbidden, WrongState
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.audit import CHAIN as HAZARDS
 from hazard_registry.hazards.audit import verify_chains
+from hazard_registry.hazards.models import Hazard, HazardEvent
 from hazard_registry.hazards.workflow import WORKFLOW as HAZARD_WORKFLOW
 from hazard_registry.migrate import alembic_config
 from hazard_registry.supervision import listeners
-from hazard_registry.supervision.models import MeasureEvent, SupervisionMeasure
+from hazard_registry.supervision.models import MeasureEvent, SupervisionMeasure, SupervisionTimer
 from hazard_registry.supervision.workflow import CHAIN as MEASURES
 from hazard_registry.supervision.workflow import WORKFLOW as MEASURE_WORKFLOW
 from hazard_registry.workflow import GENESIS, audit
@@ -112,6 +114,86 @@ class guard_off_conn:
     def __exit__(self, *exc):
         self._guard.__exit__(*exc)
         return self._tx.__exit__(*exc)
+
+
+# What differs between two hazards walked alike: ids, numbers, the hashes (which cover the hazard's id).
+_OWN_IDS = ("evidence_ids", "attachment_id", "duplicate_of_id")
+
+
+def _timers(db, hazard_id: int) -> list[dict]:
+    db.rollback()  # a new snapshot (SQLite keeps the read transaction's)
+    rows = db.execute(select(SupervisionTimer.__table__).where(SupervisionTimer.hazard_id == hazard_id))
+    timers = [{k: v for k, v in row._mapping.items() if k not in ("id", "hazard_id")} for row in rows]
+    return sorted(timers, key=lambda t: (t["rule_id"], t["basis"]))
+
+
+def _stored(db, hazard_id: int) -> tuple[dict, list[dict]]:
+    """The hazard's row and its events as stored, less what differs between two hazards walked alike."""
+    db.rollback()
+    hazard = dict(db.execute(select(Hazard.__table__).where(Hazard.id == hazard_id)).one()._mapping)
+    for key in ("id", "number", "chain_head", "duplicate_of_id"):
+        hazard.pop(key)
+    hazard["completion"] = {k: v for k, v in (hazard["completion"] or {}).items() if k not in _OWN_IDS}
+    events = []
+    for row in db.execute(
+        select(HazardEvent.__table__).where(HazardEvent.hazard_id == hazard_id).order_by(HazardEvent.seq)
+    ):
+        ev = dict(row._mapping)
+        for key in ("id", "hazard_id", "prev_hash", "hash"):
+            ev.pop(key)
+        ev["data"] = {k: v for k, v in ev["data"].items() if k not in _OWN_IDS}
+        events.append(ev)
+    return hazard, events
+
+
+def test_an_action_writes_by_core_the_rows_the_orm_flush_wrote(client, world, db, monkeypatch):
+    """An action's versioned UPDATE and its event are Core statements (one on PostgreSQL, ``audit.append(moved=
+    True)``); the ORM flush they replaced stays the way when more than the row's columns wait in the session. A
+    hazard walked through every action both ways, at the same instants, leaves the same hazard row, the same
+    events and, after each step, the same timers, column by column; both chains verify."""
+    flow = Flow(client, world)
+    steps = [
+        ("assign", "officer"),
+        ("start_rectification", "ent_chem"),
+        ("request_verification", "ent_chem"),
+        ("fail_verification", "officer"),
+        ("request_verification", "ent_chem"),
+        ("verify", "officer"),
+        ("close", "chief"),
+    ]
+
+    def walk() -> tuple[tuple[int, int], list[list[dict]]]:
+        """Each step a minute after the one before, from the same instant."""
+        start = datetime(2026, 11, 28, 1, 0, 7, 123456, tzinfo=UTC)
+        monkeypatch.setattr(clock, "now", lambda: start)
+        hazard, rejected = flow.report(), flow.report()
+        flow.ok(rejected, "officer", "reject", reason="duplicate", duplicate_of_id=hazard["id"], note="重复上报")
+        timers = []
+        for minute, (action, who) in enumerate(steps, 1):
+            body = flow.body_for(action, hazard)
+            monkeypatch.setattr(clock, "now", lambda minute=minute: start + timedelta(minutes=minute))
+            hazard = flow.ok(hazard, who, action, **body)
+            timers.append(_timers(db, hazard["id"]))
+        return (hazard["id"], rejected["id"]), timers
+
+    core = []
+    write_moved = audit._write_moved
+    monkeypatch.setattr(audit, "_write_moved", lambda *a: core.append(a[3].action) or write_moved(*a))
+    by_core, core_timers = walk()
+    assert core == ["reject", *(action for action, _ in steps)], core
+    monkeypatch.setattr(audit, "_moved_columns", lambda *a: None)  # main's way: the ORM flush
+    by_flush, flush_timers = walk()
+    assert len(core) == 1 + len(steps), "the second walk flushed"
+    assert core_timers == flush_timers and core_timers[0], "the timers of each state, as the flush left them"
+    for new, old in zip(by_core, by_flush, strict=True):
+        (hazard, events), (was_hazard, was_events) = _stored(db, new), _stored(db, old)
+        assert {k: (v, was_hazard[k]) for k, v in hazard.items() if v != was_hazard[k]} == {}
+        assert len(events) == len(was_events)
+        for ev, was in zip(events, was_events, strict=True):
+            assert {k: (v, was[k]) for k, v in ev.items() if v != was[k]} == {}, ev["action"]
+        assert list(verify_chains(db, new)) == [] and list(verify_chains(db, old)) == []
+    for hazard_id, rejected_id in (by_core, by_flush):
+        assert db.get(Hazard, rejected_id).duplicate_of_id == hazard_id
 
 
 def test_removing_a_hazards_last_event_is_reported(client, world, app, db, audit_cli):

@@ -21,7 +21,7 @@ from hazard_registry.errors import GateFailed, WrongState
 from hazard_registry.hazards.audit import CHAIN
 from hazard_registry.hazards.models import Hazard, HazardAttachment
 from hazard_registry.reference.models import Enterprise, StandardClause
-from hazard_registry.workflow import Check, Context, SideAction, StateFacts, Transition, Workflow, no_gate
+from hazard_registry.workflow import Check, Context, Lookup, SideAction, StateFacts, Transition, Workflow, no_gate
 
 
 class State(StrEnum):
@@ -113,18 +113,19 @@ def _candidates_of(department_id: Any) -> ColumnElement[bool]:
     return and_(User.department_id == department_id, User.role == Role.regulator, User.active.is_(True))
 
 
-# The gate's question, built once: is this user one of the department's candidates?
-_IS_CANDIDATE = select(User.id).where(User.id == bindparam("officer_id"), _candidates_of(bindparam("department_id")))
+# The gate's question, asked by the locking SELECT (a lookup): is the chosen user one of the hazard's candidates?
+OFFICER_IS_CANDIDATE = Lookup(
+    "officer_is_candidate",
+    select(User.id).where(User.id == bindparam("officer_id"), _candidates_of(Hazard.department_id)).exists(),
+    params=("officer_id",),
+)
 
 
 def _gate_assign(ctx: Context) -> None:
     deadline: date = ctx.payload["deadline"]
     _require(deadline >= ctx.today, "deadline_in_past", "the rectification deadline cannot be in the past")
-    officer = ctx.session.scalar(
-        _IS_CANDIDATE, {"officer_id": ctx.payload["officer_id"], "department_id": ctx.row.department_id}
-    )
     _require(
-        officer is not None,
+        bool(ctx.looked_up[OFFICER_IS_CANDIDATE.name]),
         "officer_invalid",
         "the officer must be an active regulator of the hazard's lead department",
     )
@@ -232,7 +233,8 @@ def _apply_close(ctx: Context) -> dict[str, Any]:
 
 T = Transition
 TABLE: tuple[Transition, ...] = (
-    T(Action.assign, State.reported, State.assigned, (REGULATOR,), gate=_gate_assign, effect=_apply_assign),
+    T(Action.assign, State.reported, State.assigned, (REGULATOR,), gate=_gate_assign, effect=_apply_assign,
+      lookups=(OFFICER_IS_CANDIDATE,)),
     T(Action.reject, State.reported, State.rejected, (REGULATOR,), gate=_gate_reject, effect=_apply_reject),
     T(Action.start_rectification, State.assigned, State.rectifying, (ENTERPRISE,), gate=_gate_start,
       effect=_apply_start),

@@ -17,7 +17,8 @@ from hazard_registry.supervision import timers
 
 
 def rebuild_timers(session: Session, hazard: Hazard, action: str, now: datetime) -> None:
-    timers.hazard_changed(session, hazard, now, new=action == "report")
+    """After a report, an action of the workflow's table (a state move, now) or a recorded change."""
+    timers.hazard_changed(session, hazard, now, new=action == "report", moved=action in HAZARDS.rules)
 
 
 def install() -> None:

@@ -140,20 +140,14 @@ def _read_rules(session: Session, region_code: str) -> dict[Stall, list[RuleInFo
     return out
 
 
-def _entry(session: Session, hazard: Hazard) -> tuple[int, date]:
+def _entry(session: Session, hazard: Hazard, moved_at: datetime | None) -> tuple[int, date]:
     """The event that put the hazard into its current state: its sequence number and its China date. A hazard
     never moved (version 1) is still in the state it was reported in: its first event; a hazard that has just
-    moved in this transaction has that move at the head of its chain, already in the session."""
+    moved (at ``moved_at``, in this transaction) has that move at the head of its chain; otherwise it is read."""
     if hazard.version == 1:
         return 1, clock.today_in_china(hazard.created_at)
-    for obj in session.identity_map.values():
-        if (
-            isinstance(obj, HazardEvent)
-            and obj.hazard_id == hazard.id
-            and obj.seq == hazard.chain_seq
-            and (obj.from_state is None or obj.from_state != obj.to_state)
-        ):
-            return obj.seq, clock.today_in_china(obj.at)
+    if moved_at is not None:
+        return hazard.chain_seq, clock.today_in_china(moved_at)
     row = session.execute(
         select(HazardEvent.seq, HazardEvent.at)
         .where(
@@ -198,16 +192,17 @@ _STALE = delete(SupervisionTimer.__table__).where(
 # On PostgreSQL the DELETE and the upsert are one statement (a data-modifying WITH), its rows as one array per
 # column, each named after its column: one round trip, one fixed text, prepared by the driver. The two parts
 # touch different rows (the DELETE those not wanted, the INSERT's conflicts those wanted), so they cannot see
-# each other's work.
+# each other's work. The same statement answers whether any open measure is to be settled (``_SETTLED``'s
+# question), so a change that settles none — nearly all — reads no measure.
 _ROW = ("rule_id", "basis", "watch_state", "target_kind", "base_on", "due_on", "missing_year")
-_REBUILD_PG = text(
-    """
+_REBUILD_PG_SQL = """
     WITH stale AS (
         DELETE FROM supervision_timers
         WHERE hazard_id = :hazard_id AND fired_at IS NULL
           AND (rule_id, basis) NOT IN (
               SELECT * FROM unnest(CAST(:rule_id AS integer[]), CAST(:basis AS varchar[])))
     )
+    , wanted AS (
     INSERT INTO supervision_timers
         (hazard_id, rule_id, basis, watch_state, target_kind, base_on, due_on, missing_year)
     SELECT CAST(:hazard_id AS integer), * FROM unnest(
@@ -216,24 +211,29 @@ _REBUILD_PG = text(
         CAST(:missing_year AS integer[]))
     ON CONFLICT (hazard_id, rule_id, basis) DO UPDATE SET watch_state = excluded.watch_state
     WHERE supervision_timers.watch_state <> excluded.watch_state
+    )
+    SELECT EXISTS (SELECT FROM supervision_measures WHERE hazard_id = :hazard_id AND ({settled}))
     """
-)
 
 
-def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool = False) -> None:
+def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool = False, moved: bool = False) -> None:
     """Bring the hazard's timers and open measures in line with its new state (same transaction).
 
     ``new``: the hazard was just reported — it has no timers and no measures yet, so none are read or settled.
+    ``moved``: the hazard has just changed state (a workflow action), now: the head of its chain is that move.
+    On PostgreSQL the timers' statement also says whether any measure is to be settled; only then are they read.
     Timers are rebuilt without reading them first: one DELETE of the unfired ones no longer wanted, one INSERT
     of the wanted ones (an existing one keeps its episode; one that spans states — overdue: assigned, then
     rectifying, same deadline — follows the hazard into the state it now watches)."""
     today = clock.today_in_china(now)
-    if not new:
+    postgres = is_postgres(session)
+    if not new and not postgres:
         _settle_measures(session, hazard, now)
     wanted: dict[tuple[int, str], dict] = {}
     rules = current_rules(session, hazard.region_code)
     calendar: WorkCalendar | None = None
-    seq, entered = _entry(session, hazard) if hazard.state not in ("closed", "rejected") else (0, today)
+    in_force = hazard.state not in ("closed", "rejected")
+    seq, entered = _entry(session, hazard, now if moved else None) if in_force else (0, today)
     for stall, (watched, target_kind) in STALLS.items():
         if hazard.state not in watched:
             continue
@@ -267,10 +267,13 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool
     # Those of a stall the hazard left go (fired ones stay: they are the record of a measure).
     if new:
         if wanted:
-            session.execute(_UPSERT[is_postgres(session)], list(wanted.values()))
-    elif is_postgres(session):
+            session.execute(_UPSERT[postgres], list(wanted.values()))
+    elif postgres:
         rows = list(wanted.values())
-        session.execute(_REBUILD_PG, {"hazard_id": hazard.id, **{c: [r[c] for r in rows] for c in _ROW}})
+        params = {c: [r[c] for r in rows] for c in _ROW}
+        params.update(hazard_id=hazard.id, ended=list(_ended(hazard.state)))
+        if session.scalar(_REBUILD_PG[hazard.state == "closed"], params):
+            _settle_measures(session, hazard, now)
     else:
         session.execute(_STALE, {"hazard_id": hazard.id, "keep": list(wanted)})
         if wanted:
@@ -296,6 +299,14 @@ _SETTLED = {
     closing: select(SupervisionMeasure).where(
         SupervisionMeasure.hazard_id == bindparam("hazard_id"), or_(_MOOT, _STANDING) if closing else _MOOT
     )
+    for closing in (False, True)
+}
+_MOOT_SQL = f"state = '{MeasureState.proposed}' AND stall = ANY(CAST(:ended AS varchar[]))"
+_STANDING_SQL = "measure IN ({}) AND state IN ('{}', '{}')".format(
+    ", ".join(f"'{m}'" for m in TAKEN_DOWN_ON_CLOSE), MeasureState.issued, MeasureState.acknowledged
+)
+_REBUILD_PG = {
+    closing: text(_REBUILD_PG_SQL.format(settled=f"{_MOOT_SQL} OR {_STANDING_SQL}" if closing else _MOOT_SQL))
     for closing in (False, True)
 }
 

@@ -11,7 +11,9 @@ rides in its versioned UPDATE; otherwise (a file, a message) one UPDATE of the t
 and sets the head, leaving ``version`` alone so the next action of whoever holds the row is not a conflict.
 An owner being born with its first event (a reported hazard, ``append(..., born=True)``) is inserted with its
 head already in the row, and the event after it: one statement on PostgreSQL (the owner's INSERT in a WITH),
-two INSERTs on SQLite; no UPDATE, no ORM flush.
+two INSERTs on SQLite; no UPDATE, no ORM flush. An owner an action has just changed (``append(..., moved=True)``,
+the kernel's transitions) is written the same way: its changed columns, its head and its next version in one
+versioned UPDATE, and the event after it — one statement on PostgreSQL (the UPDATE in a WITH), two on SQLite.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, bindparam, event, inspect, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hazard_registry.auth.principal import Actor
+from hazard_registry.db import flush_versioned
 from hazard_registry.errors import VersionConflict
 
 GENESIS = "0" * 64
@@ -150,6 +154,7 @@ def append(
     data: dict[str, Any] | None = None,
     actor_name: str | None = None,
     born: bool = False,
+    moved: bool = False,
 ) -> Any:
     """Add the next event of ``owner``'s chain and move the owner's head (the caller commits both).
 
@@ -160,6 +165,13 @@ def append(
     sequence on PostgreSQL) and every column of which it has set; it is inserted here with the head of its
     one-event chain (``chain_seq`` 1), then the event (Core: one statement on PostgreSQL, two on SQLite), and
     joins the session as if loaded. The rows are the ones an ORM flush and the head's UPDATE would have left.
+
+    ``moved``: the caller has just changed ``owner`` (persistent, its row locked, its version checked) and wants
+    it written now with the event: the changed columns, the head and the next version in one UPDATE that
+    compares the version (Core, built once per set of changed columns), then the event — one statement on
+    PostgreSQL, two on SQLite; no ORM flush. The owner is then clean, as after a flush; a lost race is a
+    ``VersionConflict`` and nothing of it is written. When the change is not only columns of the owner's table,
+    or other objects wait in the session, the session is flushed instead (the same rows, the same error).
     """
     if born and (owner.id is None or inspect(owner).transient is False):
         raise ValueError("a born owner is transient and has its id")
@@ -184,6 +196,16 @@ def append(
         _insert_born(session, chain, owner, ev)
         return ev
     state = inspect(owner)
+    if moved:
+        conflict = f"the {chain.name} was changed by someone else meanwhile; reload and retry"
+        owner.chain_seq, owner.chain_head = seq, ev.hash
+        changed = _moved_columns(session, chain, state)
+        if changed is None:  # what only a flush writes: the head rides on the owner's own versioned UPDATE
+            session.add(ev)
+            flush_versioned(session, conflict)
+        else:
+            _write_moved(session, chain, owner, ev, changed, conflict)
+        return ev
     if state.persistent and session.is_modified(owner, include_collections=False):
         owner.chain_seq, owner.chain_head = seq, ev.hash  # carried by the owner's own versioned UPDATE
     else:
@@ -225,6 +247,103 @@ def _insert_born(session: Session, chain: Chain, owner: Any, ev: Any) -> None:
 
 
 _BORN: dict[str, Any] = {}
+_MOVED: dict[tuple[str, bool, tuple[str, ...]], Any] = {}
+
+
+def _moved_columns(session: Session, chain: Chain, state: Any) -> tuple[str, ...] | None:
+    """The keys of the owner's changed columns, when an UPDATE of its one table writes all that the session
+    holds: the owner is versioned and the only object changed, and only its columns changed; else None."""
+    mapper = state.mapper
+    changed = state.committed_state
+    if (
+        not state.persistent
+        or not _plain(mapper)
+        or not changed
+        or session.new
+        or session.deleted
+        or any(obj is not state.obj() for obj in session.dirty)
+    ):
+        return None
+    columns = mapper.column_attrs
+    if any(key not in columns for key in changed):
+        return None
+    return tuple(sorted(changed))
+
+
+@cache
+def _plain(mapper: Any) -> bool:
+    """A mapper whose flush of changed columns is one UPDATE this module can write: one table, a version counted
+    by the mapper, no column the UPDATE itself would compute (``onupdate``)."""
+    return (
+        mapper.version_id_col is not None
+        and callable(mapper.version_id_generator)
+        and len(mapper.tables) == 1
+        and not any(c.onupdate is not None or c.server_onupdate is not None for c in mapper.local_table.columns)
+    )
+
+
+def _write_moved(session: Session, chain: Chain, owner: Any, ev: Any, changed: tuple[str, ...], conflict: str) -> None:
+    state = inspect(owner)
+    mapper = state.mapper
+    version_key = mapper.get_property_by_column(mapper.version_id_col).key
+    version = getattr(owner, version_key)
+    new_version = mapper.version_id_generator(version)
+    params = {f"o_{mapper.column_attrs[k].columns[0].key}": state.dict[k] for k in changed if k != version_key}
+    params.update(w_id=owner.id, w_version=version, v_version=new_version)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = _moved_statement(chain, tuple(k for k in changed if k != version_key), postgres)
+    with session.no_autoflush:  # a DML statement through the session flushes first: the owner's UPDATE is this one
+        if postgres:  # one statement: the UPDATE in a WITH, the event inserted from its one row (none: no event)
+            params.update((f"e_{k}", v) for k, v in _event_row(chain, ev).items())
+            written = session.execute(stmt, params).first() is not None  # the event's id: it was written
+        else:
+            written = session.execute(stmt, params).rowcount == 1
+            if written:
+                session.execute(chain.event.__table__.insert(), _event_row(chain, ev))
+    if not written:
+        raise VersionConflict(conflict)
+    # The owner as stored: its version moved with the UPDATE; nothing left for a flush to write.
+    set_committed_value(owner, version_key, new_version)
+    session.expunge(owner)
+    make_transient(owner)
+    make_transient_to_detached(owner)
+    session.add(owner)
+
+
+def _param(prefix: str, column: Any) -> Any:
+    kind = JSON(none_as_null=True) if isinstance(column.type, JSON) else column.type
+    return bindparam(prefix + column.key, type_=kind)
+
+
+def _moved_statement(chain: Chain, changed: tuple[str, ...], postgres: bool) -> Any:
+    """``UPDATE <owners> SET <changed>, version WHERE id AND version`` — on PostgreSQL in a WITH, the event
+    inserted from its returned row —, built once per chain and set of changed columns. ``changed`` are
+    attribute keys of the owner's mapper; each column is a bind parameter of its own type, as a flush binds it."""
+    key = (chain.name, postgres, changed)
+    stmt = _MOVED.get(key)
+    if stmt is None:
+        mapper = inspect(chain.owner)
+        owners, events = chain.owner.__table__, chain.event.__table__
+        version = mapper.version_id_col
+        columns = [mapper.column_attrs[k].columns[0] for k in changed]
+        values: dict[Any, Any] = {c.key: bindparam(f"o_{c.key}", type_=c.type) for c in columns}
+        values[version.key] = bindparam("v_version", type_=version.type)
+        stmt = (
+            owners.update()
+            .where(owners.c.id == bindparam("w_id"), version == bindparam("w_version", type_=version.type))
+            .values(values)
+        )
+        if postgres:
+            moved = stmt.returning(owners.c.id).cte("moved")
+            cols = [c for c in events.columns if c.key != "id"]
+            stmt = (
+                events.insert()
+                .from_select([c.key for c in cols], select(*(_param("e_", c) for c in cols)).select_from(moved))
+                .add_cte(moved)
+                .returning(events.c.id)
+            )
+        _MOVED[key] = stmt
+    return stmt
 
 
 def _born_statement(chain: Chain) -> Any:
@@ -233,11 +352,7 @@ def _born_statement(chain: Chain) -> Any:
     statement, when the owner's row is there."""
     stmt = _BORN.get(chain.name)
     if stmt is None:
-
-        def param(prefix: str, column: Any) -> Any:
-            kind = JSON(none_as_null=True) if isinstance(column.type, JSON) else column.type
-            return bindparam(prefix + column.key, type_=kind)
-
+        param = _param
         owners, events = chain.owner.__table__, chain.event.__table__
         born = owners.insert().values({c.key: param("o_", c) for c in owners.columns}).cte("born")
         stmt = events.insert().values({c.key: param("e_", c) for c in events.columns if c.key != "id"}).add_cte(born)

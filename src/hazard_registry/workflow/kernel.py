@@ -4,16 +4,18 @@ A ``Workflow`` holds a transition table, the facts of each state, its scope (the
 audit chain and its listeners. ``act`` does, in this order and nowhere else:
 
 1. load the row within the actor's scope, with its row lock — outside the scope it does not exist (404) —
-   and, in the same statement, the workflow's ``companions`` (rows the answer shows beside it, not locked);
+   and, in the same statement, the workflow's ``companions`` (rows the answer shows beside it, not locked)
+   and the answers to the action's ``lookups`` (what its gate asks the database about the payload);
 2. who may take the action: the transition's ``who`` checks (403, each with its own code);
 3. version, always: missing → 428 ``version_required``, stale → 409 ``version_conflict``;
 4. state (409 ``wrong_state``) and the gates — ``guards`` on actor and row, then the payload ``gate`` — run
    as the ``transitions`` machine's conditions (409, or 422 for a malformed payload);
 5. the effect (returns what changed, for the history);
-6. the audit event, chained (workflow/audit.py);
+6. the row's changes and its audit event, chained, written at once (workflow/audit.py, ``append(moved=True)``:
+   one versioned UPDATE and the event's INSERT, one statement on PostgreSQL; a lost race is a 409, and nothing
+   of it is written);
 7. the listeners, in the same transaction (the seam between domains: supervision rebuilds a hazard's
-   timers, notices queue a measure's letters);
-8. flush with the version check (a lost race is a 409, and nothing of it is written).
+   timers, notices queue a measure's letters).
 
 ``allowed_actions`` is derived from the same ``who`` checks and guards, so the buttons a page shows and what
 the service accepts cannot drift apart. Services never commit: the route, CLI command or worker does.
@@ -27,7 +29,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 from transitions import Machine
 from transitions.core import MachineError
@@ -57,6 +59,7 @@ class Context:
     payload: dict[str, Any]
     now: datetime
     note: str | None = None
+    looked_up: Mapping[str, Any] = field(default_factory=dict)  # the answers to the transition's ``lookups``
 
     @property
     def today(self) -> date:
@@ -76,6 +79,18 @@ class Check:
         return self.refusal(self.detail, code=self.code)
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """A question an action's gate asks the database (is the chosen officer one of the hazard's candidates?),
+    answered by the locking SELECT itself rather than a statement of its own: ``expr`` is a column over the
+    workflow's model (correlated subqueries welcome) whose bind parameters are the payload fields ``params``.
+    The gate reads the answer as ``ctx.looked_up[name]``."""
+
+    name: str
+    expr: ColumnElement[Any]
+    params: tuple[str, ...] = ()
+
+
 def no_gate(_ctx: Context) -> None:
     return None
 
@@ -93,6 +108,7 @@ class Transition:
     guards: tuple[Check, ...] = ()  # refused → 409 gate_failed with the check's code; judged by allowed_actions
     gate: Callable[[Context], None] = no_gate  # on the payload; raises its own typed error
     effect: Callable[[Context], dict[str, Any]] = no_effect
+    lookups: tuple[Lookup, ...] = ()  # answered with the locked row, for the gate
 
     def admits(self, actor: Actor | None, row: Any) -> bool:
         return all(c.holds(actor, row) for c in self.who) and all(c.holds(actor, row) for c in self.guards)
@@ -161,7 +177,8 @@ class Workflow:
     companions: tuple[tuple[type, ColumnElement[bool]], ...] = ()
     machine: Machine = field(init=False)
     rules: dict[str, Transition] = field(init=False)
-    _locking: Select[Any] = field(init=False, repr=False)
+    _locking: dict[str | None, Select[Any]] = field(init=False, repr=False)  # per action with lookups; None: the rest
+    _statements: dict[tuple[str | None, Actor], Select[Any]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         missing = set(self.states) - set(self.facts)
@@ -169,10 +186,18 @@ class Workflow:
             raise ValueError(f"{self.name}: no facts for states {sorted(missing)}")
         self.machine = rule_machine.build(self.table, self.states, self.initial)
         self.rules = {t.action.value: t for t in self.table}
-        locking = select(self.model, *(entity for entity, _ in self.companions))
+        self._locking = {None: self._locking_select(())}  # ``locked``'s statements, less the actor's scope
+        for t in self.table:
+            if t.lookups:
+                self._locking[t.action.value] = self._locking_select(t.lookups)
+        self._statements = {}
+
+    def _locking_select(self, lookups: tuple[Lookup, ...]) -> Select[Any]:
+        columns = (*(entity for entity, _ in self.companions), *(q.expr.label(q.name) for q in lookups))
+        locking = select(self.model, *columns)
         for entity, onclause in self.companions:
             locking = locking.join(entity, onclause)
-        self._locking = locking.with_for_update(of=self.model)  # ``locked``'s statement, less its WHERE
+        return locking.where(self.model.id == bindparam("row_id")).with_for_update(of=self.model)
 
     # --- facts about states, in one place --------------------------------------------------------------------
 
@@ -215,14 +240,41 @@ class Workflow:
             raise NotFound(f"{self.name} {row_id} not found", code=self.not_found_code)
         return row
 
-    def locked(self, session: Session, actor: Actor, row_id: int) -> tuple[Any, tuple[Any, ...]]:
-        """``visible(..., lock=True)`` and the ``companions`` in the same statement; only the row is locked."""
-        if not self.companions:
-            return self.visible(session, actor, row_id, lock=True), ()
-        found = session.execute(self._locking.where(self.model.id == row_id, self.scope(actor))).first()
+    def locked(
+        self,
+        session: Session,
+        actor: Actor,
+        row_id: int,
+        action: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+        """``visible(..., lock=True)``, the ``companions`` and the answers to ``action``'s lookups (on ``payload``)
+        in one statement; only the row is locked. The statement is kept per action and actor (its scope), so it
+        is built, and its cache key computed, once per caller and not at every request."""
+        rule = self.rules.get(action) if action is not None else None
+        lookups = rule.lookups if rule is not None else ()
+        key = (action if lookups else None, actor)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            if len(self._statements) >= 4096:  # a bound on a long-lived worker's memory, not an eviction policy
+                self._statements.clear()
+            stmt = self._statements[key] = self._locking[key[0]].where(self.scope(actor))
+        params = {"row_id": row_id}
+        for q in lookups:
+            params.update((p, (payload or {}).get(p)) for p in q.params)
+        found = session.execute(stmt, params).first()
         if found is None:
             raise NotFound(f"{self.name} {row_id} not found", code=self.not_found_code)
-        return found[0], tuple(found[1:])
+        n = 1 + len(self.companions)
+        return found[0], tuple(found[1:n]), {q.name: found[n + i] for i, q in enumerate(lookups)}
+
+    def look_up(self, session: Session, row: Any, rule: Transition, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The answers to ``rule``'s lookups for a row found another way (a statement of their own)."""
+        if not rule.lookups:
+            return {}
+        stmt = select(*(q.expr.label(q.name) for q in rule.lookups)).where(self.model.id == row.id)
+        params = {p: payload.get(p) for q in rule.lookups for p in q.params}
+        return dict(session.execute(stmt, params).one()._mapping)
 
     def allowed_actions(self, row: Any, actor: Actor | None) -> list[str]:
         """What ``actor`` may do to ``row`` now: the same ``who`` checks and guards ``act`` applies, in table
@@ -268,9 +320,11 @@ def act(
     receipt), whose scope is that way of finding it.
     """
     companions: tuple[Any, ...] = ()
+    given = dict(payload or {})
+    looked_up: dict[str, Any] | None = None
     if row is None:
         assert actor is not None and row_id is not None
-        row, companions = workflow.locked(session, actor, row_id)
+        row, companions, looked_up = workflow.locked(session, actor, row_id, action, given)
     rule = workflow.rules.get(action)
     if rule is None:
         raise WrongState(f"{action} is not an action on a {workflow.name}", state=row.state)
@@ -278,7 +332,9 @@ def act(
         if not check.holds(actor, row):
             raise Forbidden(check.detail, code=check.code)
     check_version(workflow, row, expected_version)
-    ctx = Context(session=session, row=row, actor=actor, payload=dict(payload or {}), now=now, note=note)
+    if looked_up is None:
+        looked_up = workflow.look_up(session, row, rule, given)
+    ctx = Context(session=session, row=row, actor=actor, payload=given, now=now, note=note, looked_up=looked_up)
     before = row.state
     try:
         result = rule_machine.fire(workflow.machine, row, rule.action, ctx)
@@ -288,9 +344,8 @@ def act(
         row.updated_at = now
     ev = append(
         session, workflow.chain, row, actor, action, now=now, from_state=before, to_state=row.state,
-        note=ctx.note, data=result,
+        note=ctx.note, data=result, moved=True,
     )  # fmt: skip
-    flush_versioned(session, f"the {workflow.name} was changed by someone else meanwhile; reload and retry")
     workflow.changed(session, row, action, now)
     return Outcome(row=row, before=before, result=result, event=ev, companions=companions)
 
