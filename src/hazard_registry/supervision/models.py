@@ -132,7 +132,7 @@ class SupervisionTimer(Base):
     __table_args__ = (UniqueConstraint("hazard_id", "rule_id", "basis"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), index=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"))  # by the unique index (hazard_id, …)
     rule_id: Mapped[int] = mapped_column(ForeignKey("escalation_rules.id"))
     basis: Mapped[str] = mapped_column(String(64))
     watch_state: Mapped[str] = mapped_column(String(32))  # the timer is live only while the hazard is in it
