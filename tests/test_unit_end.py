@@ -18,15 +18,18 @@ from tests.statements import transaction_ends
 
 
 def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client, world, app):
-    """The hazard's read runs in autocommit on PostgreSQL (``reads_only``); its history is a GET in a transaction,
-    which ends with COMMIT. Neither ends with a ROLLBACK, so their statements stay prepared."""
+    """The hazard's read and its history run in autocommit on PostgreSQL (``reads_only``); its supervision
+    measures are a GET in a transaction, which ends with COMMIT. None ends with a ROLLBACK, so their statements
+    stay prepared."""
     flow = Flow(client, world)
     hazard = flow.report()
-    app.state.engine.dispose()  # one request at a time from here: one connection serves them all
+    app.state.engine.dispose()  # one request at a time from here: the pool's one or two connections serve them all
     with transaction_ends(app) as seen:
-        for _ in range(12):  # psycopg prepares a statement at its 5th run; the server plans it generically at 5 more
+        for _ in range(24):  # psycopg prepares a statement at its 5th run on a connection; the server plans it
+            # generically at 5 more; a connection may serve every other request (the pool hands them out in turn)
             assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
             assert client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=flow.h("officer")).status_code == 200
+            assert client.get(f"/api/v1/hazards/{hazard['id']}/measures", headers=flow.h("officer")).status_code == 200
     assert seen["rollback"] == 0 and seen["commit"] >= 12
     if is_postgres(app.state.engine):
         with ExitStack() as stack:  # every idle connection of the pool at once, each asked what it has prepared
@@ -36,7 +39,7 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
                 for conn in idle
                 for row in conn.execute(text("SELECT statement, generic_plans FROM pg_prepared_statements"))
             ]
-        for table in ("FROM hazards JOIN enterprises", "FROM hazard_events"):
+        for table in ("FROM hazards JOIN enterprises", "JOIN hazard_events", "FROM supervision_measures"):
             plans = [generic for statement, generic in prepared if table in statement]
             assert plans and max(plans) > 0, (table, prepared)  # a generic plan: not planned again at each read
 
