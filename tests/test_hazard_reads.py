@@ -11,7 +11,7 @@ import pytest
 
 from hazard_registry import clock
 from hazard_registry.db import is_postgres
-from hazard_registry.hazards import schemas
+from hazard_registry.hazards import schemas, service
 from hazard_registry.pagination import Page
 from tests.factories import PNG, SHENZHEN
 from tests.flow import Flow
@@ -209,3 +209,73 @@ def test_a_list_page_shows_each_row_as_its_read_does(client, world):
             read = client.get(f"/api/v1/hazards/{item['id']}", headers=flow.h(user)).json()
             del read["enterprise"], read["clause"]
             assert item == read, (user, item["state"])
+
+
+def test_a_kept_list_statement_answers_each_request_with_its_own_values(client, world):
+    """``list_hazards`` keeps its statement per shape and runs it with each request's values: every page read
+    through a kept statement (asked after others of its shape) is the page a statement built for it alone gives,
+    for every filter, a cursor, several states and callers of different scopes."""
+    flow = Flow(client, world)
+    first = flow.report(title="kept statement alpha")
+    flow.to_state("assigned")
+    second = flow.report(
+        title="kept statement beta", found_at=(date.fromisoformat(first["found_at"]) - timedelta(days=3)).isoformat()
+    )
+    today = clock.today_in_china().isoformat()
+    ent, dept = first["enterprise_id"], first["department_id"]
+    pages = client.get("/api/v1/hazards?limit=1", headers=flow.h("admin")).json()
+    deeper = client.get(f"/api/v1/hazards?limit=1&cursor={pages['next_cursor']}", headers=flow.h("admin")).json()
+    queries = [
+        "state=reported",
+        "state=assigned",
+        "state=reported&state=closed",
+        "state=assigned&state=verified",
+        f"region={SHENZHEN}&state=reported",
+        f"region={SHENZHEN}&state=assigned",
+        "q=alpha",
+        "q=beta",
+        f"q={second['number']}",
+        f"q={first['number']}",
+        f"enterprise_id={ent}",
+        f"enterprise_id={ent + 1000}",
+        f"department_id={dept}",
+        f"department_id={dept + 1000}",
+        f"industry_code={first['industry_code']}",
+        "industry_code=0000",
+        f"sector_code={first['sector_code']}",
+        "sector_code=nothing",
+        "source=self_report",
+        "source=inspection",
+        f"found_from={first['found_at']}",
+        f"found_from={second['found_at']}",
+        f"found_to={second['found_at']}",
+        f"found_to={today}",
+        "overdue=false",
+        "overdue=true",
+        f"limit=1&cursor={pages['next_cursor']}",
+        f"limit=1&cursor={deeper['next_cursor']}",
+    ]
+    callers = ("admin", "officer", "ent_chem")
+    service._LIST_STATEMENTS.clear()
+    alone = {}
+    for who in callers:
+        for query in queries:
+            service._LIST_STATEMENTS.clear()
+            r = client.get(f"/api/v1/hazards?{query}", headers=flow.h(who))
+            assert r.status_code == 200, (who, query, r.text)
+            alone[who, query] = r.content
+    # Each pair is one shape asked with two values that tell the pages apart.
+    differ = [
+        (a, b) for a, b in zip(queries[::2], queries[1::2], strict=True) if alone["admin", a] != alone["admin", b]
+    ]
+    assert len(differ) == len(queries) // 2, set(zip(queries[::2], queries[1::2], strict=True)) - set(differ)
+    service._LIST_STATEMENTS.clear()
+    for who in callers:
+        for query in queries:
+            assert client.get(f"/api/v1/hazards?{query}", headers=flow.h(who)).content == alone[who, query], (
+                who,
+                query,
+            )
+    # Kept statements were run again: a statement per pair, but two for the pairs of one state (inline) and
+    # the pair of overdue (whether it is asked true or false).
+    assert len(service._LIST_STATEMENTS) <= len(callers) * (len(queries) // 2 + 3)

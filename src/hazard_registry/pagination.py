@@ -17,7 +17,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select
+from sqlalchemy import Select, bindparam
 
 from hazard_registry.errors import InvalidInput
 from hazard_registry.types import MAX_ID
@@ -56,11 +56,16 @@ def decode_cursor(cursor: str) -> int:
         ) from exc
 
 
+# The name of the cursor's bind parameter in ``keyset``'s statements: a statement kept across requests runs
+# with the next cursor's id as this parameter (``hazards.service.list_hazards``).
+KEYSET_AFTER = "keyset_after"
+
+
 def keyset(stmt: Select[Any], column: Any, cursor: str | None, limit: int, *, newest_first: bool = True) -> Select[Any]:
     """``stmt`` ordered by ``column`` (an id), from after the cursor, one row more than a page (to know if
     another page follows)."""
     if cursor:
-        last = decode_cursor(cursor)
+        last = bindparam(KEYSET_AFTER, decode_cursor(cursor))
         stmt = stmt.where(column < last if newest_first else column > last)
     return stmt.order_by(column.desc() if newest_first else column).limit(limit + 1)
 
