@@ -8,7 +8,7 @@ Every report writes its hazard's ~7 timers and every transition rewrites them; e
 a FOR KEY SHARE lock on its ``escalation_rules`` row and on its hazard. The rules are the same few rows for
 every hazard, so concurrent reports and transitions share those locks, and PostgreSQL makes a MultiXact for
 every such share (about 2 per report under 8 concurrent reports: CREATE_ID WAL records, the MultiXact SLRUs,
-and a heap LOCK record each). Without the two checks the timers' INSERT costs PostgreSQL 40 % less
+and a heap LOCK record each). Without the two checks the timers' INSERT costs PostgreSQL half as much
 (benchmarks/RESULTS.md "rpg").
 
 What the keys guarded cannot happen:
