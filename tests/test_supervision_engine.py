@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import delete, select
+import pytest
+from sqlalchemy import delete, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from hazard_registry.auth.deps import actor_for_user
 from hazard_registry.auth.models import User
@@ -298,3 +300,17 @@ def test_measures_through_the_api_scope_and_the_public_list(client, app, world, 
     r = client.post(url, headers=officer, json={"action": "acknowledge", "version": issued.json()["version"]})
     assert r.status_code == 200 and r.json()["state"] == "acknowledged"
     assert client.get("/api/v1/public/exposures").json() == {"items": [], "next_cursor": None}
+
+
+def test_timers_have_no_foreign_keys_and_their_hazard_cannot_be_deleted(app, world, settings, db):
+    """Migration 0021 dropped the timers' keys (each check locked a rule row every report shares, a MultiXact
+    apiece under concurrent reports). What they guarded still holds: a hazard cannot be deleted (its events'
+    key forbids it, and every hazard has its first event), and the sweep inner-joins rule and hazard."""
+    reg = Register(app, world, settings)
+    hid = reg.report(date(2026, 3, 2))
+    assert db.scalar(select(func.count()).where(SupervisionTimer.hazard_id == hid)) > 0
+    assert inspect(db.get_bind()).get_foreign_keys("supervision_timers") == []
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.execute(delete(hazards.Hazard).where(hazards.Hazard.id == hid))
+    db.rollback()
+    assert db.get(hazards.Hazard, hid) is not None

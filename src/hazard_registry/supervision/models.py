@@ -132,8 +132,11 @@ class SupervisionTimer(Base):
     __table_args__ = (UniqueConstraint("hazard_id", "rule_id", "basis"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"))  # by the unique index (hazard_id, …)
-    rule_id: Mapped[int] = mapped_column(ForeignKey("escalation_rules.id"))
+    # No foreign keys (migration 0021): each check locked the rule's row, which every report and transition
+    # shares, so concurrent writes made a MultiXact apiece. Rules are versioned and hazards kept (their events'
+    # key forbids deleting one), and the sweep inner-joins both, so an orphan could not fire.
+    hazard_id: Mapped[int] = mapped_column(BigId)  # by the unique index (hazard_id, …)
+    rule_id: Mapped[int] = mapped_column(Integer)
     basis: Mapped[str] = mapped_column(String(64))
     watch_state: Mapped[str] = mapped_column(String(32))  # the timer is live only while the hazard is in it
     target_kind: Mapped[str] = mapped_column(String(16))  # enterprise | department
