@@ -85,3 +85,18 @@ class Flow:
         for action, who in steps[: ORDER.index(state)]:
             hazard = self.ok(hazard, who, action, **self.body_for(action, hazard))
         return hazard
+
+
+def invalid_input(fields: str, errors: list[dict[str, str]]) -> dict[str, Any]:
+    """The problem+json body of a 422 naming ``fields`` (comma-separated, sorted) with ``errors``, as a user's
+    client receives it, in Chinese with the English beside it."""
+    return {
+        "type": "urn:hazard-registry:problem:invalid_input",
+        "status": 422,
+        "code": "invalid_input",
+        "title": "填写的内容有误，请检查标出的字段",
+        "detail": f"填写的内容有误，请检查标出的字段（invalid fields: {fields}）",
+        "title_en": "Invalid input",
+        "detail_en": f"invalid fields: {fields}",
+        "errors": errors,
+    }

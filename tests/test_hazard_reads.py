@@ -14,7 +14,7 @@ from hazard_registry.db import is_postgres
 from hazard_registry.hazards import schemas, service
 from hazard_registry.pagination import Page
 from tests.factories import PNG, SHENZHEN
-from tests.flow import Flow
+from tests.flow import Flow, invalid_input
 from tests.statements import count_round_trips, count_statements
 
 STATES = "'reported', 'assigned', 'rectifying', 'verification_requested', 'verified', 'closed' or 'rejected'"
@@ -81,16 +81,7 @@ def test_bad_list_parameters_are_named_as_before(client, world, url, errors):
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     body = r.json()
     fields = ", ".join(sorted({f for f, _, _ in errors}))
-    assert body == {
-        "type": "urn:hazard-registry:problem:invalid_input",
-        "status": 422,
-        "code": "invalid_input",
-        "title": "填写的内容有误，请检查标出的字段",
-        "detail": f"填写的内容有误，请检查标出的字段（invalid fields: {fields}）",
-        "title_en": "Invalid input",
-        "detail_en": f"invalid fields: {fields}",
-        "errors": [{"field": f, "message": m, "type": t} for f, m, t in errors],
-    }
+    assert body == invalid_input(fields, [{"field": f, "message": m, "type": t} for f, m, t in errors])
 
 
 def test_every_filter_is_read_as_before(client, world):

@@ -9,7 +9,7 @@ bodies and a bad key, and the replay of a keyed report.
 from __future__ import annotations
 
 from tests.factories import hazard_body
-from tests.flow import Flow
+from tests.flow import Flow, invalid_input
 
 DETAIL_KEYS = [
     "id", "number", "state", "version", "grade", "source", "enterprise_id", "industry_code", "sector_code",
@@ -19,19 +19,6 @@ DETAIL_KEYS = [
     "recurrence_of_id", "failed_verifications", "created_at", "updated_at", "allowed_actions", "enterprise",
     "clause",
 ]  # fmt: skip
-
-
-def _problem(fields: str, errors: list[dict[str, str]]) -> dict[str, object]:
-    return {
-        "type": "urn:hazard-registry:problem:invalid_input",
-        "status": 422,
-        "code": "invalid_input",
-        "title": "填写的内容有误，请检查标出的字段",
-        "detail": f"填写的内容有误，请检查标出的字段（invalid fields: {fields}）",
-        "title_en": "Invalid input",
-        "detail_en": f"invalid fields: {fields}",
-        "errors": errors,
-    }
 
 
 def test_report_answers_201_with_compact_json_in_the_detail_order(client, world):
@@ -98,7 +85,7 @@ def test_bad_report_bodies_get_these_problem_bodies(client, world):
         r = client.post("/api/v1/hazards", headers=h, content=raw)
         assert r.status_code == 422, raw
         assert r.headers["content-type"] == "application/problem+json"
-        assert r.json() == _problem(fields, errors), raw
+        assert r.json() == invalid_input(fields, errors), raw
 
 
 def test_a_bad_idempotency_key_is_a_problem_and_a_replay_is_the_first_answer(client, world):
@@ -107,7 +94,7 @@ def test_a_bad_idempotency_key_is_a_problem_and_a_replay_is_the_first_answer(cli
         "/api/v1/hazards", headers={**flow.h("ent_chem"), "Idempotency-Key": "short"}, json=hazard_body(world)
     )
     assert r.status_code == 422
-    assert r.json() == _problem(
+    assert r.json() == invalid_input(
         "Idempotency-Key",
         [
             {
