@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import select
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -253,6 +253,31 @@ class SessionRoute(APIRoute):
         if not inspect.iscoroutinefunction(endpoint):
             endpoint = _closing(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+
+class KeptStatements:
+    """Statements kept per shape (a key of what stays inline in their SQL: the caller's scope, the filters asked)
+    and run with each request's values as bind parameters, so a statement is built, and SQLAlchemy's cache key
+    computed over it, once per shape and not at every request. Bounded: past ``max_entries`` shapes it starts
+    over (a bound on a long-lived worker's memory, not an eviction policy)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._kept: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        stmt = self._kept.get(key)
+        if stmt is None:
+            if len(self._kept) >= self.max_entries:
+                self._kept.clear()
+            stmt = self._kept[key] = build()
+        return stmt
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 def flush_versioned(session: Session, message: str) -> None:

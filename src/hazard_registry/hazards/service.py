@@ -50,7 +50,7 @@ from hazard_registry.auth.principal import (
     region_contains,
     region_equal_prefix,
 )
-from hazard_registry.db import is_postgres
+from hazard_registry.db import KeptStatements, is_postgres
 from hazard_registry.errors import (
     Forbidden,
     InvalidInput,
@@ -381,8 +381,7 @@ def _list_shape(session: Session, actor: Actor, f: HazardFilters, cursor: str | 
     )
 
 
-_LIST_STATEMENTS: dict[tuple, Select[Any]] = {}
-_LIST_STATEMENTS_MAX = 2000
+_LIST_STATEMENTS = KeptStatements(max_entries=2000)
 
 
 def list_hazards(
@@ -405,15 +404,11 @@ def list_hazards(
 
     The statement is kept per shape (``_list_shape``: the caller's scope, the region, which filters are asked,
     the one state) and run with the request's values as parameters: building it and SQLAlchemy's cache key
-    over it cost a third of a millisecond a page. Bounded: past ``_LIST_STATEMENTS_MAX`` shapes it starts
-    over."""
+    over it cost a third of a millisecond a page (``db.KeptStatements``, bounded)."""
     shape = _list_shape(session, actor, f, cursor, limit, today)
-    stmt = _LIST_STATEMENTS.get(shape)
-    if stmt is None:
-        stmt = _list_statement(session, actor, f, cursor=cursor, limit=limit, today=today)
-        if len(_LIST_STATEMENTS) >= _LIST_STATEMENTS_MAX:
-            _LIST_STATEMENTS.clear()
-        _LIST_STATEMENTS[shape] = stmt
+    stmt = _LIST_STATEMENTS.get(
+        shape, lambda: _list_statement(session, actor, f, cursor=cursor, limit=limit, today=today)
+    )
     rows = session.connection().execute(stmt, _filter_params(f, cursor)).all()
     return cut(rows, limit)
 

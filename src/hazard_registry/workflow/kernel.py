@@ -36,7 +36,7 @@ from transitions.core import MachineError
 
 from hazard_registry import clock, rule_machine
 from hazard_registry.auth.principal import Actor
-from hazard_registry.db import flush_versioned
+from hazard_registry.db import KeptStatements, flush_versioned
 from hazard_registry.errors import (
     DomainError,
     Forbidden,
@@ -178,7 +178,7 @@ class Workflow:
     machine: Machine = field(init=False)
     rules: dict[str, Transition] = field(init=False)
     _locking: dict[str | None, Select[Any]] = field(init=False, repr=False)  # per action with lookups; None: the rest
-    _statements: dict[tuple[str | None, Actor], Select[Any]] = field(init=False, repr=False)
+    _statements: KeptStatements = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         missing = set(self.states) - set(self.facts)
@@ -190,7 +190,7 @@ class Workflow:
         for t in self.table:
             if t.lookups:
                 self._locking[t.action.value] = self._locking_select(t.lookups)
-        self._statements = {}
+        self._statements = KeptStatements(max_entries=4096)
 
     def _locking_select(self, lookups: tuple[Lookup, ...]) -> Select[Any]:
         columns = (*(entity for entity, _ in self.companions), *(q.expr.label(q.name) for q in lookups))
@@ -254,11 +254,7 @@ class Workflow:
         rule = self.rules.get(action) if action is not None else None
         lookups = rule.lookups if rule is not None else ()
         key = (action if lookups else None, actor)
-        stmt = self._statements.get(key)
-        if stmt is None:
-            if len(self._statements) >= 4096:  # a bound on a long-lived worker's memory, not an eviction policy
-                self._statements.clear()
-            stmt = self._statements[key] = self._locking[key[0]].where(self.scope(actor))
+        stmt = self._statements.get(key, lambda: self._locking[key[0]].where(self.scope(actor)))
         params = {"row_id": row_id}
         for q in lookups:
             params.update((p, (payload or {}).get(p)) for p in q.params)
