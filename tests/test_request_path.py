@@ -6,6 +6,8 @@ import asyncio
 import gc
 import threading
 
+from anyio import to_thread
+
 from hazard_registry import main
 from hazard_registry.edge import Inbound
 from tests.flow import Flow
@@ -27,6 +29,15 @@ def test_settling_the_collector_happens_once_per_process(client, monkeypatch):
     monkeypatch.setattr(gc, "collect", lambda *a: collected.append(1) or 0)
     main.settle_gc()
     assert collected == []
+
+
+def test_a_started_app_runs_as_many_endpoints_at_once_as_its_setting_says(client, settings):
+    """HAZARD_THREADS bounds the threadpool sync endpoints run in (anyio's default limiter of the app's loop,
+    40 unless set)."""
+    assert settings.threads == 8
+    tokens = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+    assert tokens == settings.threads
+    assert client.get("/healthz").status_code == 200
 
 
 def _run(coroutine) -> None:

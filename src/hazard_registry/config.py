@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     # worker, as before, so two workers stay inside PostgreSQL's default max_connections of 100.
     database_pool_size: int = Field(32, ge=1)
     database_max_overflow: int = Field(8, ge=0)
+    # How many of a worker's requests run their endpoint (and so their transaction) at once; the others wait their
+    # turn on the event loop. anyio's default is 40. With 16 requests in flight in a worker, 16 threads took turns
+    # at the interpreter's lock and 16 transactions took turns at PostgreSQL's pages and locks: a report cost
+    # ~20 % more CPU in the worker and ~25 % more in PostgreSQL than with 4 to 8 at a time (benchmarks/RESULTS.md
+    # "threads"). A request that waits on something slow (a large export) holds its thread as long.
+    threads: int = Field(8, ge=1, le=200)
     # How long a worker reuses a signed-in user's rights, the escalation rules and the holiday tables it read
     # (see cache.py); a change made through a worker is seen by it at once, by the others within this bound.
     # 0 reads them from the database on every request.

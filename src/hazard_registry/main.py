@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
@@ -72,6 +73,13 @@ def settle_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def settle_threads(threads: int) -> None:
+    """In the running event loop, at start-up: how many endpoints run at once (``Settings.threads``), as the
+    size of anyio's default limiter, the threadpool FastAPI runs sync endpoints and dependencies in (one per
+    event loop; 40 unless set)."""
+    to_thread.current_default_thread_limiter().total_tokens = threads
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """On the embedded default the escalation sweep runs in this process (see Settings.serve_sweep). Then the
@@ -81,6 +89,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = Worker(app.state.sessionmaker, app.state.settings, app.state.settings.sweep_interval_seconds)
         worker.start_thread()
     settle_gc()
+    settle_threads(app.state.settings.threads)
     yield
     if worker:
         worker.stop()
