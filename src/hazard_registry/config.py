@@ -37,10 +37,11 @@ class Settings(BaseSettings):
     db_driver: str = "postgresql+psycopg"
     # Connections a worker keeps open, and how many more it may open in a burst (closed again when returned). A
     # report holds two at once for a moment (its transaction, and the county counter's own short one), so 16
-    # reports in flight in a worker need 32: with fewer kept, each burst opened connections that were closed on
-    # return, and a new connection has no prepared statements (every statement planned afresh, ~40 % of a
-    # report's statements under the benchmark's load; 2.5 ms to plan the report's references). At most 40 per
-    # worker, as before, so two workers stay inside PostgreSQL's default max_connections of 100.
+    # reports running at once in a worker (``threads`` below, if raised to 16) need 32: with fewer kept, each
+    # burst opened connections that were closed on return, and a new connection has no prepared statements
+    # (every statement planned afresh, ~40 % of a report's statements under the benchmark's load; 2.5 ms to plan
+    # the report's references). At most 40 per worker, as before, so two workers stay inside PostgreSQL's default
+    # max_connections of 100.
     database_pool_size: int = Field(32, ge=1)
     database_max_overflow: int = Field(8, ge=0)
     # How many of a worker's requests run their endpoint (and so their transaction) at once; the others wait their
