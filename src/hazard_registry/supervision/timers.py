@@ -15,7 +15,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, not_, or_, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -168,11 +167,11 @@ def due_day(calendar: WorkCalendar, base: date, days: int, working: bool) -> tup
         return None, exc.year
 
 
-def _upsert(insert: Any) -> Any:
-    """The timers' INSERT: an existing one keeps its episode and follows the hazard into the state it watches.
-    Built once per dialect (``excluded`` makes an alias with column proxies each time it is asked for); its
-    rows go as one multi-row INSERT."""
-    stmt = insert(SupervisionTimer.__table__)
+def _upsert() -> Any:
+    """The timers' INSERT on SQLite (PostgreSQL's are ``_BORN_PG`` and ``_REBUILD_PG``): an existing one keeps
+    its episode and follows the hazard into the state it watches. Built once (``excluded`` makes an alias with
+    column proxies each time it is asked for); its rows go as one multi-row INSERT."""
+    stmt = sqlite_insert(SupervisionTimer.__table__)
     excluded = stmt.excluded
     return stmt.on_conflict_do_update(
         index_elements=["hazard_id", "rule_id", "basis"],
@@ -181,7 +180,7 @@ def _upsert(insert: Any) -> Any:
     )
 
 
-_UPSERT = {True: _upsert(pg_insert), False: _upsert(sqlite_insert)}  # by is_postgres
+_UPSERT_SQLITE = _upsert()
 _TIMERS = SupervisionTimer.__table__.c
 # The unfired timers of a hazard not among ``keep`` (its wanted (rule, basis) pairs; none: every unfired one).
 _STALE = delete(SupervisionTimer.__table__).where(
@@ -277,24 +276,22 @@ def hazard_changed(session: Session, hazard: Hazard, now: datetime, *, new: bool
                 "fired_at": None,
             }
     # Those of a stall the hazard left go (fired ones stay: they are the record of a measure).
-    if new and not postgres:
+    if not postgres:
+        if not new:
+            session.execute(_STALE, {"hazard_id": hazard.id, "keep": list(wanted)})
         if wanted:
-            session.execute(_UPSERT[False], list(wanted.values()))
-    elif postgres:
-        rows = list(wanted.values())
-        params = {c: [r[c] for r in rows] for c in _ROW}
-        params["hazard_id"] = hazard.id
-        if new:
-            if rows:
-                session.connection().execute(_BORN_PG, params)
-            return
-        params["ended"] = list(_ended(hazard.state))
-        if session.scalar(_REBUILD_PG[hazard.state == "closed"], params):
-            _settle_measures(session, hazard, now)
-    else:
-        session.execute(_STALE, {"hazard_id": hazard.id, "keep": list(wanted)})
-        if wanted:
-            session.execute(_UPSERT[False], list(wanted.values()))
+            session.execute(_UPSERT_SQLITE, list(wanted.values()))
+        return
+    rows = list(wanted.values())
+    params = {c: [r[c] for r in rows] for c in _ROW}
+    params["hazard_id"] = hazard.id
+    if new:
+        if rows:
+            session.connection().execute(_BORN_PG, params)
+        return
+    params["ended"] = list(_ended(hazard.state))
+    if session.scalar(_REBUILD_PG[hazard.state == "closed"], params):
+        _settle_measures(session, hazard, now)
 
 
 # Per state of the hazard, the stalls it is not in; and the one SELECT of what a change settles: the proposals of
