@@ -1,8 +1,9 @@
 """Count the SQL statements the app sends, per request: a budget a test can hold the code to.
 
-``count_statements(app)`` listens to ``before_cursor_execute`` on the app's engine (the read engine is the
-same engine with other execution options, so one listener sees both) and records every statement sent to
-the database, BEGIN/COMMIT and savepoints excluded: those are what a driver does, not what the code asks.
+``count_statements(app)`` listens to ``before_cursor_execute`` on the app's engines (the read engine is the
+same engine with other execution options, so one listener sees both; on PostgreSQL the autocommit twin has a
+pool and events of its own, ``db.pools``) and records every statement sent to the database, BEGIN/COMMIT and
+savepoints excluded: those are what a driver does, not what the code asks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
+
+from hazard_registry.db import pools
 
 _SKIP = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
@@ -36,17 +39,19 @@ class Statements:
 @contextmanager
 def count_statements(app: Any) -> Iterator[Statements]:
     seen = Statements()
-    engine = app.state.engine
+    engines = pools(app.state.engine)
 
     def _record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         if not statement.lstrip().upper().startswith(_SKIP):
             seen.sql.append(statement)
 
-    event.listen(engine, "before_cursor_execute", _record)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", _record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", _record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", _record)
 
 
 @contextmanager
@@ -56,7 +61,7 @@ def count_round_trips(app: Any) -> Iterator[list[str]]:
     protocol trace of every connection checked out meanwhile, so BEGIN and ROLLBACK count, which
     ``before_cursor_execute`` never sees."""
     seen: list[str] = []
-    engine = app.state.engine
+    engines = pools(app.state.engine)
     with tempfile.TemporaryFile(mode="w+") as trace:
 
         def _checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
@@ -65,13 +70,15 @@ def count_round_trips(app: Any) -> Iterator[list[str]]:
         def _checkin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.pgconn.untrace()
 
-        event.listen(engine, "checkout", _checkout)
-        event.listen(engine, "checkin", _checkin)
+        for engine in engines:
+            event.listen(engine, "checkout", _checkout)
+            event.listen(engine, "checkin", _checkin)
         try:
             yield seen
         finally:
-            event.remove(engine, "checkout", _checkout)
-            event.remove(engine, "checkin", _checkin)
+            for engine in engines:
+                event.remove(engine, "checkout", _checkout)
+                event.remove(engine, "checkin", _checkin)
             trace.seek(0)
             for line in trace.read().splitlines():
                 parts = line.split("\t")

@@ -18,6 +18,7 @@ from datetime import date
 
 import anyio.to_thread
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from sqlalchemy import event, select, text
 from starlette.routing import Match
 
@@ -26,12 +27,13 @@ from hazard_registry.auth.deps import ACTORS, admin_actor, current_actor
 from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.cli import serve_options
 from hazard_registry.config import Settings
-from hazard_registry.db import SessionRoute, get_session, is_postgres
+from hazard_registry.db import SessionRoute, get_session, is_postgres, pools
 from hazard_registry.hazards import schemas as hs
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.audit import verify_chains
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.hazards.router import hazard_filters
+from hazard_registry.main import create_app
 from hazard_registry.supervision import engine
 from hazard_registry.supervision.models import CalendarDay, CalendarYear, SupervisionTimer
 from tests.factories import FUTIAN, NANSHAN, SHENZHEN, hazard_body
@@ -441,12 +443,30 @@ def test_a_checkout_from_the_pool_is_not_a_round_trip_to_the_database(client, wo
     flow = Flow(client, world)
     hazard = flow.report()
     pings: list[int] = []
-    dialect = app.state.engine.dialect
-    real_ping = dialect.do_ping
-    monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+    for pool in pools(app.state.engine):  # on PostgreSQL the counter and the read use the autocommit twin
+        ping = pool.dialect.do_ping
+        monkeypatch.setattr(pool.dialect, "do_ping", lambda conn, ping=ping: pings.append(1) or ping(conn))
     flow.report()
     assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
     assert pings == []
+
+
+def test_a_worker_with_one_connection_per_pool_reports_and_reads(settings, world, db):
+    """An endpoint holds at most one connection of each of a worker's pools at once: a report's county counter
+    and a read-only route take theirs from the autocommit twin (PostgreSQL), never a second one of the
+    transactions' pool. With one connection per pool and none in a burst, a report and a read both answer
+    (a second checkout from one pool would wait for the first, which its own request holds, until the pool
+    gives up)."""
+    app = create_app(settings.model_copy(update={"database_pool_size": 1, "database_max_overflow": 0}))
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            flow = Flow(client, world)
+            hazard = flow.report()
+            assert client.get(f"/api/v1/hazards/{hazard['id']}", headers=flow.h("officer")).status_code == 200
+            assert flow.report()["number"] != hazard["number"]
+    finally:
+        for pool in pools(app.state.engine):
+            pool.dispose()
 
 
 def test_an_api_request_hops_into_the_threadpool_at_most_once(client, world, monkeypatch):
@@ -524,12 +544,14 @@ def test_a_state_under_newer_rows_of_another_state_comes_from_its_index_too(clie
     def record(_conn, _cursor, statement, parameters, *_rest):
         sent.append((statement, parameters))
 
-    event.listen(app.state.engine, "before_cursor_execute", record)
+    for pool in pools(app.state.engine):  # the list reads through the autocommit twin on PostgreSQL
+        event.listen(pool, "before_cursor_execute", record)
     try:
         state = "closed" if is_postgres(db) else "reported"
         r = client.get(f"/api/v1/hazards?region={SHENZHEN}&state={state}&limit=50", headers=flow.h("admin"))
     finally:
-        event.remove(app.state.engine, "before_cursor_execute", record)
+        for pool in pools(app.state.engine):
+            event.remove(pool, "before_cursor_execute", record)
     assert r.status_code == 200 and r.json()["items"], r.text
     assert all(h["state"] == state for h in r.json()["items"])
     statement, parameters = next((s, p) for s, p in sent if "FROM hazards" in s and "LIMIT" in s)

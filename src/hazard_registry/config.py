@@ -35,15 +35,15 @@ class Settings(BaseSettings):
     db_password: str = ""
     db_name: str = ""
     db_driver: str = "postgresql+psycopg"
-    # Connections a worker keeps open, and how many more it may open in a burst (closed again when returned). A
-    # report holds two at once for a moment (its transaction, and the county counter's own short one), so 16
-    # reports running at once in a worker (``threads`` below, if raised to 16) need 32: with fewer kept, each
-    # burst opened connections that were closed on return, and a new connection has no prepared statements
-    # (every statement planned afresh, ~40 % of a report's statements under the benchmark's load; 2.5 ms to plan
-    # the report's references). At most 40 per worker, as before, so two workers stay inside PostgreSQL's default
-    # max_connections of 100.
-    database_pool_size: int = Field(32, ge=1)
-    database_max_overflow: int = Field(8, ge=0)
+    # Connections a worker keeps open per pool, and how many more it may open in a burst (closed again when
+    # returned). On PostgreSQL a worker has two pools (``db.autocommit``): its transactions', and an autocommit
+    # one for the read-only routes and the county counter's bump. An endpoint holds at most one connection of
+    # each at once, and at most ``threads`` (below) endpoints run at once, so 16 per pool leaves room for
+    # threads raised to 16; with fewer kept, each burst opened connections that were closed on return, and a
+    # new connection has no prepared statements (2.5 ms to plan the report's references afresh). At most 40
+    # per worker, as before, so two workers stay inside PostgreSQL's default max_connections of 100.
+    database_pool_size: int = Field(16, ge=1)
+    database_max_overflow: int = Field(4, ge=0)
     # How many of a worker's requests run their endpoint (and so their transaction) at once; the others wait their
     # turn on the event loop. anyio's default is 40. With 16 requests in flight in a worker, 16 threads took turns
     # at the interpreter's lock and 16 transactions took turns at PostgreSQL's pages and locks: a report cost

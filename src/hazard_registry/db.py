@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import select
+import weakref
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -62,7 +63,7 @@ def utcnow() -> datetime:
     return clock.now()
 
 
-def make_engine(url: str, pool_size: int = 32, max_overflow: int = 8) -> Engine:
+def make_engine(url: str, pool_size: int = 16, max_overflow: int = 4) -> Engine:
     if url.startswith("sqlite"):
         # hide_parameters: an error's message never quotes the values bound (hashes, e-mails, complaint text).
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
@@ -87,7 +88,36 @@ def make_engine(url: str, pool_size: int = 32, max_overflow: int = 8) -> Engine:
         return engine
     engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True)
     event.listen(engine, "checkout", _closed_by_server)
+    twin = create_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True, isolation_level="AUTOCOMMIT"
+    )
+    event.listen(twin, "checkout", _closed_by_server)
+    _AUTOCOMMIT[engine] = twin
     return engine
+
+
+# PostgreSQL engines made by ``make_engine`` and their autocommit twins (``autocommit``).
+_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def autocommit(engine: Engine) -> Engine:
+    """The engine for statements that are each their own transaction on PostgreSQL: the read-only routes
+    (``autocommit_reader``) and the county counter's bump (``hazards.service._next_number``).
+
+    For an engine from ``make_engine`` it is a twin with a pool of its own (the same size), whose connections
+    are in autocommit from the moment they connect. Asking the shared pool for one in autocommit instead
+    (``execution_options(isolation_level="AUTOCOMMIT")``) switches the connection's mode at checkout and back at
+    checkin, and a report then held two of the same pool's connections: 0.35 of a report's 2.7 CPU ms in the
+    worker, and 0.12 of its 1.3 in PostgreSQL, under the benchmark's load (benchmarks/RESULTS.md "twin").
+    Another engine gets that switching, which works the same."""
+    twin = _AUTOCOMMIT.get(engine)
+    return twin if twin is not None else engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def pools(engine: Engine) -> tuple[Engine, ...]:
+    """``engine`` and its autocommit twin if it has one: each engine with a pool (and events) of its own."""
+    twin = _AUTOCOMMIT.get(engine)
+    return (engine,) if twin is None else (engine, twin)
 
 
 def _closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
@@ -174,7 +204,7 @@ def autocommit_reader(engine: Engine) -> Engine:
     has its own snapshot anyway: a one-statement read gains nothing from the transaction). On SQLite the
     deferred reader, as for any GET."""
     if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
+        return autocommit(engine)
     return reader(engine)
 
 

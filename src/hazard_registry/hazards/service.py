@@ -50,7 +50,7 @@ from hazard_registry.auth.principal import (
     region_contains,
     region_equal_prefix,
 )
-from hazard_registry.db import KeptStatements, is_postgres
+from hazard_registry.db import KeptStatements, autocommit, is_postgres
 from hazard_registry.errors import (
     Forbidden,
     InvalidInput,
@@ -658,7 +658,7 @@ def _next_number(session: Session, region_code: str, year: int) -> tuple[str, in
     county = region_code[:6]
     params = {"region_code": county, "year": year}
     if is_postgres(session):
-        with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with autocommit(session.get_bind()).connect() as conn:
             seq, hazard_id = conn.execute(_COUNT_PG, params).one()
     else:
         seq, hazard_id = session.execute(_COUNT_SQLITE, params).one()
