@@ -90,7 +90,8 @@ def count_round_trips(app: Any) -> Iterator[list[str]]:
 def transaction_ends(app: Any) -> Iterator[Counter[str]]:
     """Every BEGIN, COMMIT and ROLLBACK of the app's engine meanwhile, counted by kind: the round trips
     ``count_statements`` leaves out, and how the transactions ended (a ROLLBACK also makes psycopg forget the
-    connection's prepared statements)."""
+    connection's prepared statements). The autocommit twin's (PostgreSQL, ``db.pools``) are left out: its
+    statements are each their own transaction, with no BEGIN or COMMIT sent."""
     seen: Counter[str] = Counter()
     engine = app.state.engine
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from hazard_registry.config import Settings
-from hazard_registry.db import make_engine
+from hazard_registry.db import make_engine, pools
 from hazard_registry.hazards.models import Hazard
 from hazard_registry.main import create_app
 from hazard_registry.migrate import upgrade
@@ -155,3 +155,28 @@ def test_a_database_restart_fails_no_request_and_loses_no_acknowledged_write(dat
         stored = set(conn.execute(select(Hazard.id)).scalars())
     engine.dispose()
     assert set(acknowledged) <= stored, "an acknowledged report was lost"
+
+
+def test_a_request_that_finds_every_connection_in_use_is_503_busy_and_the_next_is_served(settings, world, db):
+    """All of a worker's connections in use (here its one, held elsewhere): a report waits
+    ``database_pool_timeout`` for one, then is answered 503 ``database_busy`` with Retry-After, not 500; once a
+    connection is back, the same report goes through."""
+    busy = {"database_pool_size": 1, "database_max_overflow": 0, "database_pool_timeout": 0.2}
+    app = create_app(settings.model_copy(update=busy))
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            flow = Flow(client, world)
+            headers = flow.h("ent_chem")  # signed in before the connection is taken
+            held = app.state.engine.connect()
+            try:
+                r = client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
+            finally:
+                held.close()
+            assert r.status_code == 503, r.text
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.headers["retry-after"] == "1"
+            assert r.json()["code"] == "database_busy" and r.json()["title"] == "系统繁忙，请稍后重试"
+            assert client.post("/api/v1/hazards", json=hazard_body(world), headers=headers).status_code == 201
+    finally:
+        for pool in pools(app.state.engine):
+            pool.dispose()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from starlette.responses import Response
 
-from hazard_registry.db import SessionRoute, is_postgres
+from hazard_registry.db import SessionRoute, is_postgres, pools
 from hazard_registry.hazards.models import Hazard
 from tests.flow import Flow
 from tests.statements import transaction_ends
@@ -23,7 +23,8 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
     stay prepared."""
     flow = Flow(client, world)
     hazard = flow.report()
-    app.state.engine.dispose()  # one request at a time from here: the pool's one or two connections serve them all
+    for pool in pools(app.state.engine):  # one request at a time from here: a pool's one or two connections serve
+        pool.dispose()
     with transaction_ends(app) as seen:
         for _ in range(24):  # psycopg prepares a statement at its 5th run on a connection; the server plans it
             # generically at 5 more; a connection may serve every other request (the pool hands them out in turn)
@@ -32,8 +33,12 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
             assert client.get(f"/api/v1/hazards/{hazard['id']}/measures", headers=flow.h("officer")).status_code == 200
     assert seen["rollback"] == 0 and seen["commit"] >= 12
     if is_postgres(app.state.engine):
-        with ExitStack() as stack:  # every idle connection of the pool at once, each asked what it has prepared
-            idle = [stack.enter_context(app.state.engine.connect()) for _ in range(app.state.engine.pool.checkedin())]
+        with ExitStack() as stack:  # every idle connection of each pool at once, each asked what it has prepared
+            idle = [
+                stack.enter_context(pool.connect())
+                for pool in pools(app.state.engine)  # the reads_only routes' autocommit twin too
+                for _ in range(pool.pool.checkedin())
+            ]
             prepared = [
                 row
                 for conn in idle

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # per worker, as before, so two workers stay inside PostgreSQL's default max_connections of 100.
     database_pool_size: int = Field(16, ge=1)
     database_max_overflow: int = Field(4, ge=0)
+    # How long a request waits for a connection when all of a pool's are in use; then it is answered 503
+    # ``database_busy`` with Retry-After.
+    database_pool_timeout: float = Field(30.0, gt=0, le=300)
     # How many of a worker's requests run their endpoint (and so their transaction) at once; the others wait their
     # turn on the event loop. anyio's default is 40. With 16 requests in flight in a worker, 16 threads took turns
     # at the interpreter's lock and 16 transactions took turns at PostgreSQL's pages and locks: a report cost

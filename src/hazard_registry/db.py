@@ -18,7 +18,7 @@ import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -63,10 +63,17 @@ def utcnow() -> datetime:
     return clock.now()
 
 
-def make_engine(url: str, pool_size: int = 16, max_overflow: int = 4) -> Engine:
+def make_engine(url: str, pool_size: int = 16, max_overflow: int = 4, pool_timeout: float = 30.0) -> Engine:
+    """The engine of ``url``; on PostgreSQL with its autocommit twin (``autocommit``). A request that finds all
+    of a pool's connections in use waits ``pool_timeout`` seconds for one, then is answered 503 (``errors``)."""
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
+        if make_url(url).database in (None, "", ":memory:"):
+            pool = {}  # one connection per thread, kept (SingletonThreadPool): nothing to size
         # hide_parameters: an error's message never quotes the values bound (hashes, e-mails, complaint text).
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True, **pool
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -86,11 +93,9 @@ def make_engine(url: str, pool_size: int = 16, max_overflow: int = 4) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("sqlite_deferred") else "BEGIN IMMEDIATE")
 
         return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True)
+    engine = create_engine(url, **pool, hide_parameters=True)
     event.listen(engine, "checkout", _closed_by_server)
-    twin = create_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True, isolation_level="AUTOCOMMIT"
-    )
+    twin = create_engine(url, **pool, hide_parameters=True, isolation_level="AUTOCOMMIT")
     event.listen(twin, "checkout", _closed_by_server)
     _AUTOCOMMIT[engine] = twin
     return engine
@@ -101,15 +106,19 @@ _AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictiona
 
 
 def autocommit(engine: Engine) -> Engine:
-    """The engine for statements that are each their own transaction on PostgreSQL: the read-only routes
-    (``autocommit_reader``) and the county counter's bump (``hazards.service._next_number``).
+    """The engine for statements that are each their own transaction, taken while a request's session may hold
+    a connection: the read-only routes (``autocommit_reader``), the caller's cache refill (``auth.deps``), the
+    county counter's bump (``hazards.service._next_number``) and the rate limiter's counts (``ratelimit``).
 
-    For an engine from ``make_engine`` it is a twin with a pool of its own (the same size), whose connections
-    are in autocommit from the moment they connect. Asking the shared pool for one in autocommit instead
-    (``execution_options(isolation_level="AUTOCOMMIT")``) switches the connection's mode at checkout and back at
-    checkin, and a report then held two of the same pool's connections: 0.35 of a report's 2.7 CPU ms in the
-    worker, and 0.12 of its 1.3 in PostgreSQL, under the benchmark's load (benchmarks/RESULTS.md "twin").
-    Another engine gets that switching, which works the same."""
+    On PostgreSQL, for an engine from ``make_engine``, a twin with a pool of its own (the same size) whose
+    connections are in autocommit from the moment they connect. So a request holds at most one connection of
+    each pool, and none is switched to autocommit at checkout and back at checkin, as
+    ``execution_options(isolation_level="AUTOCOMMIT")`` on the shared pool did (another PostgreSQL engine still
+    gets that): under the benchmark's load a report cost 0.1 CPU ms less in the worker and 0.1 less in
+    PostgreSQL, of 2.5 and 1.2 (benchmarks/RESULTS.md "twin"). On SQLite, the engine itself: its ``begin()``
+    is BEGIN IMMEDIATE, one writer at a time."""
+    if engine.dialect.name != "postgresql":
+        return engine
     twin = _AUTOCOMMIT.get(engine)
     return twin if twin is not None else engine.execution_options(isolation_level="AUTOCOMMIT")
 

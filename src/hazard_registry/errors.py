@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -202,6 +203,15 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _database(req: Request, exc: DBAPIError) -> JSONResponse:
         return database_problem(exc) or await _unexpected(req, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(req: Request, _exc: PoolTimeout) -> JSONResponse:
+        # Every connection of a pool was in use for its whole timeout (``database_pool_timeout``): busy, not broken.
+        log.warning("database pool exhausted")
+        detail = "every database connection is in use; retry shortly"
+        resp = problem(503, "database_busy", "Database busy", detail, accept_language=_lang(req))
+        resp.headers["Retry-After"] = "1"
+        return resp
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
