@@ -17,7 +17,7 @@ import uvicorn
 from pydantic import ValidationError
 
 import hazard_registry.models  # noqa: F401  every mapper, so foreign keys resolve
-from hazard_registry import clock, logs
+from hazard_registry import clock, logs, serving
 from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.auth.schemas import UserCreate
 from hazard_registry.auth.service import create_user
@@ -58,7 +58,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"控制台 (console): http://{shown}:{args.port}/  → 登录 (sign in): http://{shown}:{args.port}/login")
     print(f"API: http://{shown}:{args.port}/api/v1  (docs: http://{shown}:{args.port}/docs)", flush=True)
-    uvicorn.run("hazard_registry.main:create_app", factory=True, **serve_options(args, get_settings()))
+    options = serve_options(args, get_settings())
+    if args.workers > 1 and args.port and serving.AVAILABLE:  # each worker on a socket of its own (serving.py)
+        serving.Workers(uvicorn.Config("hazard_registry.main:create_app", factory=True, **options)).run()
+    else:
+        uvicorn.run("hazard_registry.main:create_app", factory=True, **options)
     return 0
 
 
