@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     db_driver: str = "postgresql+psycopg"
     # Connections a worker keeps open per pool, and how many more it may open in a burst (closed again when
     # returned). On PostgreSQL a worker has two pools (``db.autocommit``): its transactions', and an autocommit
-    # one for the read-only routes and the county counter's bump. An endpoint holds at most one connection of
+    # one for the read-only routes, the county counter and the rate limiter. An endpoint holds at most one of
     # each at once, and at most ``threads`` (below) endpoints run at once, so 16 per pool leaves room for
     # threads raised to 16; with fewer kept, each burst opened connections that were closed on return, and a
     # new connection has no prepared statements (2.5 ms to plan the report's references afresh). At most 40
