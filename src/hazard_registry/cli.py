@@ -60,9 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"API: http://{shown}:{args.port}/api/v1  (docs: http://{shown}:{args.port}/docs)", flush=True)
     options = serve_options(args, get_settings())
     if args.workers > 1 and args.port and serving.AVAILABLE:  # each worker on a socket of its own (serving.py)
-        serving.Workers(uvicorn.Config("hazard_registry.main:create_app", factory=True, **options)).run()
-    else:
-        uvicorn.run("hazard_registry.main:create_app", factory=True, **options)
+        return serving.Workers(uvicorn.Config("hazard_registry.main:create_app", factory=True, **options)).run()
+    uvicorn.run("hazard_registry.main:create_app", factory=True, **options)
     return 0
 
 

@@ -55,18 +55,20 @@ class Workers:
         self.config = config
         self.processes: list[_Worker] = []
         self.should_exit = threading.Event()
+        self.failed = False
 
-    def run(self) -> None:
-        """Serve until SIGINT or SIGTERM. Exits 1 at once if something already listens on the address: sockets
-        with ``SO_REUSEPORT`` would share it with an earlier server of the same user (an older one left running)
-        instead of failing, so the address is first bound without it."""
+    def run(self) -> int:
+        """Serve until SIGINT or SIGTERM (0), or until a worker fails to start (uvicorn's STARTUP_FAILURE, 3).
+        1 at once if something already listens on the address: sockets with ``SO_REUSEPORT`` would share it with
+        an earlier server of the same user (an older one left running) instead of failing, so the address is
+        first bound without it."""
         try:
             with socket.socket(socket.AF_INET6 if ":" in self.config.host else socket.AF_INET) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind((self.config.host, self.config.port))
         except OSError as exc:
             log.error("cannot listen on %s:%s: %s", self.config.host, self.config.port, exc)
-            sys.exit(1)
+            return 1
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.should_exit.set())
         log.info("Started parent process, %d workers each on a socket of its own", self.config.workers)
@@ -78,6 +80,7 @@ class Workers:
         for process in self.processes:
             process.join()
         log.info("Stopped parent process")
+        return STARTUP_FAILURE if self.failed else 0
 
     def _start(self) -> _Worker:
         process = _Worker(self.config, [])
@@ -92,6 +95,7 @@ class Workers:
             process.join()
             if process.exitcode == STARTUP_FAILURE:  # the app or the socket is broken: so would a new one be
                 log.error("worker [%s] failed to start; stopping", process.pid)
+                self.failed = True
                 self.should_exit.set()
                 return
             log.info("worker [%s] died; starting another", process.pid)
