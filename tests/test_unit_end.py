@@ -23,8 +23,8 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
     stay prepared."""
     flow = Flow(client, world)
     hazard = flow.report()
-    for pool in pools(app.state.engine):  # one request at a time from here: a pool's one or two connections serve
-        pool.dispose()
+    app.state.engine.dispose()  # both pools: one request at a time from here, a pool's one or two connections serve
+    assert [pool.pool.checkedin() for pool in pools(app.state.engine)] == [0] * len(pools(app.state.engine))
     with transaction_ends(app) as seen:
         for _ in range(24):  # psycopg prepares a statement at its 5th run on a connection; the server plans it
             # generically at 5 more; a connection may serve every other request (the pool hands them out in turn)

@@ -97,6 +97,7 @@ def make_engine(url: str, pool_size: int = 16, max_overflow: int = 4, pool_timeo
     event.listen(engine, "checkout", _closed_by_server)
     twin = create_engine(url, **pool, hide_parameters=True, isolation_level="AUTOCOMMIT")
     event.listen(twin, "checkout", _closed_by_server)
+    event.listen(engine, "engine_disposed", lambda _engine: twin.dispose())  # one dispose() closes both pools
     _AUTOCOMMIT[engine] = twin
     return engine
 
