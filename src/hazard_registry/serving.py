@@ -28,12 +28,15 @@ AVAILABLE = hasattr(socket, "SO_REUSEPORT")
 
 def listening_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to (host, port) beside the other workers' (``SO_REUSEPORT``); the server listens on it."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 class _Worker(Process):
@@ -63,7 +66,7 @@ class Workers:
         an earlier server of the same user (an older one left running) instead of failing, so the address is
         first bound without it."""
         try:
-            with socket.socket(socket.AF_INET6 if ":" in self.config.host else socket.AF_INET) as probe:
+            with socket.socket(_family(self.config.host), socket.SOCK_STREAM) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind((self.config.host, self.config.port))
         except OSError as exc:
