@@ -20,7 +20,15 @@ from hazard_registry import __version__, cache, docs, logs, openapi, web
 from hazard_registry.auth.router import router as auth_router
 from hazard_registry.complaints import router as complaints
 from hazard_registry.config import Settings, get_settings
-from hazard_registry.db import autocommit, autocommit_reader, make_engine, make_sessionmaker, reader
+from hazard_registry.db import (
+    autocommit,
+    autocommit_reader,
+    dispose_loop_engine,
+    make_engine,
+    make_loop_engine,
+    make_sessionmaker,
+    reader,
+)
 from hazard_registry.documents.router import router as documents_router
 from hazard_registry.edge import Inbound, Liveness
 from hazard_registry.errors import DatabaseUnavailable, install_handlers
@@ -90,9 +98,22 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker.start_thread()
     settle_gc()
     settle_threads(app.state.settings.threads)
-    yield
-    if worker:
-        worker.stop()
+    settings = app.state.settings
+    app.state.loop_engine = None
+    if settings.database_loop:
+        app.state.loop_engine = make_loop_engine(
+            settings.effective_database_url,
+            settings.database_pool_size,
+            settings.database_max_overflow,
+            settings.database_pool_timeout,
+        )
+    try:
+        yield
+    finally:
+        engine, app.state.loop_engine = app.state.loop_engine, None
+        await dispose_loop_engine(engine)
+        if worker:
+            worker.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -123,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_engine = reader(app.state.engine)  # made once: GET requests and exports bind to it
     app.state.autocommit_engine = autocommit_reader(app.state.engine)  # the API's routes marked reads_only
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
+    app.state.loop_engine = None  # the lifespan's, in the loop that serves (db.make_loop_engine)
     app.state.limiter = Limiter(make_storage(settings.rate_limit_storage, autocommit(app.state.engine)))
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     install_handlers(app)

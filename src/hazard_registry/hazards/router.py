@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, Response
 from hazard_registry import clock, uploads
 from hazard_registry.auth.deps import CurrentActor
 from hazard_registry.config import AppSettings, Settings
-from hazard_registry.db import DbSession, SessionRoute, reads_only
+from hazard_registry.db import DbSession, SessionRoute, on_loop, reads_only
 from hazard_registry.hazards import schemas, service
 from hazard_registry.hazards.workflow import State
 from hazard_registry.idempotency import IdempotencyHeader, fingerprint, run_once
@@ -27,6 +27,7 @@ router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"], route_class=Sessi
     operation_id="report_hazard",
     summary="Report a hazard (上账)",
 )
+@on_loop
 def report_hazard(
     data: schemas.HazardCreate, actor: CurrentActor, session: DbSession, idempotency_key: IdempotencyHeader = None
 ) -> Response:
@@ -75,6 +76,7 @@ HazardFiltersQuery = Annotated[service.HazardFilters, Depends(hazard_filters)]
 
 
 @router.get("", response_model=schemas.HazardPage, operation_id="list_hazards", summary="List hazards")
+@on_loop
 @reads_only
 def list_hazards(
     actor: CurrentActor,
@@ -89,6 +91,7 @@ def list_hazards(
 
 
 @router.get("/{hazard_id}", response_model=schemas.HazardDetail, operation_id="get_hazard")
+@on_loop
 @reads_only
 def get_hazard(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
     detail = service.get_detail(session, actor, hazard_id, clock.today_in_china())
@@ -102,6 +105,7 @@ def get_hazard(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Re
     summary="Take a workflow action",
     responses={409: {"description": "Wrong state, failed gate or stale version"}},
 )
+@on_loop
 def transition_hazard(
     hazard_id: IdPath,
     body: Annotated[schemas.TransitionBody, Body()],
@@ -122,12 +126,14 @@ def transition_hazard(
     operation_id="list_assignable_officers",
     summary="Who may be assigned as the hazard's officer (the lead department's active regulators)",
 )
+@on_loop
 @reads_only
 def list_officers(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
     return json_response(service.officers_page(session, actor, hazard_id))
 
 
 @router.get("/{hazard_id}/events", response_model=Page[schemas.EventOut], operation_id="list_hazard_events")
+@on_loop
 @reads_only
 def list_events(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
     return json_response(service.events_page(session, actor, hazard_id))
@@ -171,6 +177,7 @@ def add_attachment(
 @router.get(
     "/{hazard_id}/attachments", response_model=Page[schemas.AttachmentOut], operation_id="list_hazard_attachments"
 )
+@on_loop
 @reads_only
 def list_attachments(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
     return json_response(service.attachments_page(session, actor, hazard_id))
@@ -215,6 +222,7 @@ def request_extension(
 
 
 @router.get("/{hazard_id}/extensions", response_model=Page[schemas.ExtensionOut], operation_id="list_extensions")
+@on_loop
 @reads_only
 def list_extensions(hazard_id: IdPath, actor: CurrentActor, session: DbSession) -> Response:
     return json_response(service.extensions_page(session, actor, hazard_id))
