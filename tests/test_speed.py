@@ -27,7 +27,7 @@ from hazard_registry.auth.deps import ACTORS, admin_actor, current_actor
 from hazard_registry.auth.principal import SYSTEM
 from hazard_registry.cli import serve_options
 from hazard_registry.config import Settings
-from hazard_registry.db import SessionRoute, get_session, is_postgres, pools
+from hazard_registry.db import SessionRoute, get_session, is_postgres
 from hazard_registry.hazards import schemas as hs
 from hazard_registry.hazards import service as hazards
 from hazard_registry.hazards.audit import verify_chains
@@ -38,7 +38,7 @@ from hazard_registry.supervision import engine
 from hazard_registry.supervision.models import CalendarDay, CalendarYear, SupervisionTimer
 from tests.factories import FUTIAN, NANSHAN, SHENZHEN, hazard_body
 from tests.flow import Flow
-from tests.statements import count_round_trips, count_statements, transaction_ends
+from tests.statements import count_round_trips, count_statements, engines, transaction_ends
 from tests.test_supervision_engine import Register, at
 
 READ, LIST, REPORT, TRANSITION = 2, 2, 5, 6
@@ -443,7 +443,7 @@ def test_a_checkout_from_the_pool_is_not_a_round_trip_to_the_database(client, wo
     flow = Flow(client, world)
     hazard = flow.report()
     pings: list[int] = []
-    for pool in pools(app.state.engine):  # on PostgreSQL the counter and the read use the autocommit twin
+    for pool in engines(app):  # on PostgreSQL the counter and the read use an autocommit twin
         ping = pool.dialect.do_ping
         monkeypatch.setattr(pool.dialect, "do_ping", lambda conn, ping=ping: pings.append(1) or ping(conn))
     flow.report()
@@ -543,21 +543,30 @@ def test_a_state_under_newer_rows_of_another_state_comes_from_its_index_too(clie
     def record(_conn, _cursor, statement, parameters, *_rest):
         sent.append((statement, parameters))
 
-    for pool in pools(app.state.engine):  # the list reads through the autocommit twin on PostgreSQL
+    for pool in engines(app):  # the list reads through an autocommit twin on PostgreSQL
         event.listen(pool, "before_cursor_execute", record)
     try:
         state = "closed" if is_postgres(db) else "reported"
         r = client.get(f"/api/v1/hazards?region={SHENZHEN}&state={state}&limit=50", headers=flow.h("admin"))
     finally:
-        for pool in pools(app.state.engine):
+        for pool in engines(app):
             event.remove(pool, "before_cursor_execute", record)
     assert r.status_code == 200 and r.json()["items"], r.text
     assert all(h["state"] == state for h in r.json()["items"])
     statement, parameters = next((s, p) for s, p in sent if "FROM hazards" in s and "LIMIT" in s)
     explain = "EXPLAIN " if is_postgres(db) else "EXPLAIN QUERY PLAN "
-    plan = "\n".join(str(row[-1]) for row in db.connection().exec_driver_sql(explain + statement, parameters))
+    if app.state.loop_engine is not None:  # sent by asyncpg ($1 placeholders), explained through it
+        rows = client.portal.call(_driver_sql, app.state.loop_engine, explain + statement, parameters)
+    else:
+        rows = db.connection().exec_driver_sql(explain + statement, parameters).all()
+    plan = "\n".join(str(row[-1]) for row in rows)
     assert re.search(r"ix_hazards_state_(province|prefecture|county)_id", plan), plan  # the district admin's: county
     assert "Index Scan Backward using pk_hazards" not in plan, plan
+
+
+async def _driver_sql(engine, statement: str, parameters) -> list:
+    async with engine.connect() as conn:
+        return (await conn.exec_driver_sql(statement, parameters)).all()
 
 
 def _chosen(app, path: str, method: str, *, prefiltered: bool) -> tuple[int, str] | None:

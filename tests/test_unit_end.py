@@ -5,16 +5,17 @@ one that wrote and did not commit is rolled back as before (db.end_unit)."""
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
 from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
 
-from hazard_registry.db import SessionRoute, is_postgres, pools
+from hazard_registry.db import SessionRoute, autocommit, dispose_loop_engine, is_postgres, pools
 from hazard_registry.hazards.models import Hazard
 from tests.flow import Flow
-from tests.statements import transaction_ends
+from tests.statements import engines, transaction_ends
 
 
 def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client, world, app):
@@ -24,7 +25,10 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
     flow = Flow(client, world)
     hazard = flow.report()
     app.state.engine.dispose()  # both pools: one request at a time from here, a pool's one or two connections serve
-    assert [pool.pool.checkedin() for pool in pools(app.state.engine)] == [0] * len(pools(app.state.engine))
+    loop = app.state.loop_engine  # PostgreSQL: the hazard's reads run on it (db.on_loop), the measures do not
+    if loop is not None:
+        client.portal.call(dispose_loop_engine, loop)
+    assert [pool.pool.checkedin() for pool in engines(app)] == [0] * len(engines(app))
     with transaction_ends(app) as seen:
         for _ in range(24):  # psycopg prepares a statement at its 5th run on a connection; the server plans it
             # generically at 5 more; a connection may serve every other request (the pool hands them out in turn)
@@ -33,20 +37,30 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
             assert client.get(f"/api/v1/hazards/{hazard['id']}/measures", headers=flow.h("officer")).status_code == 200
     assert seen["rollback"] == 0 and seen["commit"] >= 12
     if is_postgres(app.state.engine):
+        ask = text("SELECT statement, generic_plans FROM pg_prepared_statements")
         with ExitStack() as stack:  # every idle connection of each pool at once, each asked what it has prepared
             idle = [
                 stack.enter_context(pool.connect())
                 for pool in pools(app.state.engine)  # the reads_only routes' autocommit twin too
                 for _ in range(pool.pool.checkedin())
             ]
-            prepared = [
-                row
-                for conn in idle
-                for row in conn.execute(text("SELECT statement, generic_plans FROM pg_prepared_statements"))
-            ]
+            prepared = [row for conn in idle for row in conn.execute(ask)]
+        if loop is not None:
+            prepared += client.portal.call(_prepared_on_loop, loop, ask)
         for table in ("FROM hazards JOIN enterprises", "JOIN hazard_events", "FROM supervision_measures"):
             plans = [generic for statement, generic in prepared if table in statement]
             assert plans and max(plans) > 0, (table, prepared)  # a generic plan: not planned again at each read
+
+
+async def _prepared_on_loop(loop: Any, ask: Any) -> list[Any]:
+    """What each idle connection of the loop engine and its twin has prepared, asked in the loop they belong to."""
+    async with AsyncExitStack() as stack:
+        idle = [
+            await stack.enter_async_context(engine.connect())
+            for engine in (loop, AsyncEngine(autocommit(loop.sync_engine)))
+            for _ in range(engine.sync_engine.pool.checkedin())
+        ]
+        return [row for conn in idle for row in await conn.execute(ask)]
 
 
 def _endpoint(change: Any) -> Any:

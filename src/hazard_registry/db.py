@@ -133,7 +133,9 @@ def pools(engine: Engine) -> tuple[Engine, ...]:
     return (engine,) if twin is None else (engine, twin)
 
 
-def make_loop_engine(url: str, pool_size: int = 16, max_overflow: int = 4, pool_timeout: float = 30.0) -> AsyncEngine | None:
+def make_loop_engine(
+    url: str, pool_size: int = 16, max_overflow: int = 4, pool_timeout: float = 30.0
+) -> AsyncEngine | None:
     """The engine the API's ``on_loop`` routes run on, with its autocommit twin: the same PostgreSQL database
     through asyncpg, its connections driven by the event loop. None where there is none: SQLite, or a URL with
     query parameters (libpq's, which psycopg takes and asyncpg takes otherwise), whose routes run in threads.
