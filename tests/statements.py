@@ -18,17 +18,27 @@ from typing import Any
 
 from sqlalchemy import event
 
-from hazard_registry.db import pools
+from hazard_registry.db import loop_engine, pools
 
 _SKIP = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
 def engines(app: Any) -> tuple[Any, ...]:
-    """Every engine of the app with a pool (and events) of its own: psycopg's two, and asyncpg's two while the
-    lifespan runs (the sync facades, where the events are)."""
+    """Every engine of the app with a pool (and events) of its own: psycopg's two, and asyncpg's two of each
+    event loop whose lifespan runs (the sync facades, where the events are)."""
     found = pools(app.state.engine)
-    loop = getattr(app.state, "loop_engine", None)
-    return found if loop is None else found + pools(loop.sync_engine)
+    for loop in list(app.state.loop_engines.values()):
+        found += pools(loop.sync_engine)
+    return found
+
+
+def loop_engine_of(client: Any) -> Any:
+    """The loop engine of a TestClient's event loop (``db.loop_engine``), None on SQLite."""
+    return client.portal.call(_loop_engine, client.app)
+
+
+async def _loop_engine(app: Any) -> Any:
+    return loop_engine(app.state)
 
 
 @dataclass
@@ -130,8 +140,7 @@ def transaction_ends(app: Any) -> Iterator[Counter[str]]:
     connection's prepared statements). The autocommit twins' (PostgreSQL, ``db.pools``) are left out: their
     statements are each their own transaction, with no BEGIN or COMMIT sent."""
     seen: Counter[str] = Counter()
-    loop = getattr(app.state, "loop_engine", None)
-    listened = (app.state.engine,) if loop is None else (app.state.engine, loop.sync_engine)
+    listened = (app.state.engine, *(loop.sync_engine for loop in list(app.state.loop_engines.values())))
 
     def counter(kind: str) -> Any:
         return lambda *_args: seen.update([kind])

@@ -24,6 +24,7 @@ from hazard_registry.migrate import upgrade
 from tests.conftest import PG_URL
 from tests.factories import hazard_body, make_world
 from tests.flow import Flow
+from tests.statements import loop_engine_of
 
 SANDBOX = Path(__file__).resolve().parents[1] / "scripts" / "pg-sandbox"
 
@@ -157,6 +158,38 @@ def test_a_database_restart_fails_no_request_and_loses_no_acknowledged_write(dat
     assert set(acknowledged) <= stored, "an acknowledged report was lost"
 
 
+def test_the_routes_on_the_event_loop_answer_503_too_and_recover(database, tmp_path):
+    """On PostgreSQL the hazard routes run on the event loop through asyncpg (``db.on_loop``), whose refused
+    connection is an OSError, not a database error: still 503 ``database_unavailable``, and the pool connects
+    afresh once the server is back. (On SQLite they run in threads, and the same holds.)"""
+    settings = Settings(
+        database_url=database.url, data_dir=tmp_path, jwt_secret="s" * 40, serve_sweep="off", cache_seconds=300
+    )
+    if isinstance(database, SqliteOutOfReach):
+        database.up()
+    app = create_app(settings)
+    with app.state.sessionmaker() as session:
+        world = make_world(session)
+        session.commit()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        flow = Flow(client, world)
+        hazard = flow.report()
+        read = f"/api/v1/hazards/{hazard['id']}"
+        assert client.get(read, headers=flow.h("officer")).status_code == 200  # the caller is cached from here
+        if PG_URL:
+            assert loop_engine_of(client).sync_engine.pool.checkedin() >= 1
+
+        database.down(app)
+        for _ in range(2):  # the pooled connection the server closed, then a fresh one refused
+            _unavailable(client.get(read, headers=flow.h("officer")))
+            _unavailable(client.post("/api/v1/hazards", json=hazard_body(world), headers=flow.h("ent_chem")))
+
+        database.up()
+        assert client.get(read, headers=flow.h("officer")).status_code == 200
+        assert client.post("/api/v1/hazards", json=hazard_body(world), headers=flow.h("ent_chem")).status_code == 201
+    app.state.engine.dispose()
+
+
 def test_a_request_that_finds_every_connection_in_use_is_503_busy_and_the_next_is_served(settings, world, db):
     """All of a worker's connections in use (here its one, held elsewhere): a report waits
     ``database_pool_timeout`` for one, then is answered 503 ``database_busy`` with Retry-After, not 500; once a
@@ -167,11 +200,15 @@ def test_a_request_that_finds_every_connection_in_use_is_503_busy_and_the_next_i
         with TestClient(app, raise_server_exceptions=False) as client:
             flow = Flow(client, world)
             headers = flow.h("ent_chem")  # signed in before the connection is taken
-            held = app.state.engine.connect()
+            loop = loop_engine_of(client)  # PostgreSQL: a report runs on the event loop's pool (db.on_loop)
+            held = app.state.engine.connect() if loop is None else client.portal.call(_connected, loop)
             try:
                 r = client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
             finally:
-                held.close()
+                if loop is None:
+                    held.close()
+                else:
+                    client.portal.call(held.close)
             assert r.status_code == 503, r.text
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.headers["retry-after"] == "1"
@@ -179,3 +216,8 @@ def test_a_request_that_finds_every_connection_in_use_is_503_busy_and_the_next_i
             assert client.post("/api/v1/hazards", json=hazard_body(world), headers=headers).status_code == 201
     finally:
         app.state.engine.dispose()  # and its autocommit twin's pool
+
+
+async def _connected(engine):
+    """A connection of an async engine, checked out in the loop its connections belong to."""
+    return await engine.connect()

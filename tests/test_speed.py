@@ -38,7 +38,7 @@ from hazard_registry.supervision import engine
 from hazard_registry.supervision.models import CalendarDay, CalendarYear, SupervisionTimer
 from tests.factories import FUTIAN, NANSHAN, SHENZHEN, hazard_body
 from tests.flow import Flow
-from tests.statements import count_round_trips, count_statements, engines, transaction_ends
+from tests.statements import count_round_trips, count_statements, engines, loop_engine_of, transaction_ends
 from tests.test_supervision_engine import Register, at
 
 READ, LIST, REPORT, TRANSITION = 2, 2, 5, 6
@@ -555,8 +555,9 @@ def test_a_state_under_newer_rows_of_another_state_comes_from_its_index_too(clie
     assert all(h["state"] == state for h in r.json()["items"])
     statement, parameters = next((s, p) for s, p in sent if "FROM hazards" in s and "LIMIT" in s)
     explain = "EXPLAIN " if is_postgres(db) else "EXPLAIN QUERY PLAN "
-    if app.state.loop_engine is not None:  # sent by asyncpg ($1 placeholders), explained through it
-        rows = client.portal.call(_driver_sql, app.state.loop_engine, explain + statement, parameters)
+    loop = loop_engine_of(client)
+    if loop is not None:  # sent by asyncpg ($1 placeholders), explained through it
+        rows = client.portal.call(_driver_sql, loop, explain + statement, parameters)
     else:
         rows = db.connection().exec_driver_sql(explain + statement, parameters).all()
     plan = "\n".join(str(row[-1]) for row in rows)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from hazard_registry.db import SessionRoute, autocommit, dispose_loop_engine, is_postgres, pools
 from hazard_registry.hazards.models import Hazard
 from tests.flow import Flow
-from tests.statements import engines, transaction_ends
+from tests.statements import engines, loop_engine_of, transaction_ends
 
 
 def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client, world, app):
@@ -25,7 +25,7 @@ def test_reads_end_without_a_rollback_and_keep_their_prepared_statements(client,
     flow = Flow(client, world)
     hazard = flow.report()
     app.state.engine.dispose()  # both pools: one request at a time from here, a pool's one or two connections serve
-    loop = app.state.loop_engine  # PostgreSQL: the hazard's reads run on it (db.on_loop), the measures do not
+    loop = loop_engine_of(client)  # PostgreSQL: the hazard's reads run on it (db.on_loop), the measures do not
     if loop is not None:
         client.portal.call(dispose_loop_engine, loop)
     assert [pool.pool.checkedin() for pool in engines(app)] == [0] * len(engines(app))

@@ -6,6 +6,7 @@ audit event land together or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import select
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
+import asyncpg
 from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -141,11 +143,12 @@ def make_loop_engine(
     query parameters (libpq's, which psycopg takes and asyncpg takes otherwise), whose routes run in threads.
 
     Made by the lifespan, in the event loop that serves (an asyncpg connection belongs to the loop it was
-    opened in), and disposed by it (``dispose_loop_engine``). The code is the same sync code as everywhere:
-    a route runs in a greenlet (``greenlet_spawn``) and the engine's ``sync_engine`` suspends it at each
-    round trip, instead of a thread waiting on psycopg. Per request that is no hop into the threadpool and
-    back, no turns at the interpreter's lock, and asyncpg's protocol in C instead of psycopg's Python layer:
-    a report cost 1.5-1.8 CPU ms in the worker instead of 2.8-3.0, a read 0.8-0.9 instead of 1.3
+    opened in), and disposed by it (``dispose_loop_engine``); a request finds its loop's (``loop_engine``).
+    The code is the same sync code as everywhere: a route runs in a greenlet (``greenlet_spawn``) and the
+    engine's ``sync_engine`` suspends it at each round trip, instead of a thread waiting on psycopg. Per
+    request that is no hop into the threadpool and back, no turns at the interpreter's lock, and asyncpg's
+    protocol in C instead of psycopg's Python layer: a report cost 1.5-1.8 CPU ms in the worker instead of
+    2.5-3.0, a read 0.8-0.95 instead of 1.3
     (benchmarks/RESULTS.md "loop")."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql" or parsed.query:
@@ -155,6 +158,7 @@ def make_loop_engine(
     engine = create_async_engine(loop_url, **pool, hide_parameters=True)
     twin = create_async_engine(loop_url, **pool, hide_parameters=True, isolation_level="AUTOCOMMIT")
     for each in (engine, twin):
+        event.listen(each.sync_engine, "do_connect", _connect_or_unavailable)
         event.listen(each.sync_engine, "checkout", _closed_by_loop)
     _AUTOCOMMIT[engine.sync_engine] = twin.sync_engine
     _LOOP_TWIN[engine] = twin
@@ -174,10 +178,33 @@ async def dispose_loop_engine(engine: AsyncEngine | None) -> None:
         await twin.dispose()
 
 
+def loop_engine(state: Any) -> AsyncEngine | None:
+    """The loop engine of the event loop running now: the one its lifespan made (``app.state.loop_engines``, one
+    per loop, since an asyncpg connection belongs to the loop that opened it: a server's worker has one loop,
+    the tests' clients one each). None outside a loop, or in one whose lifespan made none."""
+    engines = getattr(state, "loop_engines", None)
+    if not engines:
+        return None
+    try:
+        return engines.get(asyncio.get_running_loop())
+    except RuntimeError:
+        return None
+
+
 def on_loop_bind(bind: Any) -> bool:
     """Whether a session's bind (an engine, or one with execution options) is a loop engine's ``sync_engine``:
     its work must run in a greenlet on the event loop, never in a thread."""
     return bool(getattr(getattr(bind, "dialect", None), "is_async", False))
+
+
+def _connect_or_unavailable(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """asyncpg's own connection errors (refused, reset, timed out, the server starting up or refusing the role)
+    are not the DB-API errors SQLAlchemy wraps, and would reach the client as a 500: here they become the
+    dialect's OperationalError, so a lost database is 503 ``database_unavailable`` as on psycopg (``errors``)."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise dialect.loaded_dbapi.OperationalError(f"cannot connect: {type(exc).__name__}") from exc
 
 
 def _closed_by_loop(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
@@ -300,9 +327,9 @@ async def get_session(request: Request) -> Session:
     autocommit on PostgreSQL."""
     state = request.app.state
     route = request.scope.get("route")
-    loop_engine = getattr(state, "loop_engine", None)
-    if loop_engine is not None and getattr(route, "on_loop", False):
-        bind = loop_engine.sync_engine
+    on_loop = getattr(route, "on_loop", False) and loop_engine(state)
+    if on_loop:
+        bind = on_loop.sync_engine
         if getattr(route, "reads_only", False):
             bind = autocommit(bind)
     elif request.method not in ("GET", "HEAD"):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -98,19 +100,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker.start_thread()
     settle_gc()
     settle_threads(app.state.settings.threads)
-    settings = app.state.settings
-    app.state.loop_engine = None
+    settings, loop = app.state.settings, asyncio.get_running_loop()
+    engine = None
     if settings.database_loop:
-        app.state.loop_engine = make_loop_engine(
+        engine = make_loop_engine(
             settings.effective_database_url,
             settings.database_pool_size,
             settings.database_max_overflow,
             settings.database_pool_timeout,
         )
+    if engine is not None:
+        app.state.loop_engines[loop] = engine
     try:
         yield
     finally:
-        engine, app.state.loop_engine = app.state.loop_engine, None
+        app.state.loop_engines.pop(loop, None)
         await dispose_loop_engine(engine)
         if worker:
             worker.stop()
@@ -144,7 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_engine = reader(app.state.engine)  # made once: GET requests and exports bind to it
     app.state.autocommit_engine = autocommit_reader(app.state.engine)  # the API's routes marked reads_only
     app.state.sessionmaker = make_sessionmaker(app.state.engine, settings)
-    app.state.loop_engine = None  # the lifespan's, in the loop that serves (db.make_loop_engine)
+    # The lifespan's, one per event loop serving the app (db.make_loop_engine, db.loop_engine).
+    app.state.loop_engines = weakref.WeakKeyDictionary()
     app.state.limiter = Limiter(make_storage(settings.rate_limit_storage, autocommit(app.state.engine)))
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     install_handlers(app)
