@@ -603,3 +603,43 @@ def test_routing_by_prefix_chooses_the_route_fastapi_would(app):
                 method,
                 path,
             )
+
+
+def test_the_hot_routes_run_on_the_event_loop_through_asyncpg_on_postgresql(client, world, app, db):
+    """The report, the transition, a hazard's read and history and a list page (``db.on_loop``): on PostgreSQL
+    every statement they send goes through asyncpg from the thread that runs the event loop (a greenlet), none
+    through psycopg from a worker thread; on SQLite all of them run in the threadpool, as every other route.
+    A route left unmarked (the hazard's supervision measures) runs in a thread on either."""
+    flow = Flow(client, world)
+    _steady(flow, "officer", "ent_chem")
+    hazard = flow.report()
+    sent: list[tuple[str, bool]] = []
+
+    def record(conn, *_rest) -> None:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        sent.append((conn.dialect.driver, on_loop))
+
+    def drivers(call) -> set[tuple[str, bool]]:
+        sent.clear()
+        listened = engines(app)
+        for pool in listened:
+            event.listen(pool, "before_cursor_execute", record)
+        try:
+            call()
+        finally:
+            for pool in listened:
+                event.remove(pool, "before_cursor_execute", record)
+        return set(sent)
+
+    officer, hot = flow.h("officer"), {("asyncpg", True)} if is_postgres(db) else {("pysqlite", False)}
+    assert drivers(flow.report) == hot
+    assert drivers(lambda: flow.ok(hazard, "officer", "assign", **flow.body_for("assign", hazard))) == hot
+    for url in (f"/api/v1/hazards/{hazard['id']}", f"/api/v1/hazards/{hazard['id']}/events", "/api/v1/hazards"):
+        assert drivers(lambda url=url: client.get(url, headers=officer).raise_for_status()) == hot, url
+    cold = {("psycopg", False)} if is_postgres(db) else {("pysqlite", False)}
+    measures = f"/api/v1/hazards/{hazard['id']}/measures"
+    assert drivers(lambda: client.get(measures, headers=officer).raise_for_status()) == cold

@@ -389,7 +389,9 @@ class SessionRoute(APIRoute):
     """The API's route class: a sync endpoint closes the request's session in its own thread as it returns a
     finished ``Response``, so a request hops into the threadpool once (the endpoint), not twice. An endpoint
     that returns a model (validated by FastAPI afterwards) or a stream keeps its session until the dependency
-    closes it. Every API router is made with ``route_class=SessionRoute`` (tests/test_speed.py checks)."""
+    closes it. An ``on_loop`` endpoint runs in a greenlet on the event loop instead where its loop has a loop
+    engine (``_in_greenlet``). Every API router is made with ``route_class=SessionRoute`` (tests/test_speed.py
+    checks)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         self.reads_only = getattr(endpoint, "reads_only", False)
