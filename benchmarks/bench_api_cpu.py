@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from hazard_registry.db import loop_engine, pools
 from hazard_registry.main import create_app
 
 STATES = ["reported", "assigned", "rectifying", "verification_requested", "verified", "closed"]
@@ -146,12 +147,14 @@ async def main_async(args: argparse.Namespace) -> None:
     app = create_app()
     stmts = [0]
 
-    @event.listens_for(app.state.engine, "before_cursor_execute")
     def _count(*_a: Any) -> None:
         stmts[0] += 1
 
     makers = requests(d, args.pool_from or d["pool_hi"])
     async with app.router.lifespan_context(app):
+        loop = loop_engine(app.state)  # made by the lifespan: the hot routes' engine on PostgreSQL
+        for engine in pools(app.state.engine) + (pools(loop.sync_engine) if loop else ()):
+            event.listen(engine, "before_cursor_execute", _count)
         for kind in args.kinds.split(","):
             r = await run_kind(app, makers[kind], args.n, args.concurrency, stmts)
             print(
