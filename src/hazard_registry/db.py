@@ -148,8 +148,7 @@ def make_loop_engine(
     engine's ``sync_engine`` suspends it at each round trip, instead of a thread waiting on psycopg. Per
     request that is no hop into the threadpool and back, no turns at the interpreter's lock, and asyncpg's
     protocol in C instead of psycopg's Python layer: a report cost 1.5-1.8 CPU ms in the worker instead of
-    2.5-3.0, a read 0.8-0.95 instead of 1.3
-    (benchmarks/RESULTS.md "loop")."""
+    2.5-3.0, a read 0.8-0.95 instead of 1.3 (benchmarks/RESULTS.md "loop")."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql" or parsed.query:
         return None
@@ -405,12 +404,15 @@ class SessionRoute(APIRoute):
 
 def _in_greenlet(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """An ``on_loop`` endpoint as a coroutine: in a greenlet when its session is on the loop engine, else in the
-    threadpool (where FastAPI would have run it), holding a token of the same limiter either way."""
+    threadpool (where FastAPI would have run it), holding a token of the same limiter either way. Shielded from
+    cancellation as a thread is (anyio waits for a thread it cannot stop): a request cancelled mid-way (a
+    shutdown) still ends its transaction as it would have, never between two of its statements."""
 
     async def run(**values: Any) -> Any:
         if any(isinstance(v, Session) and on_loop_bind(v.get_bind()) for v in values.values()):
             async with to_thread.current_default_thread_limiter():
-                return await greenlet_spawn(endpoint, **values)
+                with anyio.CancelScope(shield=True):
+                    return await greenlet_spawn(endpoint, **values)
         return await run_in_threadpool(endpoint, **values)
 
     run.__signature__ = inspect.signature(endpoint, eval_str=True)  # type: ignore[attr-defined]
