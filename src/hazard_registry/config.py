@@ -49,8 +49,9 @@ class Settings(BaseSettings):
     database_pool_timeout: float = Field(30.0, gt=0, le=300)
     # On PostgreSQL the hot API routes (``db.on_loop``: report, transition, reading and listing hazards) run on
     # the event loop through asyncpg, with two pools more of the sizes above (``db.make_loop_engine``); the
-    # rest run in threads through psycopg. Each pool keeps open at most as many connections as endpoints ran at
-    # once (``threads``), so 4 x 8 a worker in practice. false runs every route in threads.
+    # rest run in threads through psycopg. Each pool keeps about as many connections open as endpoints ran at
+    # once (``threads``), so 4 x 8 a worker in practice (and up to 4 for the console's figures). false runs every
+    # route in threads.
     database_loop: bool = True
     # How many of a worker's requests run their endpoint (and so their transaction) at once; the others wait their
     # turn on the event loop. anyio's default is 40. With 16 requests in flight in a worker, 16 threads took turns
