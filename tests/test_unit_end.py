@@ -4,16 +4,23 @@ one that wrote and did not commit is rolled back as before (db.end_unit)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+import time
 from collections import Counter
 from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
 
 from hazard_registry.db import SessionRoute, autocommit, dispose_loop_engine, is_postgres, pools
+from hazard_registry.hazards import service as hazards
+from hazard_registry.hazards.audit import verify_chains
 from hazard_registry.hazards.models import Hazard
+from tests.factories import hazard_body
 from tests.flow import Flow
 from tests.statements import engines, loop_engine_of, transaction_ends
 
@@ -108,3 +115,72 @@ def test_a_request_that_read_after_its_own_commit_ends_with_commit(client, world
     assert seen == Counter(begin=2, commit=2)
     with app.state.sessionmaker() as check:
         assert check.scalar(select(Hazard.title).where(Hazard.id == hazard["id"])) == "已提交的改动"
+
+
+def test_a_report_cancelled_mid_way_still_ends_its_transaction_whole(client, world, app, db, monkeypatch):
+    """A request cancelled while its endpoint waits on the database (uvicorn cancels what is still in flight when
+    a graceful shutdown times out): in a thread (SQLite) the endpoint runs on to its end; on the event loop
+    (PostgreSQL, ``db.on_loop``) the greenlet is shielded so that it does too. So the report commits whole,
+    never stops between two of its statements, and its connection goes back to the pool."""
+    flow = Flow(client, world)
+    headers = flow.h("ent_chem")
+    flow.report()  # the caller and the rules cached: the endpoint is what runs when the request is cancelled
+    started = threading.Event()
+    real = hazards.report_detail
+
+    def slow(session, *args, **kwargs):
+        started.set()
+        if is_postgres(db):
+            session.execute(text("SELECT pg_sleep(0.3)"))  # waits on the loop: the cancel lands meanwhile
+        else:
+            time.sleep(0.3)  # in a worker thread: the loop is free to cancel
+        return real(session, *args, **kwargs)
+
+    monkeypatch.setattr(hazards, "report_detail", slow)
+    before = db.scalar(select(func.count()).select_from(Hazard))
+    body = json.dumps(hazard_body(world)).encode()
+    assert client.portal.call(_cancelled, app, headers, body, started) == "cancelled"
+    for _ in range(300):  # the endpoint goes on after the request is gone; wait for it, up to 3 s
+        db.rollback()  # a fresh snapshot
+        counted = db.scalar(select(func.count()).select_from(Hazard))
+        db.rollback()  # and this test's own connection back in the pool
+        if counted > before and not any(pool.pool.checkedout() for pool in engines(app)):
+            break
+        time.sleep(0.01)
+    assert counted == before + 1
+    assert [pool.pool.checkedout() for pool in engines(app)] == [0] * len(engines(app))
+    assert list(verify_chains(db)) == []
+
+
+async def _cancelled(app: Any, headers: dict[str, str], body: bytes, started: threading.Event) -> str:
+    """POST a report straight into the ASGI app and cancel it once its endpoint has begun."""
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/api/v1/hazards", "raw_path": b"/api/v1/hazards", "query_string": b"", "root_path": "",
+        "headers": raw, "client": ("127.0.0.1", 40000), "server": ("testserver", 80), "state": {},
+    }  # fmt: skip
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(_message: dict[str, Any]) -> None:
+        pass
+
+    task = asyncio.ensure_future(app(scope, receive, send))
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        return "cancelled"
+    return "answered"

@@ -386,7 +386,8 @@ def _closing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 class SessionRoute(APIRoute):
     """The API's route class: a sync endpoint closes the request's session in its own thread as it returns a
-    finished ``Response``, so a request hops into the threadpool once (the endpoint), not twice. An endpoint
+    finished ``Response``, so a request hops into the threadpool once (the endpoint), not twice; it runs to its
+    end even if the request is cancelled meanwhile (``_to_the_end``). An endpoint
     that returns a model (validated by FastAPI afterwards) or a stream keeps its session until the dependency
     closes it. An ``on_loop`` endpoint runs in a greenlet on the event loop instead where its loop has a loop
     engine (``_in_greenlet``). Every API router is made with ``route_class=SessionRoute`` (tests/test_speed.py
@@ -396,29 +397,63 @@ class SessionRoute(APIRoute):
         self.reads_only = getattr(endpoint, "reads_only", False)
         self.on_loop = getattr(endpoint, "on_loop", False)
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _closing(endpoint)
-            if self.on_loop:
-                endpoint = _in_greenlet(endpoint)
+            endpoint = _in_greenlet(_closing(endpoint)) if self.on_loop else _in_thread(_closing(endpoint))
         super().__init__(path, endpoint, **kwargs)
 
 
-def _in_greenlet(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """An ``on_loop`` endpoint as a coroutine: in a greenlet when its session is on the loop engine, else in the
-    threadpool (where FastAPI would have run it), holding a token of the same limiter either way. Shielded from
-    cancellation as a thread is (anyio waits for a thread it cannot stop): a request cancelled mid-way (a
-    shutdown) still ends its transaction as it would have, never between two of its statements."""
+def _in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A sync endpoint as a coroutine that runs it in the threadpool, as FastAPI would, but to its end even when
+    the request is cancelled meanwhile (``_to_the_end``)."""
 
     async def run(**values: Any) -> Any:
-        if any(isinstance(v, Session) and on_loop_bind(v.get_bind()) for v in values.values()):
-            async with to_thread.current_default_thread_limiter():
-                with anyio.CancelScope(shield=True):
-                    return await greenlet_spawn(endpoint, **values)
-        return await run_in_threadpool(endpoint, **values)
+        return await _to_the_end(run_in_threadpool(endpoint, **values))
 
+    return _signed_as(run, endpoint)
+
+
+def _signed_as(run: Callable[..., Any], endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``run`` with ``endpoint``'s signature (annotations resolved), name and docstring: what FastAPI reads."""
     run.__signature__ = inspect.signature(endpoint, eval_str=True)  # type: ignore[attr-defined]
     run.__name__ = endpoint.__name__
     run.__doc__ = endpoint.__doc__
     return run
+
+
+def _in_greenlet(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """An ``on_loop`` endpoint as a coroutine: in a greenlet when its session is on the loop engine, else in the
+    threadpool (where FastAPI would have run it), holding a token of the same limiter either way, and run to its
+    end even when the request is cancelled meanwhile (``_to_the_end``)."""
+
+    async def run(**values: Any) -> Any:
+        if any(isinstance(v, Session) and on_loop_bind(v.get_bind()) for v in values.values()):
+            async with to_thread.current_default_thread_limiter():
+                return await _to_the_end(greenlet_spawn(endpoint, **values))
+        return await _to_the_end(run_in_threadpool(endpoint, **values))
+
+    return _signed_as(run, endpoint)
+
+
+async def _to_the_end(work: Any) -> Any:
+    """Await ``work`` (an endpoint in a greenlet or a thread) in a task of its own, and when the request is
+    cancelled meanwhile (uvicorn cancels what is still in flight when a graceful shutdown times out), wait for
+    it all the same before passing the cancellation on. So a transaction never stops between two of its
+    statements (the greenlet would take the cancellation at its next round trip), and the request's session is
+    not closed by its exit stack (``_release``) while the endpoint still uses it in its thread."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                cancelled = True
+                continue
+        except Exception:  # the endpoint's own error: raised below, by task.result()
+            pass
+        break
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
 
 
 class KeptStatements:
