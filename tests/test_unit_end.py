@@ -5,6 +5,7 @@ one that wrote and did not commit is rolled back as before (db.end_unit)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import time
@@ -12,6 +13,7 @@ from collections import Counter
 from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
+import anyio
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
@@ -77,7 +79,8 @@ def _endpoint(change: Any) -> Any:
         change(session)
         return Response(status_code=200)
 
-    return SessionRoute("/t", endpoint).endpoint
+    routed = SessionRoute("/t", endpoint).endpoint  # a coroutine function: the endpoint in the threadpool
+    return lambda **values: anyio.run(functools.partial(routed, **values))
 
 
 def test_a_request_that_wrote_and_did_not_commit_is_rolled_back(client, world, app):
