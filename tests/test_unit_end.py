@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
@@ -80,7 +81,12 @@ def _endpoint(change: Any) -> Any:
         return Response(status_code=200)
 
     routed = SessionRoute("/t", endpoint).endpoint  # a coroutine function: the endpoint in the threadpool
-    return lambda **values: anyio.run(functools.partial(routed, **values))
+
+    def call(**values: Any) -> Any:  # in an event loop of its own, in a thread that runs none (a browser test's may)
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(anyio.run, functools.partial(routed, **values)).result()
+
+    return call
 
 
 def test_a_request_that_wrote_and_did_not_commit_is_rolled_back(client, world, app):
